@@ -1,0 +1,1 @@
+"""The edges of PayGate: settings, wiring, security, the REST API, the pages, background jobs."""

@@ -1,0 +1,30 @@
+"""Sign-in and the current user."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import CurrentUser, ServicesDep
+from app.api.errors import responses
+from app.api.schemas import LoginRequest, LoginResponse, UserPublic
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/login", response_model=LoginResponse, responses=responses(400, 401, 422, 429))
+async def login(body: LoginRequest, request: Request, c: ServicesDep) -> dict:
+    """Exchange email and password for a bearer token (throttled after repeated failures)."""
+    user = await run_in_threadpool(c.auth.authenticate, body.email, body.password, client_address(request))
+    return {"token": c.tokens.issue(user.id, user.role), "tokenType": "Bearer",
+            "expiresIn": c.tokens.ttl_seconds, "user": user.public()}
+
+
+@router.get("/me", response_model=UserPublic, responses=responses(401))
+def me(user: CurrentUser) -> dict:
+    """The signed-in user."""
+    return user.public()

@@ -1,0 +1,57 @@
+"""Request dependencies: the container, the signed-in user, the admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.bootstrap import Container
+from app.security import InvalidToken
+from domain.users import User
+
+bearer = HTTPBearer(auto_error=False, description="A JWT from POST /api/auth/login")
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container
+
+
+ServicesDep = Annotated[Container, Depends(get_container)]
+
+
+def user_from_token(container: Container, token: str | None) -> User | None:
+    if not token:
+        return None
+    try:
+        claims = container.tokens.decode(token)
+    except InvalidToken:
+        return None
+    with container.uow(read_only=True) as uow:
+        user = uow.users.get(claims.user_id)
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def current_user(container: ServicesDep,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    if credentials is None:
+        raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+    user = user_from_token(container, credentials.credentials)
+    if user is None:
+        raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(403, "admin role required")
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]

@@ -1,0 +1,115 @@
+"""One error body for every 4xx/5xx: {"error": {"code", "message", "details"}}. Nothing leaks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    InvalidCredentials,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
+
+log = logging.getLogger("paygate.api")
+
+STATUS_OF: list[tuple[type[DomainError], int]] = [
+    (ValidationFailed, 422),
+    (IdempotencyKeyReused, 422),
+    (IdempotencyKeyInUse, 409),
+    (Conflict, 409),
+    (IllegalTransition, 409),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (InvalidCredentials, 401),
+    (RateLimited, 429),
+]
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+              429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+def error_response(status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, RateLimited) else None
+    details = [{"field": d.field, "message": d.message} for d in exc.details]
+    return error_response(status, exc.code, exc.message, details, headers)
+
+
+async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "bad_request", "the request body is not valid JSON")
+    details = []
+    for e in errors:
+        message = e.get("msg", "is invalid")
+        if e.get("type") == "extra_forbidden":
+            message = "is not a field this endpoint accepts"
+        details.append({"field": _field_of(tuple(e.get("loc", ()))), "message": message})
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
+    return error_response(422, "validation_error", summary or "the request is invalid", details)
+
+
+async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route may answer with."""
+    text = {400: "Malformed JSON", 401: "Missing, invalid or expired token", 403: "Role not allowed",
+            404: "Not found (or another customer's)", 409: "Conflict", 422: "Validation error",
+            429: "Too many requests", 503: "A dependency is down"}
+    return {s: {"model": ErrorBody, "description": text.get(s, "Error")} for s in statuses}

@@ -1,0 +1,47 @@
+"""Payments: submit (idempotent), read, list, audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.api.deps import CurrentUser, ServicesDep
+from app.api.errors import responses
+from app.api.schemas import EventList, PaymentCreate, PaymentPage, PaymentPublic
+
+router = APIRouter(prefix="/api/payments", tags=["payments"], responses=responses(401))
+
+
+@router.post("", status_code=202, response_model=PaymentPublic,
+             responses={200: {"description": "A replay of an earlier request with the same key and body",
+                              "model": PaymentPublic}, **responses(400, 403, 409, 422)})
+def submit_payment(body: PaymentCreate, user: CurrentUser, c: ServicesDep,
+                   idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+    """Queue a payment (202); the same key and body again replays it (200, Idempotent-Replayed: true)."""
+    raw = body.model_dump(by_alias=True, exclude_none=True)
+    payment, replayed = c.payments.submit(user, raw, idempotency_key)
+    if replayed:
+        return JSONResponse(payment.public(), status_code=200, headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(payment.public(), status_code=202)
+
+
+@router.get("", response_model=PaymentPage, responses=responses(422))
+def list_payments(user: CurrentUser, c: ServicesDep, status: str | None = None,
+                  limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None) -> dict:
+    """The caller's payments (all for an admin), newest first, with cursor pagination."""
+    page, next_cursor = c.payments.list(user, status=status, limit=limit, cursor=cursor)
+    return {"data": [p.public() for p in page], "nextCursor": next_cursor}
+
+
+@router.get("/{payment_id}", response_model=PaymentPublic, responses=responses(404))
+def get_payment(payment_id: str, user: CurrentUser, c: ServicesDep) -> dict:
+    """One payment; another customer's payment is 404."""
+    return c.payments.get(user, payment_id).public()
+
+
+@router.get("/{payment_id}/events", response_model=EventList, responses=responses(404))
+def payment_events(payment_id: str, user: CurrentUser, c: ServicesDep) -> dict:
+    """The payment's audit trail, oldest first."""
+    return {"data": [e.public() for e in c.payments.events(user, payment_id)]}

@@ -1,0 +1,70 @@
+"""Health, metrics and the mock provider's ledger."""
+
+from __future__ import annotations
+
+import os
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
+import psutil
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from app.api.deps import AdminUser, ServicesDep
+from app.api.errors import responses
+from app.api.schemas import LedgerList
+from domain.clock import iso
+
+router = APIRouter(tags=["system"])
+
+try:
+    VERSION = version("paygate")
+except PackageNotFoundError:  # running from a checkout that was not installed
+    VERSION = "0.1.0"
+
+
+@router.get("/health", responses=responses(503))
+def health(request: Request, c: ServicesDep) -> JSONResponse:
+    """Liveness with real checks: the database answers a query, the scheduler runs."""
+    checks: dict[str, str] = {}
+    try:
+        c.db.ping()
+        checks["database"] = "ok"
+    except Exception:
+        checks["database"] = "unreachable"
+    jobs = getattr(request.app.state, "jobs", None)
+    checks["scheduler"] = "disabled" if jobs is None else ("ok" if jobs.running else "stopped")
+    healthy = checks["database"] == "ok" and checks["scheduler"] in ("ok", "disabled")
+    body = {"status": "ok" if healthy else "degraded", "checks": checks, "version": VERSION}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/api/metrics", responses=responses(401, 403))
+def metrics(_admin: AdminUser, c: ServicesDep) -> dict:
+    """Queue, limiter, payment outcomes and recent errors, computed from the database."""
+    with c.uow(read_only=True) as uow:
+        by_status = uow.payments.count_by_status()
+        failures = uow.payments.recent_failures(20)
+    completed, failed = by_status.get("completed", 0), by_status.get("failed", 0)
+    finished = completed + failed
+    return {
+        "rateLimiter": {"capacity": c.limiter.config.capacity, "refillRate": c.limiter.config.refill_per_second,
+                        "availableTokens": round(c.limiter.available(), 3)},
+        "queue": {s: by_status.get(s, 0) for s in ("pending", "retrying", "processing")},
+        "payments": {"total": sum(by_status.values()), "byStatus": by_status,
+                     "successRate": round(completed / finished, 4) if finished else 1.0},
+        "system": {"uptimeSeconds": round(time.time() - c.started_at, 1),
+                   "memoryRssBytes": psutil.Process(os.getpid()).memory_info().rss},
+        "recentErrors": [{"paymentId": p.id, "code": p.failure_code, "message": p.failure_message,
+                          "at": iso(p.updated_at)} for p in failures],
+    }
+
+
+@router.get("/api/providers/mock/charges", response_model=LedgerList, responses=responses(401, 403))
+def mock_charges(_admin: AdminUser, c: ServicesDep, payment_id: Annotated[str | None, Query(alias="paymentId")] = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+    """The mock provider's own ledger: one entry per real charge, newest first."""
+    return {"data": [{"paymentId": ch.payment_id, "amount": ch.amount, "currency": ch.currency,
+                      "transactionId": ch.transaction_id, "chargedAt": iso(ch.charged_at, precise=True)}
+                     for ch in c.ledger.list(payment_id, limit)]}

@@ -1,0 +1,123 @@
+"""The one place that builds real objects and wires them together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from app.config import Settings, load_or_create_secret
+from app.live import EventHub
+from app.security import Argon2Hasher, TokenService
+from domain.auth import AuthService, LoginThrottle
+from domain.clock import SystemClock
+from domain.payment_service import PaymentService
+from domain.payments import Payment
+from domain.processing import PaymentProcessor, ProcessorConfig
+from domain.providers import MockConfig, MockProvider, PaymentProvider
+from domain.rate_limit import BucketConfig, InMemoryRateLimiter, RateLimiter
+from domain.retry import RetryPolicy
+from domain.users import UserService
+from storage.db import Database
+from storage.ledger import SqlMockLedger
+from storage.limiter import DbRateLimiter
+from storage.seed import seed_demo_users
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger("paygate")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    uow: SqlUnitOfWorkFactory
+    clock: SystemClock
+    hasher: Argon2Hasher
+    tokens: TokenService
+    storage_secret: str
+    users: UserService
+    auth: AuthService
+    limiter: RateLimiter
+    ledger: SqlMockLedger
+    provider: PaymentProvider
+    payments: PaymentService
+    processor: PaymentProcessor
+    hub: EventHub
+    started_at: float = field(default_factory=time.time)
+    wake_drain: list = field(default_factory=list)  # callbacks set by the scheduler
+
+    def init_storage(self) -> None:
+        """Create the schema and, on a first start, the demo data."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db.create_all()
+        if self.settings.demo_data:
+            created = seed_demo_users(self.users)
+            if created:
+                log.info("created %d demo users", created)
+
+    def notify_submitted(self) -> None:
+        for wake in self.wake_drain:
+            wake()
+
+
+def _crash_after(settings: Settings):
+    """Fault injection for the crash tests: SIGKILL this process after N provider calls."""
+    remaining = settings.fault_crash_after_charges
+
+    def after_charge(_payment: Payment) -> None:
+        nonlocal remaining
+        if remaining <= 0:
+            return
+        remaining -= 1
+        if remaining == 0:
+            log.warning("fault injection: killing this process after a provider call")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return after_charge
+
+
+def build(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    settings.check()
+    clock = SystemClock()
+    db = Database(settings.resolved_database_url)
+    uow = SqlUnitOfWorkFactory(db)
+    hasher = Argon2Hasher()
+    tokens = TokenService(load_or_create_secret(settings, "jwt_secret"), clock, settings.jwt_ttl_seconds)
+    storage_secret = load_or_create_secret(settings, "storage_secret")
+    throttle = LoginThrottle(clock, settings.login_max_failures, timedelta(seconds=settings.login_window_seconds))
+    bucket = BucketConfig(settings.rate_limit_capacity, settings.rate_limit_per_second,
+                          settings.rate_limit_safety_margin)
+    limiter: RateLimiter
+    if settings.rate_limit_strategy == "memory":
+        limiter = InMemoryRateLimiter(bucket, clock)
+    else:
+        limiter = DbRateLimiter(db, bucket, clock)
+    ledger = SqlMockLedger(db)
+    if settings.provider != "mock":
+        raise ValueError(f"unknown provider {settings.provider!r}; available: mock")
+    provider = MockProvider(ledger, clock, MockConfig(settings.mock_failure_rate, settings.mock_min_latency_ms,
+                                                      settings.mock_max_latency_ms,
+                                                      settings.mock_slow_answer_seconds))
+    container_ref: list[Container] = []
+    payments = PaymentService(uow, provider, clock, on_submitted=lambda: container_ref[0].notify_submitted())
+    owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000) % 100000}"
+    hub = EventHub(uow)
+    processor = PaymentProcessor(
+        uow, limiter, provider,
+        RetryPolicy(settings.retry_base_seconds, 2.0, settings.retry_cap_seconds, settings.retry_max),
+        clock,
+        ProcessorConfig(owner=owner, lease_seconds=settings.lease_seconds,
+                        call_timeout_seconds=settings.provider_timeout_seconds),
+        after_charge=_crash_after(settings),
+    )
+    container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
+                          UserService(uow, hasher, clock), AuthService(uow, hasher, throttle),
+                          limiter, ledger, provider, payments, processor, hub)
+    container_ref.append(container)
+    return container

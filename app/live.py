@@ -1,0 +1,87 @@
+"""Live events: each process tails the outbox and fans new events out to its own subscribers.
+
+Subscribers are the NiceGUI pages of this process's users and its WebSocket clients. Delivery
+is at least once; each event carries its id, so a subscriber can drop a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from domain.events import Event
+from domain.ports import UnitOfWorkFactory
+
+log = logging.getLogger("paygate.live")
+
+Subscriber = Callable[[Event], None]
+
+# On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a lower
+# number can appear after a higher one. Gaps are watched this long before they are given up.
+GAP_PATIENCE_SECONDS = 10.0
+
+
+class EventHub:
+    def __init__(self, uow: UnitOfWorkFactory, batch: int = 500) -> None:
+        self.uow = uow
+        self.batch = batch
+        self._subscribers: dict[int, Subscriber] = {}
+        self._next = 0
+        self._floor: int | None = None  # every seq <= floor has been seen or given up
+        self._seen: set[int] = set()
+        self._gaps: dict[int, float] = {}
+        self.delivered = 0
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        self._next += 1
+        token = self._next
+        self._subscribers[token] = callback
+
+        def unsubscribe() -> None:
+            self._subscribers.pop(token, None)
+
+        return unsubscribe
+
+    def start_from_now(self) -> None:
+        with self.uow(read_only=True) as uow:
+            self._floor = uow.outbox.last_seq()
+
+    def poll(self) -> list[Event]:
+        """Read new events from the outbox (a thread may call this); return them in order."""
+        if self._floor is None:
+            self.start_from_now()
+        with self.uow(read_only=True) as uow:
+            events = uow.outbox.after(self._floor, self.batch)
+        fresh = [e for e in events if e.seq not in self._seen]
+        self._seen.update(e.seq for e in fresh)
+        self._advance_floor(max((e.seq for e in events), default=self._floor))
+        return fresh
+
+    def _advance_floor(self, top: int) -> None:
+        now = time.monotonic()
+        expected = self._floor + 1
+        while expected <= top:
+            if expected in self._seen:
+                self._seen.discard(expected)
+            elif now - self._gaps.setdefault(expected, now) < GAP_PATIENCE_SECONDS:
+                break  # maybe a transaction still to commit; look again next time
+            else:
+                self._gaps.pop(expected, None)  # a rolled-back insert: the number is never used
+            self._floor = expected
+            expected += 1
+
+    def publish(self, events: list[Event]) -> None:
+        for event in events:
+            for callback in list(self._subscribers.values()):
+                try:
+                    callback(event)
+                except Exception:  # one broken page must not stop the others
+                    log.exception("event subscriber failed")
+            self.delivered += 1
+
+    async def tick(self) -> None:
+        events = await asyncio.to_thread(self.poll)
+        if events:
+            self.publish(events)

@@ -1,0 +1,57 @@
+"""The sign-in page."""
+
+from __future__ import annotations
+
+from nicegui import run, ui
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from app.bootstrap import Container
+from app.pages.session import sign_in, signed_in_user
+from domain.errors import InvalidCredentials, RateLimited
+
+
+def register(container: Container) -> None:
+    @ui.page("/login")
+    def login_page(request: Request) -> RedirectResponse | None:
+        if signed_in_user(container) is not None:
+            return RedirectResponse("/")
+        client = request.client.host if request.client else "unknown"
+        ui.page_title("Sign in · PayGate")
+
+        async def try_sign_in() -> None:
+            error.set_text("")
+            if not email.value or not password.value:
+                error.set_text("Enter your email and password.")
+                return
+            button.props("loading")
+            try:
+                user = await run.io_bound(container.auth.authenticate, email.value, password.value, client)
+            except InvalidCredentials:
+                error.set_text("Wrong email or password. Please try again.")
+                return
+            except RateLimited as e:
+                error.set_text(f"Too many failed attempts. Try again in {e.retry_after_seconds} seconds.")
+                return
+            finally:
+                button.props(remove="loading")
+            sign_in(container, user)
+            ui.navigate.to("/")
+
+        with ui.column().classes("absolute-center items-stretch w-80 max-w-[92vw] gap-3"):
+            with ui.row().classes("items-center gap-2 justify-center"):
+                ui.icon("payments", size="lg", color="indigo-7")
+                ui.label("PayGate").classes("text-3xl font-bold text-indigo-700")
+            with ui.card().classes("w-full gap-3"):
+                ui.label("Sign in").classes("text-xl font-semibold")
+                email = ui.input("Email", placeholder="you@example.com").props("type=email autocomplete=username autofocus outlined") \
+                    .classes("w-full").mark("email")
+                password = ui.input("Password", password=True, password_toggle_button=True) \
+                    .props("autocomplete=current-password outlined").classes("w-full").mark("password")
+                error = ui.label("").classes("text-negative text-sm").mark("login-error")
+                button = ui.button("Sign in", on_click=try_sign_in).classes("w-full").mark("sign-in")
+                email.on("keydown.enter", try_sign_in)
+                password.on("keydown.enter", try_sign_in)
+            ui.label("Demo: customer@example.com / password123 · admin@example.com / admin123") \
+                .classes("text-xs text-grey-7 text-center")
+        return None

@@ -1,0 +1,77 @@
+"""Background jobs on APScheduler 3: drain the payment queue, tail the outbox.
+
+Started in app.on_startup and stopped in app.on_shutdown; nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from app.bootstrap import Container
+
+log = logging.getLogger("paygate.scheduler")
+
+
+class Jobs:
+    def __init__(self, container: Container) -> None:
+        self.c = container
+        self.scheduler: AsyncIOScheduler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._again = False
+
+    @property
+    def running(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        settings = self.c.settings
+        self.c.hub.start_from_now()
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler.add_job(self._drain, "interval", id="drain", seconds=settings.drain_interval_seconds,
+                               max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
+        self.scheduler.add_job(self._tail, "interval", id="outbox", seconds=settings.outbox_poll_seconds,
+                               max_instances=1, coalesce=True)
+        self.scheduler.start()
+        self.c.wake_drain.append(self.wake)
+
+    def stop(self) -> None:
+        if self.wake in self.c.wake_drain:
+            self.c.wake_drain.remove(self.wake)
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def wake(self) -> None:
+        """Run the drain job now (callable from any thread), so an idle gateway starts at once."""
+        self._again = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._run_now)
+
+    def _run_now(self) -> None:
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        job = self.scheduler.get_job("drain")
+        if job is not None:
+            job.modify(next_run_time=datetime.now().astimezone())
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                self._again = False
+                await self.c.processor.drain()
+                if not self._again:
+                    break
+        except Exception:
+            log.exception("drain job failed; it runs again at the next interval")
+
+    async def _tail(self) -> None:
+        try:
+            await self.c.hub.tick()
+        except Exception:
+            log.exception("outbox tail failed; it runs again at the next interval")
+
+

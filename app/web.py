@@ -1,0 +1,47 @@
+"""Puts PayGate on NiceGUI's app: the API, the pages, and the background jobs' lifecycle."""
+
+from __future__ import annotations
+
+import logging
+
+from nicegui import app
+
+from app.api import install_api
+from app.bootstrap import Container
+from app.config import ConfigError
+from app.pages import register_pages
+from app.scheduler import Jobs
+from storage.seed import DEMO_USERS
+
+log = logging.getLogger("paygate")
+
+
+def check_production_data(container: Container) -> None:
+    """In production no demo account may exist: their passwords are public."""
+    if not container.settings.production:
+        return
+    with container.uow(read_only=True) as uow:
+        present = [email for email, *_ in DEMO_USERS if uow.users.get_by_email(email) is not None]
+    if present:
+        raise ConfigError(f"demo user(s) {', '.join(present)} exist; delete them before running in production.")
+
+
+def setup(container: Container) -> Jobs:
+    """Prepare storage, mount the API and pages, start/stop the jobs with the app."""
+    container.init_storage()
+    check_production_data(container)
+    jobs = Jobs(container)
+    install_api(app, container, jobs)
+    register_pages(container)
+
+    async def on_startup() -> None:
+        jobs.start()
+        log.info("PayGate is up")
+
+    async def on_shutdown() -> None:
+        jobs.stop()
+        container.db.dispose()
+
+    app.on_startup(on_startup)
+    app.on_shutdown(on_shutdown)
+    return jobs

@@ -1,0 +1,78 @@
+"""The domain's error hierarchy; the edges translate these to HTTP statuses or UI messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, details: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: list[FieldError] = details or []
+
+
+class ValidationFailed(DomainError):
+    code = "validation_error"
+
+    @classmethod
+    def on(cls, field_name: str, message: str) -> ValidationFailed:
+        return cls(f"{field_name}: {message}", [FieldError(field_name, message)])
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class InsufficientStock(Conflict):
+    code = "conflict"
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInUse(DomainError):
+    code = "idempotency_key_in_use"
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+
+
+@dataclass
+class RateLimited(DomainError):
+    retry_after_seconds: int = 1
+    message: str = "too many attempts, try again later"
+    details: list[FieldError] = field(default_factory=list)
+
+    code = "rate_limited"
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message)
+
+
+class DuplicateKey(Conflict):
+    """Storage found a unique key taken (often by a concurrent transaction)."""

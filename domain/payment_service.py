@@ -1,0 +1,150 @@
+"""Use cases of payments at the edge: submit (idempotently), read, list, audit trail."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from domain.clock import Clock, new_id, utc
+from domain.errors import DuplicateKey, Forbidden, IdempotencyKeyInUse, IdempotencyKeyReused, NotFound, ValidationFailed
+from domain.events import Event
+from domain.payments import TRANSITIONS, Payment, PaymentRequest, check_idempotency_key
+from domain.ports import IdempotencyRecord, PageCursor, UnitOfWork
+from domain.providers import PaymentProvider
+from domain.users import User
+
+MAX_PAGE = 200
+
+
+def encode_cursor(payment: Payment) -> str:
+    raw = f"{utc(payment.created_at).isoformat()}|{payment.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> PageCursor:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, pid = raw.split("|", 1)
+        return PageCursor(utc(datetime.fromisoformat(created)), pid)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed.on("cursor", "is not a cursor this API returned") from None
+
+
+def resolve_idempotency_key(body_key: object, header_key: str | None) -> str | None:
+    key = check_idempotency_key(body_key)
+    header = check_idempotency_key(header_key)
+    if key and header and key != header:
+        raise ValidationFailed.on("idempotencyKey", "differs from the Idempotency-Key header")
+    return key or header
+
+
+class PaymentService:
+    def __init__(self, uow: Callable[[], UnitOfWork], provider: PaymentProvider, clock: Clock,
+                 on_submitted: Callable[[], None] = lambda: None) -> None:
+        self.uow = uow
+        self.provider = provider
+        self.clock = clock
+        self.on_submitted = on_submitted
+
+    # --- submit ------------------------------------------------------------------------
+    def submit(self, actor: User, raw: dict[str, Any], header_key: str | None = None) -> tuple[Payment, bool]:
+        """Store a new pending payment and its event; return (payment, replayed)."""
+        key = resolve_idempotency_key(raw.get("idempotencyKey"), header_key)
+        customer_id = raw.get("customerId") or actor.id
+        if not isinstance(customer_id, str):
+            raise ValidationFailed.on("customerId", "must be a string")
+        if not actor.is_admin and customer_id != actor.id:
+            raise Forbidden("a customer may pay only as themself")
+        now = self.clock.now()
+        request = PaymentRequest.parse(raw, customer_id=customer_id, now=now)
+        fingerprint = request.fingerprint()
+        if key:
+            replay = self._replay(actor, key, fingerprint)
+            if replay is not None:
+                return replay, True
+        payment = self.new_payment(request, key, now)
+        try:
+            with self.uow() as uow:
+                if key:
+                    uow.idempotency.add(IdempotencyRecord(actor.id, key, fingerprint, "payment", payment.id, now))
+                self.add_payment(uow, payment)
+                uow.commit()
+        except DuplicateKey:
+            # Another request with the same key won the race; it has committed by now.
+            replay = self._replay(actor, key, fingerprint) if key else None
+            if replay is None:
+                raise IdempotencyKeyInUse("this idempotency key is being used by another request") from None
+            return replay, True
+        self.on_submitted()
+        return payment, False
+
+    def new_payment(self, request: PaymentRequest, key: str | None, now: datetime) -> Payment:
+        """Build a pending payment; tokenizes the card so only token, brand and last 4 remain."""
+        token = self.provider.tokenize(request.card) if request.card else None
+        return Payment(
+            id=new_id("pay"),
+            customer_id=request.customer_id,
+            amount=request.amount,
+            currency=request.currency,
+            description=request.description,
+            payment_method=request.payment_method,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+            card_brand=token.brand if token else None,
+            card_last4=token.last4 if token else None,
+            card_token=token.token if token else None,
+            idempotency_key=key,
+            provider=self.provider.name,
+            order_id=request.order_id,
+        )
+
+    @staticmethod
+    def add_payment(uow: UnitOfWork, payment: Payment) -> None:
+        """Insert a new payment with its payment.created event, in the caller's transaction."""
+        payment.created(payment.created_at)
+        uow.payments.add(payment)
+        for event in payment.events:
+            uow.outbox.add(event)
+        payment.events.clear()
+
+    def _replay(self, actor: User, key: str, fingerprint: str) -> Payment | None:
+        with self.uow() as uow:
+            record = uow.idempotency.get(actor.id, key)
+            if record is None:
+                return None
+            if record.fingerprint != fingerprint or record.resource_type != "payment":
+                raise IdempotencyKeyReused("this idempotency key was used with a different request")
+            payment = uow.payments.get(record.resource_id)
+        if payment is None:  # pragma: no cover - the record and payment are written together
+            raise NotFound("payment not found")
+        return payment
+
+    # --- read --------------------------------------------------------------------------
+    def get(self, actor: User, payment_id: str) -> Payment:
+        with self.uow() as uow:
+            payment = uow.payments.get(payment_id)
+        if payment is None or (not actor.is_admin and payment.customer_id != actor.id):
+            raise NotFound("payment not found")  # another customer's payment does not exist for you
+        return payment
+
+    def list(self, actor: User, *, status: str | None = None, limit: int = 50,
+             cursor: str | None = None) -> tuple[list[Payment], str | None]:
+        if status is not None and status not in TRANSITIONS:
+            raise ValidationFailed.on("status", f"must be one of {', '.join(TRANSITIONS)}")
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationFailed.on("limit", f"must be from 1 to {MAX_PAGE}")
+        after = decode_cursor(cursor) if cursor else None
+        with self.uow() as uow:
+            page = uow.payments.list(customer_id=None if actor.is_admin else actor.id, status=status,
+                                     limit=limit + 1, after=after)
+        next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
+        return page[:limit], next_cursor
+
+    def events(self, actor: User, payment_id: str) -> list[Event]:
+        self.get(actor, payment_id)
+        with self.uow() as uow:
+            return uow.outbox.for_aggregate(payment_id)

@@ -1,0 +1,198 @@
+"""The payment: its fields, its state machine, and the validation of a submission."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.cards import CardInput
+from domain.clock import iso
+from domain.errors import FieldError, IllegalTransition, ValidationFailed
+from domain.events import Event
+from domain.money import MAX_AMOUNT_MINOR, check_currency
+from domain.retry import RetryPolicy
+
+PAYMENT_METHODS = ("credit_card", "debit_card", "bank_transfer", "wallet")
+TERMINAL = frozenset({"completed", "failed"})
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"processing"}),
+    "processing": frozenset({"completed", "failed", "retrying"}),
+    "retrying": frozenset({"processing"}),
+    "completed": frozenset(),
+    "failed": frozenset(),
+}
+MAX_DESCRIPTION = 500
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """A validated submission. The card, if any, is only in memory."""
+
+    amount: int
+    currency: str
+    customer_id: str
+    description: str
+    payment_method: str
+    card: CardInput | None = None
+    order_id: str | None = None
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], *, customer_id: str, now: datetime) -> PaymentRequest:
+        errors: list[FieldError] = []
+        amount = raw.get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= MAX_AMOUNT_MINOR:
+            errors.append(FieldError("amount", f"must be an integer from 1 to {MAX_AMOUNT_MINOR:,} minor units"))
+        currency = raw.get("currency")
+        try:
+            currency = check_currency(currency)
+        except ValidationFailed as e:
+            errors.extend(e.details)
+        description = raw.get("description") or ""
+        if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+            errors.append(FieldError("description", f"must be text of at most {MAX_DESCRIPTION} characters"))
+        method = raw.get("paymentMethod", "credit_card")
+        if method not in PAYMENT_METHODS:
+            errors.append(FieldError("paymentMethod", f"must be one of {', '.join(PAYMENT_METHODS)}"))
+        card = None
+        if raw.get("card") is not None:
+            if not isinstance(raw["card"], dict):
+                errors.append(FieldError("card", "must be an object"))
+            else:
+                try:
+                    card = CardInput.parse(raw["card"], now)
+                except ValidationFailed as e:
+                    errors.extend(e.details)
+        if errors:
+            raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+        return cls(amount, currency, customer_id, description, method, card, raw.get("orderId"))
+
+    def fingerprint(self) -> str:
+        """A digest of what the request asks for, to tell a replay from a reused key.
+
+        The card enters only as brand, last 4 and expiry: a hash of a full card number
+        would be guessable, so it is never computed.
+        """
+        card = None
+        if self.card is not None:
+            card = [self.card.brand, self.card.last4, self.card.exp_month, self.card.exp_year]
+        body = [self.amount, self.currency, self.customer_id, self.description, self.payment_method, card,
+                self.order_id]
+        return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
+
+
+def check_idempotency_key(key: object) -> str | None:
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise ValidationFailed.on("idempotencyKey", f"must be printable text of at most {MAX_IDEMPOTENCY_KEY} characters")
+    return key
+
+
+@dataclass
+class Payment:
+    id: str
+    customer_id: str
+    amount: int
+    currency: str
+    description: str
+    payment_method: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    card_brand: str | None = None
+    card_last4: str | None = None
+    card_token: str | None = None
+    idempotency_key: str | None = None
+    retry_count: int = 0
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    provider: str = "mock"
+    transaction_id: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    order_id: str | None = None
+    completed_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+
+    # --- state machine -------------------------------------------------------------------
+    def _move(self, to: str, now: datetime) -> None:
+        if to not in TRANSITIONS[self.status]:
+            raise IllegalTransition(f"payment {self.id} cannot go from {self.status} to {to}")
+        self.status = to
+        self.updated_at = now
+
+    def _emit(self, event_type: str, now: datetime) -> None:
+        self.events.append(Event(event_type, self.public(), now, customer_id=self.customer_id, aggregate_id=self.id))
+
+    def created(self, now: datetime) -> None:
+        self._emit("payment.created", now)
+
+    def start_processing(self, now: datetime) -> None:
+        self._move("processing", now)
+        self.attempts += 1
+        self.next_attempt_at = None
+        self._emit("payment.processing", now)
+
+    def complete(self, transaction_id: str, now: datetime) -> None:
+        self._move("completed", now)
+        self.transaction_id = transaction_id
+        self.failure_code = self.failure_message = None
+        self.completed_at = now
+        self._release()
+        self._emit("payment.completed", now)
+
+    def fail(self, code: str, message: str, now: datetime) -> None:
+        self._move("failed", now)
+        self.failure_code, self.failure_message = code, message
+        self._release()
+        self._emit("payment.failed", now)
+
+    def record_failure(self, code: str, message: str, retryable: bool, policy: RetryPolicy, now: datetime) -> None:
+        """A failed provider call: retry after the backoff when allowed, else fail for good."""
+        if retryable and policy.may_retry(self.retry_count):
+            self._move("retrying", now)
+            self.retry_count += 1
+            self.next_attempt_at = now + policy.delay(self.retry_count)
+            self.failure_code, self.failure_message = code, message
+            self._release()
+            self._emit("payment.retry", now)
+        else:
+            self.fail(code, message, now)
+
+    def _release(self) -> None:
+        self.lease_owner = None
+        self.lease_expires_at = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def public(self) -> dict[str, Any]:
+        card = {"brand": self.card_brand, "last4": self.card_last4} if self.card_last4 else None
+        return {
+            "id": self.id,
+            "status": self.status,
+            "amount": self.amount,
+            "currency": self.currency,
+            "customerId": self.customer_id,
+            "description": self.description,
+            "paymentMethod": self.payment_method,
+            "card": card,
+            "idempotencyKey": self.idempotency_key,
+            "retryCount": self.retry_count,
+            "nextAttemptAt": iso(self.next_attempt_at),
+            "provider": self.provider,
+            "transactionId": self.transaction_id,
+            "failureCode": self.failure_code,
+            "failureMessage": self.failure_message,
+            "orderId": self.order_id,
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+            "completedAt": iso(self.completed_at),
+        }

@@ -1,0 +1,166 @@
+"""Draining the payment queue: claim with a lease, wait for a token, charge, apply the outcome.
+
+Every database step is a short transaction run through `run_sync` (a thread), so the event
+loop keeps serving pages while the provider call is awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from domain.clock import Clock
+from domain.payments import Payment
+from domain.ports import UnitOfWork
+from domain.providers import ChargeRequest, ChargeResult, PaymentProvider
+from domain.rate_limit import RateLimiter
+from domain.retry import RetryPolicy
+
+log = logging.getLogger("paygate.processing")
+
+RunSync = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ProcessorConfig:
+    owner: str  # this process's name on the leases it holds
+    lease_seconds: float = 30.0
+    call_timeout_seconds: float = 2.0
+    max_in_flight: int = 8
+    max_token_poll_seconds: float = 0.25
+
+
+class PaymentProcessor:
+    def __init__(self, uow: Callable[[], UnitOfWork], limiter: RateLimiter, provider: PaymentProvider,
+                 policy: RetryPolicy, clock: Clock, config: ProcessorConfig,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, run_sync: RunSync = asyncio.to_thread,
+                 after_charge: Callable[[Payment], None] = lambda p: None,
+                 on_change: Callable[[], None] = lambda: None) -> None:
+        self.uow = uow
+        self.limiter = limiter
+        self.provider = provider
+        self.policy = policy
+        self.clock = clock
+        self.config = config
+        self._sleep = sleep
+        self._run_sync = run_sync
+        self._after_charge = after_charge  # a fault-injection point for crash tests
+        self._on_change = on_change
+
+    async def drain(self) -> int:
+        """Process due payments until none is left; return how many attempts were made."""
+        in_flight: set[asyncio.Task] = set()
+        count = 0
+        try:
+            while True:
+                payment = await self._run_sync(self._claim)
+                if payment is None:
+                    break
+                if not await self._wait_for_token(payment):
+                    continue
+                task = asyncio.create_task(self._attempt(payment))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                count += 1
+                if len(in_flight) >= self.config.max_in_flight:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+        return count
+
+    # --- steps -----------------------------------------------------------------------------
+    def _lease_until(self):
+        return self.clock.now() + timedelta(seconds=self.config.lease_seconds)
+
+    def _claim(self) -> Payment | None:
+        with self.uow() as uow:
+            payment = uow.payments.claim_due(now=self.clock.now(), owner=self.config.owner,
+                                             lease_until=self._lease_until())
+            uow.commit()
+            return payment
+
+    async def _wait_for_token(self, payment: Payment) -> bool:
+        """Wait (not fail) until the limiter grants a token; keep the lease alive meanwhile."""
+        renew_every = self.config.lease_seconds / 3
+        last_renewal = self.clock.now()
+        while True:
+            grant = await self._run_sync(self.limiter.try_acquire)
+            if grant.granted:
+                return True
+            if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
+                if not await self._run_sync(self._renew, payment.id):
+                    return False  # the lease was lost; someone else has the payment now
+                last_renewal = self.clock.now()
+            await self._sleep(min(grant.wait_seconds, self.config.max_token_poll_seconds))
+
+    def _renew(self, payment_id: str) -> bool:
+        with self.uow() as uow:
+            ok = uow.payments.renew_lease(payment_id, self.config.owner, self._lease_until())
+            uow.commit()
+            return ok
+
+    def _start(self, payment_id: str) -> Payment | None:
+        with self.uow() as uow:
+            payment = uow.payments.get(payment_id, for_update=True)
+            if payment is None or payment.terminal or payment.lease_owner != self.config.owner:
+                return None
+            if payment.status in ("pending", "retrying"):
+                payment.start_processing(self.clock.now())
+                self._save(uow, payment)
+            # else: `processing` again after a crash; the provider's idempotency key makes the call safe
+            uow.commit()
+            return payment
+
+    def _finish(self, payment_id: str, result: ChargeResult) -> Payment | None:
+        with self.uow() as uow:
+            payment = uow.payments.get(payment_id, for_update=True)
+            if payment is None or payment.status != "processing" or payment.lease_owner != self.config.owner:
+                log.warning("payment %s: lease lost before the outcome was applied", payment_id)
+                return None
+            now = self.clock.now()
+            if result.approved:
+                payment.complete(result.transaction_id or "", now)
+            else:
+                payment.record_failure(result.code or "provider_error", result.message or "provider error",
+                                       result.retryable, self.policy, now)
+            self._save(uow, payment)
+            uow.commit()
+            return payment
+
+    @staticmethod
+    def _save(uow: UnitOfWork, payment: Payment) -> None:
+        uow.payments.update(payment)
+        for event in payment.events:
+            uow.outbox.add(event)
+        payment.events.clear()
+
+    async def _call(self, payment: Payment) -> ChargeResult:
+        request = ChargeRequest(payment.id, payment.amount, payment.currency, payment.card_token,
+                                payment.payment_method)
+        try:
+            return await asyncio.wait_for(self.provider.charge(request), self.config.call_timeout_seconds)
+        except TimeoutError:
+            return ChargeResult(False, code="provider_timeout",
+                                message="the provider did not answer in time", retryable=True)
+        except Exception:  # an adapter bug must not lose the payment: retry it like a transient error
+            log.exception("payment %s: provider call raised", payment.id)
+            return ChargeResult(False, code="provider_error", message="the provider call failed", retryable=True)
+
+    async def _attempt(self, claimed: Payment) -> None:
+        try:
+            payment = await self._run_sync(self._start, claimed.id)
+            if payment is None:
+                return
+            self._on_change()
+            result = await self._call(payment)
+            self._after_charge(payment)
+            await self._run_sync(self._finish, payment.id, result)
+            self._on_change()
+        except Exception:
+            # The lease expires and another drain picks the payment up again.
+            log.exception("payment %s: attempt failed; it will be claimed again", claimed.id)

@@ -1,0 +1,172 @@
+"""Payment providers: the port every adapter implements, and the mock provider.
+
+The mock behaves like a real processor with test cards: it tokenizes a card at submission
+(so the gateway keeps only a token, brand and last 4), charges idempotently by key against
+its own ledger, and can be told to fail transiently or answer slowly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.cards import CardInput
+from domain.clock import Clock
+
+
+@dataclass(frozen=True)
+class CardToken:
+    token: str
+    brand: str
+    last4: str
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    idempotency_key: str  # the payment id: a repeated call with it never charges twice
+    amount: int
+    currency: str
+    card_token: str | None
+    payment_method: str
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    approved: bool
+    transaction_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    retryable: bool = False
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def tokenize(self, card: CardInput) -> CardToken:
+        """Exchange a card for a token; the number and CVC go no further than this call."""
+        ...
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        ...
+
+
+# --- the mock provider -------------------------------------------------------------------
+
+# Test card number -> scenario. Anything else that passes Luhn is approved.
+TEST_CARDS: dict[str, str] = {
+    "4242424242424242": "approve",
+    "5555555555554444": "approve",
+    "4000000000000002": "card_declined",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000069": "expired_card",
+    "4000000000000119": "processing_error_always",
+    "4000000000000341": "processing_error_twice",
+    "4000000000000259": "slow_first_attempt",
+}
+
+# The adapter's table of error codes: which ones a retry may cure. No string matching on messages.
+ERROR_CODES: dict[str, tuple[bool, str]] = {
+    "card_declined": (False, "The card was declined."),
+    "insufficient_funds": (False, "The card has insufficient funds."),
+    "expired_card": (False, "The card has expired."),
+    "processing_error": (True, "The provider could not process the card; try again."),
+    "provider_unavailable": (True, "The provider is temporarily unavailable."),
+}
+
+
+def failure(code: str) -> ChargeResult:
+    retryable, message = ERROR_CODES[code]
+    return ChargeResult(False, code=code, message=message, retryable=retryable)
+
+
+@dataclass(frozen=True)
+class LedgerCharge:
+    payment_id: str
+    amount: int
+    currency: str
+    transaction_id: str
+    charged_at: datetime
+
+
+class MockLedger(Protocol):
+    """The mock provider's own books, shared by every gateway process."""
+
+    def find(self, key: str) -> LedgerCharge | None:
+        ...
+
+    def record(self, charge: LedgerCharge) -> LedgerCharge:
+        """Insert unless one exists for the key; return the one that stands."""
+        ...
+
+    def next_attempt(self, key: str) -> int:
+        """Count one more attempt for the key and return the count (1 for the first)."""
+        ...
+
+    def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
+        ...
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    failure_rate: float = 0.0  # transient `provider_unavailable` answers, 0..1
+    min_latency_ms: int = 50
+    max_latency_ms: int = 150
+    slow_answer_seconds: float = 3.0  # how late the 4000000000000259 card answers on its first attempt
+
+
+class MockProvider:
+    name = "mock"
+
+    def __init__(self, ledger: MockLedger, clock: Clock, config: MockConfig | None = None,
+                 rng: random.Random | None = None, sleep=asyncio.sleep, run_sync=asyncio.to_thread) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.config = config or MockConfig()
+        self.rng = rng or random.Random()
+        self._sleep = sleep
+        self._run_sync = run_sync
+
+    def tokenize(self, card: CardInput) -> CardToken:
+        scenario = TEST_CARDS.get(card.number, "approve")
+        return CardToken(f"tok_{scenario}_{secrets.token_hex(6)}", card.brand, card.last4)
+
+    @staticmethod
+    def scenario_of(card_token: str | None) -> str:
+        if not card_token or not card_token.startswith("tok_"):
+            return "approve"
+        return card_token[4:].rsplit("_", 1)[0]
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        received_at = self.clock.now()  # the provider's own time of receipt is the charge time
+        key = request.idempotency_key
+        existing = await self._run_sync(self.ledger.find, key)
+        if existing is not None:
+            await self._latency()
+            return ChargeResult(True, transaction_id=existing.transaction_id)
+        attempt = await self._run_sync(self.ledger.next_attempt, key)
+        scenario = self.scenario_of(request.card_token)
+        if scenario in ERROR_CODES:
+            await self._latency()
+            return failure(scenario)
+        if scenario == "processing_error_always" or (scenario == "processing_error_twice" and attempt <= 2):
+            await self._latency()
+            return failure("processing_error")
+        if self.config.failure_rate and self.rng.random() < self.config.failure_rate:
+            await self._latency()
+            return failure("provider_unavailable")
+        charge = LedgerCharge(key, request.amount, request.currency, f"txn_{secrets.token_hex(10)}", received_at)
+        charge = await self._run_sync(self.ledger.record, charge)
+        if scenario == "slow_first_attempt" and attempt == 1:
+            await self._sleep(self.config.slow_answer_seconds)  # charged, but the answer comes too late
+        else:
+            await self._latency()
+        return ChargeResult(True, transaction_id=charge.transaction_id)
+
+    async def _latency(self) -> None:
+        low, high = self.config.min_latency_ms, max(self.config.min_latency_ms, self.config.max_latency_ms)
+        if high > 0:
+            await self._sleep(self.rng.uniform(low, high) / 1000)

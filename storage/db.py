@@ -1,0 +1,93 @@
+"""Engines and transactions for SQLite (WAL, busy timeout, one writer lock) and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+from domain.clock import utc
+from storage import tables  # noqa: F401  (registers the tables on the metadata)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def to_db(dt: datetime | None) -> datetime | None:
+    """SQLModel's datetime columns take aware datetimes and store UTC."""
+    return None if dt is None else utc(dt)
+
+
+def from_db(dt: datetime | None) -> datetime | None:
+    return None if dt is None else utc(dt)
+
+
+class Database:
+    """One database, with a session for writes and one for reads.
+
+    On SQLite every write transaction starts with BEGIN IMMEDIATE under one in-process lock,
+    so writers queue here instead of spinning on SQLITE_BUSY; reads run beside them (WAL).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            self.engine = self._sqlite_engine(url, "BEGIN IMMEDIATE")
+            self.read_engine = self._sqlite_engine(url, "BEGIN")
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            self.read_engine = self.engine
+
+    @staticmethod
+    def _sqlite_engine(url: str, begin_sql: str) -> Engine:
+        # A file only: the read and write engines must see the same database.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+                               pool_size=8, max_overflow=8)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn) -> None:  # noqa: ANN001
+            conn.exec_driver_sql(begin_sql)
+
+        return engine
+
+    def create_all(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self, read_only: bool = False) -> Iterator[Session]:
+        if read_only:
+            with Session(self.read_engine, expire_on_commit=False) as session:
+                yield session
+            return
+        if self._write_lock is None:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+            return
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def ping(self) -> None:
+        with self.read_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

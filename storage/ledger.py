@@ -1,0 +1,56 @@
+"""The mock provider's ledger in the shared database: one charge per idempotency key, ever."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from domain.providers import LedgerCharge
+from storage.db import Database, from_db, to_db
+from storage.tables import MockAttemptRow, MockChargeRow
+
+
+def _charge(row: MockChargeRow) -> LedgerCharge:
+    return LedgerCharge(row.payment_id, row.amount, row.currency, row.transaction_id, from_db(row.charged_at))
+
+
+class SqlMockLedger:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def find(self, key: str) -> LedgerCharge | None:
+        with self.db.session(read_only=True) as session:
+            row = session.exec(select(MockChargeRow).where(MockChargeRow.idempotency_key == key)).first()
+            return _charge(row) if row else None
+
+    def record(self, charge: LedgerCharge) -> LedgerCharge:
+        try:
+            with self.db.session() as session:
+                session.add(MockChargeRow(idempotency_key=charge.payment_id, payment_id=charge.payment_id,
+                                          amount=charge.amount, currency=charge.currency,
+                                          transaction_id=charge.transaction_id, charged_at=to_db(charge.charged_at)))
+                session.commit()
+                return charge
+        except IntegrityError:
+            existing = self.find(charge.payment_id)  # a concurrent call with the same key charged first
+            assert existing is not None
+            return existing
+
+    def next_attempt(self, key: str) -> int:
+        with self.db.session() as session:
+            result = session.execute(update(MockAttemptRow).where(MockAttemptRow.idempotency_key == key)
+                                     .values(attempts=MockAttemptRow.attempts + 1))
+            if result.rowcount == 0:
+                session.add(MockAttemptRow(idempotency_key=key, attempts=1))
+            session.commit()
+        with self.db.session(read_only=True) as session:
+            return session.get(MockAttemptRow, key).attempts
+
+    def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
+        with self.db.session(read_only=True) as session:
+            stmt = select(MockChargeRow)
+            if payment_id is not None:
+                stmt = stmt.where(MockChargeRow.payment_id == payment_id)
+            stmt = stmt.order_by(MockChargeRow.charged_at.desc(), MockChargeRow.id.desc()).limit(limit)
+            return [_charge(r) for r in session.exec(stmt).all()]

@@ -1,0 +1,196 @@
+"""Repositories: map between table rows and domain objects."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from domain.errors import DuplicateKey
+from domain.events import Event
+from domain.payments import Payment
+from domain.ports import IdempotencyRecord, PageCursor
+from domain.users import User
+from storage.db import from_db, to_db
+from storage.tables import IdempotencyRow, OutboxRow, PaymentRow, UserRow
+
+def flush(session: Session) -> None:
+    """Flush now, so a taken unique key shows here as a domain error."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise DuplicateKey("a unique key is already taken") from None
+
+
+_PAYMENT_FIELDS = [f.name for f in fields(Payment) if f.name != "events"]
+_TIME_FIELDS = {"created_at", "updated_at", "next_attempt_at", "completed_at", "lease_expires_at"}
+
+
+def _user(row: UserRow) -> User:
+    return User(row.id, row.email, row.name, row.role, row.password_hash, row.active,
+                from_db(row.created_at), from_db(row.updated_at))
+
+
+class SqlUserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, user_id: str) -> User | None:
+        row = self.session.get(UserRow, user_id)
+        return _user(row) if row else None
+
+    def get_by_email(self, email: str) -> User | None:
+        row = self.session.exec(select(UserRow).where(UserRow.email == email)).scalars().first()
+        return _user(row) if row else None
+
+    def list(self) -> list[User]:
+        rows = self.session.exec(select(UserRow).order_by(UserRow.created_at, UserRow.id)).scalars().all()
+        return [_user(r) for r in rows]
+
+    def add(self, user: User) -> None:
+        self.session.add(UserRow(id=user.id, email=user.email, name=user.name, role=user.role,
+                                 password_hash=user.password_hash, active=user.active,
+                                 created_at=to_db(user.created_at), updated_at=to_db(user.updated_at)))
+        flush(self.session)
+
+    def update(self, user: User) -> None:
+        self.session.execute(update(UserRow).where(UserRow.id == user.id).values(
+            name=user.name, role=user.role, password_hash=user.password_hash, active=user.active,
+            updated_at=to_db(user.updated_at)))
+
+    def delete(self, user_id: str) -> None:
+        self.session.execute(delete(UserRow).where(UserRow.id == user_id))
+
+
+def _payment(row: PaymentRow) -> Payment:
+    values = {name: getattr(row, name) for name in _PAYMENT_FIELDS}
+    for name in _TIME_FIELDS:
+        values[name] = from_db(values[name])
+    return Payment(**values)
+
+
+def _payment_values(payment: Payment) -> dict:
+    values = {name: getattr(payment, name) for name in _PAYMENT_FIELDS}
+    for name in _TIME_FIELDS:
+        values[name] = to_db(values[name])
+    return values
+
+
+class SqlPaymentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
+        stmt = select(PaymentRow).where(PaymentRow.id == payment_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = self.session.exec(stmt).scalars().first()
+        return _payment(row) if row else None
+
+    def add(self, payment: Payment) -> None:
+        self.session.add(PaymentRow(**_payment_values(payment)))
+        flush(self.session)
+
+    def update(self, payment: Payment) -> None:
+        values = _payment_values(payment)
+        values.pop("id")
+        self.session.execute(update(PaymentRow).where(PaymentRow.id == payment.id).values(**values))
+
+    def list(self, *, customer_id: str | None, status: str | None, limit: int,
+             after: PageCursor | None) -> list[Payment]:
+        stmt = select(PaymentRow)
+        if customer_id is not None:
+            stmt = stmt.where(PaymentRow.customer_id == customer_id)
+        if status is not None:
+            stmt = stmt.where(PaymentRow.status == status)
+        if after is not None:
+            at = to_db(after.created_at)
+            stmt = stmt.where(or_(PaymentRow.created_at < at,
+                                  and_(PaymentRow.created_at == at, PaymentRow.id < after.id)))
+        stmt = stmt.order_by(PaymentRow.created_at.desc(), PaymentRow.id.desc()).limit(limit)
+        return [_payment(r) for r in self.session.exec(stmt).scalars().all()]
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
+        db_now = to_db(now)
+        due = or_(
+            PaymentRow.status == "pending",
+            and_(PaymentRow.status == "retrying", PaymentRow.next_attempt_at <= db_now),
+            PaymentRow.status == "processing",  # only with an expired lease: its process died
+        )
+        free = or_(PaymentRow.lease_expires_at.is_(None), PaymentRow.lease_expires_at < db_now)
+        stmt = (select(PaymentRow).where(due, free).order_by(PaymentRow.created_at).limit(1)
+                .with_for_update(skip_locked=True))
+        row = self.session.exec(stmt).scalars().first()
+        if row is None:
+            return None
+        row.lease_owner = owner
+        row.lease_expires_at = to_db(lease_until)
+        self.session.add(row)
+        flush(self.session)
+        return _payment(row)
+
+    def renew_lease(self, payment_id: str, owner: str, lease_until: datetime) -> bool:
+        result = self.session.execute(update(PaymentRow).where(
+            PaymentRow.id == payment_id, PaymentRow.lease_owner == owner).values(lease_expires_at=to_db(lease_until)))
+        return result.rowcount == 1
+
+    def release(self, payment_id: str, owner: str) -> None:
+        self.session.execute(update(PaymentRow).where(PaymentRow.id == payment_id, PaymentRow.lease_owner == owner)
+                             .values(lease_owner=None, lease_expires_at=None))
+
+    def count_by_status(self) -> dict[str, int]:
+        rows = self.session.execute(select(PaymentRow.status, func.count()).group_by(PaymentRow.status)).all()
+        return {status: count for status, count in rows}
+
+    def recent_failures(self, limit: int) -> list[Payment]:
+        stmt = (select(PaymentRow).where(PaymentRow.failure_code.is_not(None))
+                .order_by(PaymentRow.updated_at.desc()).limit(limit))
+        return [_payment(r) for r in self.session.exec(stmt).scalars().all()]
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = self.session.get(IdempotencyRow, (scope, key))
+        if row is None:
+            return None
+        return IdempotencyRecord(row.scope, row.key, row.fingerprint, row.resource_type, row.resource_id,
+                                 from_db(row.created_at))
+
+    def add(self, record: IdempotencyRecord) -> None:
+        self.session.add(IdempotencyRow(scope=record.scope, key=record.key, fingerprint=record.fingerprint,
+                                        resource_type=record.resource_type, resource_id=record.resource_id,
+                                        created_at=to_db(record.created_at)))
+        flush(self.session)
+
+
+def _event(row: OutboxRow) -> Event:
+    return Event(row.type, json.loads(row.data), from_db(row.created_at), customer_id=row.customer_id,
+                 aggregate_id=row.aggregate_id, id=row.id, seq=row.seq)
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, event: Event) -> None:
+        self.session.add(OutboxRow(id=event.id, type=event.type, aggregate_id=event.aggregate_id,
+                                   customer_id=event.customer_id, data=json.dumps(event.data),
+                                   created_at=to_db(event.created_at)))
+
+    def after(self, seq: int, limit: int) -> list[Event]:
+        stmt = select(OutboxRow).where(OutboxRow.seq > seq).order_by(OutboxRow.seq).limit(limit)
+        return [_event(r) for r in self.session.exec(stmt).scalars().all()]
+
+    def for_aggregate(self, aggregate_id: str) -> list[Event]:
+        stmt = select(OutboxRow).where(OutboxRow.aggregate_id == aggregate_id).order_by(OutboxRow.seq)
+        return [_event(r) for r in self.session.exec(stmt).scalars().all()]
+
+    def last_seq(self) -> int:
+        return self.session.execute(select(func.coalesce(func.max(OutboxRow.seq), 0))).scalar_one()

@@ -1,0 +1,109 @@
+"""The database tables. Times are aware UTC datetimes (SQLModel stores them as UTC)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=40)
+    email: str = Field(unique=True, index=True, max_length=254)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=20)
+    password_hash: str = Field(max_length=255)
+    active: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+
+class PaymentRow(SQLModel, table=True):
+    __tablename__ = "payments"
+    __table_args__ = (
+        Index("ix_payments_due", "status", "next_attempt_at"),
+        Index("ix_payments_customer_created", "customer_id", "created_at"),
+        Index("ix_payments_created", "created_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    customer_id: str = Field(max_length=40)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    description: str = Field(default="", max_length=500)
+    payment_method: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    card_brand: str | None = Field(default=None, max_length=20)
+    card_last4: str | None = Field(default=None, max_length=4)
+    card_token: str | None = Field(default=None, max_length=100)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    retry_count: int = 0
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    provider: str = Field(default="mock", max_length=40)
+    transaction_id: str | None = Field(default=None, max_length=100)
+    failure_code: str | None = Field(default=None, max_length=60)
+    failure_message: str | None = Field(default=None, max_length=500)
+    order_id: str | None = Field(default=None, max_length=40, index=True)
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_expires_at: datetime | None = None
+
+
+class IdempotencyRow(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    scope: str = Field(primary_key=True, max_length=40)
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    resource_type: str = Field(max_length=20)
+    resource_id: str = Field(max_length=40)
+    created_at: datetime
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    seq: int | None = Field(default=None, sa_column=Column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    id: str = Field(unique=True, max_length=40)
+    type: str = Field(max_length=40)
+    aggregate_id: str | None = Field(default=None, max_length=40, index=True)
+    customer_id: str | None = Field(default=None, max_length=40)
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
+class RateLimiterRow(SQLModel, table=True):
+    __tablename__ = "rate_limiter"
+
+    name: str = Field(primary_key=True, max_length=40)
+    tokens_micro: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class MockChargeRow(SQLModel, table=True):
+    """The mock provider's ledger: one row per real charge, keyed by the idempotency key."""
+
+    __tablename__ = "mock_charges"
+    __table_args__ = (UniqueConstraint("idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=255)
+    payment_id: str = Field(max_length=40, index=True)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    transaction_id: str = Field(max_length=100)
+    charged_at: datetime = Field(index=True)
+
+
+class MockAttemptRow(SQLModel, table=True):
+    __tablename__ = "mock_attempts"
+
+    idempotency_key: str = Field(primary_key=True, max_length=255)
+    attempts: int = 0

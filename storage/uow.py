@@ -1,0 +1,52 @@
+"""The unit of work: one transaction, committed only when asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from domain.errors import DuplicateKey
+from storage.db import Database
+from storage.repositories import (
+    SqlIdempotencyRepository,
+    SqlOutboxRepository,
+    SqlPaymentRepository,
+    SqlUserRepository,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, db: Database, read_only: bool = False) -> None:
+        self.db = db
+        self.read_only = read_only
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self._ctx = self.db.session(self.read_only)
+        self.session = self._ctx.__enter__()
+        self.users = SqlUserRepository(self.session)
+        self.payments = SqlPaymentRepository(self.session)
+        self.idempotency = SqlIdempotencyRepository(self.session)
+        self.outbox = SqlOutboxRepository(self.session)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.session.rollback()  # a no-op after commit(); undoes anything uncommitted
+        finally:
+            self._ctx.__exit__(*exc)
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError:
+            self.session.rollback()
+            raise DuplicateKey("a unique key is already taken") from None
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __call__(self, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, read_only)
