@@ -1,0 +1,37 @@
+# PayGate: `make run` starts the app; `make test` runs the whole suite. Both set up .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: run test test-fast lint bench browser migrate clean
+
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.runtime  ## start PayGate on http://localhost:3001 (SQLite, demo data)
+	$(PY) main.py
+
+browser: $(VENV)/.dev  ## make sure a Chromium for the browser tests is there
+	@PY=$(PY) bash scripts/ensure-chromium.sh
+
+test: $(VENV)/.dev browser  ## the whole suite: unit, integration, API, UI, browser journeys
+	$(PY) -m pytest
+
+test-fast: $(VENV)/.dev  ## everything but the real-browser journeys
+	$(PY) -m pytest -m "not e2e"
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+
+bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
+	$(PY) -m bench.payments
+
+clean:
+	rm -rf $(VENV) data .pytest_cache test-results

@@ -1,0 +1,213 @@
+"""New Payment and Payment History, with statuses that change live."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from nicegui import run, ui
+from starlette.responses import RedirectResponse
+
+from app.bootstrap import Container
+from app.pages.frame import add_nav, frame
+from app.pages.session import signed_in_user
+from app.pages.widgets import clear_field_errors, money, on_events, set_status, show_field_errors, status_badge
+from domain.clock import iso
+from domain.errors import DomainError, ValidationFailed
+from domain.events import Event
+from domain.money import CURRENCIES, parse_major
+from domain.payments import Payment
+from domain.users import User
+
+METHODS = {"credit_card": "Credit card", "debit_card": "Debit card", "bank_transfer": "Bank transfer",
+           "wallet": "Wallet"}
+CARD_METHODS = {"credit_card", "debit_card"}
+PAGE_SIZE = 10
+
+
+def _int_or_raw(text: str | None) -> Any:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else text
+
+
+def payment_status_card(container: Container, payment: Payment) -> None:
+    """A card that follows one payment live: pending → processing → completed or failed."""
+    with ui.card().classes("w-full").mark("payment-status"):
+        with ui.row().classes("items-center justify-between w-full"):
+            ui.label(money(payment.amount, payment.currency)).classes("text-lg font-semibold")
+            badge = status_badge(payment.status).mark("payment-status-badge")
+        ui.label(payment.id).classes("text-xs text-grey-7 font-mono")
+        detail = ui.label("").classes("text-sm").mark("payment-detail")
+
+    def show(data: dict[str, Any]) -> None:
+        set_status(badge, data["status"])
+        if data["status"] == "failed":
+            detail.set_text(f"Failed: {data['failureMessage']} ({data['failureCode']})")
+        elif data["status"] == "retrying":
+            detail.set_text(f"Retry {data['retryCount']} scheduled: {data['failureMessage']}")
+        elif data["status"] == "completed":
+            detail.set_text(f"Completed · transaction {data['transactionId']}")
+        else:
+            detail.set_text("")
+
+    def on_event(event: Event) -> None:
+        if event.aggregate_id == payment.id and event.type.startswith("payment."):
+            show(event.data)
+
+    show(payment.public())
+    on_events(container, on_event)
+
+
+class PaymentForm:
+    """The New Payment form. The cart integration hooks into `amount` and `description`."""
+
+    def __init__(self, container: Container, user: User, results: ui.column) -> None:
+        self.container = container
+        self.user = user
+        self.results = results
+        self.key = uuid.uuid4().hex  # one key per form: a double click cannot pay twice
+        self.amount = ui.input("Amount", placeholder="10.00").props("outlined inputmode=decimal") \
+            .classes("w-full").mark("amount")
+        self.currency = ui.select(list(CURRENCIES), value="USD", label="Currency").props("outlined") \
+            .classes("w-full").mark("currency")
+        self.description = ui.input("Description").props("outlined maxlength=500").classes("w-full") \
+            .mark("description")
+        self.method = ui.select(METHODS, value="credit_card", label="Payment method").props("outlined") \
+            .classes("w-full").mark("method")
+        with ui.column().classes("w-full gap-2") as self.card_fields:
+            self.number = ui.input("Card number", placeholder="4242 4242 4242 4242") \
+                .props("outlined inputmode=numeric autocomplete=cc-number").classes("w-full").mark("card-number")
+            with ui.row().classes("w-full gap-2 no-wrap"):
+                self.exp_month = ui.input("Exp. month", placeholder="12").props("outlined inputmode=numeric") \
+                    .classes("flex-1").mark("card-exp-month")
+                self.exp_year = ui.input("Exp. year", placeholder="2030").props("outlined inputmode=numeric") \
+                    .classes("flex-1").mark("card-exp-year")
+                self.cvc = ui.input("CVC", password=True).props("outlined inputmode=numeric autocomplete=cc-csc") \
+                    .classes("flex-1").mark("card-cvc")
+        self.card_fields.bind_visibility_from(self.method, "value", backward=lambda m: m in CARD_METHODS)
+        self.error = ui.label("").classes("text-negative text-sm").mark("form-error")
+        self.button = ui.button("Pay", icon="lock", on_click=self.submit).classes("w-full").mark("pay-button")
+        self.fields = {"amount": self.amount, "currency": self.currency, "description": self.description,
+                       "paymentMethod": self.method, "card.number": self.number, "card.expMonth": self.exp_month,
+                       "card.expYear": self.exp_year, "card.cvc": self.cvc}
+
+    def raw(self) -> dict[str, Any]:
+        raw: dict[str, Any] = {
+            "amount": parse_major((self.amount.value or "").strip() or "0", self.currency.value, "amount"),
+            "currency": self.currency.value,
+            "description": self.description.value or "",
+            "paymentMethod": self.method.value,
+            "idempotencyKey": self.key,
+        }
+        if self.method.value in CARD_METHODS:
+            raw["card"] = {"number": (self.number.value or "").replace(" ", ""),
+                           "expMonth": _int_or_raw(self.exp_month.value),
+                           "expYear": _int_or_raw(self.exp_year.value), "cvc": (self.cvc.value or "").strip()}
+        return raw
+
+    async def submit(self) -> None:
+        clear_field_errors(self.fields.values(), self.error)
+        try:
+            raw = self.raw()
+            if raw["amount"] == 0:
+                raise ValidationFailed.on("amount", "enter an amount greater than zero")
+            payment = await self.place(raw)
+        except ValidationFailed as e:
+            show_field_errors(e, self.fields, self.error)
+            return
+        except DomainError as e:
+            self.error.set_text(e.message)
+            return
+        self.key = uuid.uuid4().hex
+        self.number.value = self.cvc.value = ""
+        with self.results:
+            payment_status_card(self.container, payment)
+        ui.notify("Payment submitted", type="positive")
+
+    async def place(self, raw: dict[str, Any]) -> Payment:
+        self.button.props("loading")
+        try:
+            payment, _ = await run.io_bound(self.container.payments.submit, self.user, raw)
+            return payment
+        finally:
+            self.button.props(remove="loading")
+
+
+def register(container: Container) -> None:
+    add_nav("New Payment", "/payments/new", "add_card")
+    add_nav("Payment History", "/payments", "receipt_long")
+
+    @ui.page("/payments/new")
+    def new_payment_page() -> RedirectResponse | None:
+        user = signed_in_user(container)
+        if user is None:
+            return RedirectResponse("/login")
+        with frame("New Payment", user), ui.row().classes("w-full gap-4 items-start flex-wrap"):
+            with ui.card().classes("w-full sm:w-[28rem] gap-2"):
+                form_slot = ui.column().classes("w-full gap-2")
+            results = ui.column().classes("flex-1 min-w-[18rem] gap-2").mark("payment-results")
+            with form_slot:
+                PaymentForm(container, user, results)
+        return None
+
+    @ui.page("/payments")
+    def history_page() -> RedirectResponse | None:
+        user = signed_in_user(container)
+        if user is None:
+            return RedirectResponse("/login")
+        state: dict[str, Any] = {"status": None, "cursors": [None], "visible": set()}
+        with frame("Payment History", user):
+            with ui.row().classes("items-center gap-2"):
+                ui.select({None: "All statuses", **{s: s for s in
+                                                   ("pending", "processing", "retrying", "completed", "failed")}},
+                          value=None, label="Status", on_change=lambda e: (state.update(status=e.value,
+                                                                                           cursors=[None]),
+                                                                           table.refresh())) \
+                    .props("outlined dense").classes("w-48").mark("status-filter")
+
+            @ui.refreshable
+            def table() -> None:
+                page, next_cursor = container.payments.list(user, status=state["status"], limit=PAGE_SIZE,
+                                                            cursor=state["cursors"][-1])
+                state["visible"] = {p.id for p in page}
+                if not page:
+                    ui.label("No payments yet." if state["status"] is None else "No payments with this status.") \
+                        .classes("text-grey-7").mark("empty-state")
+                    return
+                columns = [{"name": "createdAt", "label": "Created", "field": "createdAt", "align": "left"},
+                           {"name": "amount", "label": "Amount", "field": "amount", "align": "right"},
+                           {"name": "status", "label": "Status", "field": "status", "align": "left"},
+                           {"name": "card", "label": "Method", "field": "card", "align": "left"},
+                           {"name": "reason", "label": "Reason", "field": "reason", "align": "left"},
+                           {"name": "id", "label": "Payment", "field": "id", "align": "left"}]
+                if user.is_admin:
+                    columns.insert(1, {"name": "customer", "label": "Customer", "field": "customer", "align": "left"})
+                rows = [{"id": p.id, "createdAt": (iso(p.created_at) or "")[:19].replace("T", " "),
+                         "amount": money(p.amount, p.currency), "status": p.status, "customer": p.customer_id,
+                         "card": f"{p.card_brand} ····{p.card_last4}" if p.card_last4 else METHODS[p.payment_method],
+                         "reason": p.failure_message or ""} for p in page]
+                tbl = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").mark("payments-table")
+                tbl.add_slot("body-cell-status", """
+                    <q-td :props="props"><q-badge :color="{completed:'positive',failed:'negative',
+                    retrying:'orange-8',processing:'blue-7'}[props.value] || 'grey-7'" :label="props.value"/></q-td>
+                """)
+                with ui.row().classes("gap-2"):
+                    ui.button("Newer", icon="chevron_left", on_click=lambda: (state["cursors"].pop(), table.refresh())) \
+                        .props("flat").bind_visibility_from(state, "cursors", backward=lambda c: len(c) > 1) \
+                        .mark("page-newer")
+                    if next_cursor:
+                        ui.button("Older", icon="chevron_right",
+                                  on_click=lambda: (state["cursors"].append(next_cursor), table.refresh())) \
+                            .props("flat").mark("page-older")
+
+            table()
+
+            def on_event(event: Event) -> None:
+                if not event.type.startswith("payment."):
+                    return
+                mine = user.is_admin or event.customer_id == user.id
+                if event.aggregate_id in state["visible"] or (mine and len(state["cursors"]) == 1):
+                    table.refresh()
+
+            on_events(container, on_event)
+        return None

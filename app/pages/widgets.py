@@ -1,0 +1,61 @@
+"""Small pieces shared by pages: status badges, money, live subscriptions, field errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from nicegui import ui
+
+from app.bootstrap import Container
+from domain.errors import ValidationFailed
+from domain.events import Event
+from domain.money import format_money
+
+STATUS_COLORS = {
+    "pending": "grey-7",
+    "processing": "blue-7",
+    "retrying": "orange-8",
+    "completed": "positive",
+    "failed": "negative",
+    "pending_payment": "grey-7",
+    "paid": "positive",
+    "payment_failed": "negative",
+}
+
+
+def status_badge(status: str) -> ui.badge:
+    return ui.badge(status.replace("_", " "), color=STATUS_COLORS.get(status, "grey")).classes("text-sm")
+
+
+def set_status(badge: ui.badge, status: str) -> None:
+    badge.set_text(status.replace("_", " "))
+    badge.props(f"color={STATUS_COLORS.get(status, 'grey')}")
+
+
+def money(minor: int, currency: str) -> str:
+    return format_money(minor, currency)
+
+
+def on_events(container: Container, callback: Callable[[Event], None]) -> None:
+    """Call `callback` for every new event while this page's client lives."""
+    client = ui.context.client
+    unsubscribe = container.hub.subscribe(callback)
+    client.on_delete(unsubscribe)
+
+
+def show_field_errors(error: ValidationFailed, fields: dict[str, ui.element], fallback: ui.label) -> None:
+    """Put each error beside its field; what has no field of its own goes to `fallback`."""
+    rest = []
+    for detail in error.details:
+        element = fields.get(detail.field)
+        if element is not None:
+            element.error = detail.message  # type: ignore[attr-defined]
+        else:
+            rest.append(f"{detail.field}: {detail.message}")
+    fallback.set_text("; ".join(rest) if rest or error.details else error.message)
+
+
+def clear_field_errors(fields: Iterable[ui.element], fallback: ui.label) -> None:
+    for element in fields:
+        element.error = None  # type: ignore[attr-defined]
+    fallback.set_text("")
