@@ -14,7 +14,11 @@ from app.config import Settings, load_or_create_secret
 from app.live import EventHub
 from app.security import Argon2Hasher, TokenService
 from domain.auth import AuthService, LoginThrottle
+from domain.cart import CartService
+from domain.catalog import CatalogService
 from domain.clock import SystemClock
+from domain.deliveries import DeliveryWorker
+from domain.orders import OrderService
 from domain.payment_service import PaymentService
 from domain.payments import Payment
 from domain.processing import PaymentProcessor, ProcessorConfig
@@ -25,7 +29,7 @@ from domain.users import UserService
 from storage.db import Database
 from storage.ledger import SqlMockLedger
 from storage.limiter import DbRateLimiter
-from storage.seed import seed_demo_users
+from storage.seed import seed_demo_catalog, seed_demo_users
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("paygate")
@@ -48,6 +52,10 @@ class Container:
     payments: PaymentService
     processor: PaymentProcessor
     hub: EventHub
+    catalog: CatalogService
+    cart: CartService
+    orders: OrderService
+    deliveries: DeliveryWorker
     started_at: float = field(default_factory=time.time)
     wake_drain: list = field(default_factory=list)  # callbacks set by the scheduler
 
@@ -56,9 +64,9 @@ class Container:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db.create_all()
         if self.settings.demo_data:
-            created = seed_demo_users(self.users)
-            if created:
-                log.info("created %d demo users", created)
+            users, products = seed_demo_users(self.users), seed_demo_catalog(self.catalog)
+            if users or products:
+                log.info("created %d demo users and %d demo products", users, products)
 
     def notify_submitted(self) -> None:
         for wake in self.wake_drain:
@@ -116,8 +124,11 @@ def build(settings: Settings | None = None) -> Container:
                         call_timeout_seconds=settings.provider_timeout_seconds),
         after_charge=_crash_after(settings),
     )
+    orders = OrderService(uow, payments, clock, on_placed=lambda: container_ref[0].notify_submitted())
+    deliveries = DeliveryWorker(uow, {"orders": orders.on_payment_event}, clock, owner)
     container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
                           UserService(uow, hasher, clock), AuthService(uow, hasher, throttle),
-                          limiter, ledger, provider, payments, processor, hub)
+                          limiter, ledger, provider, payments, processor, hub, CatalogService(uow, clock),
+                          CartService(uow, clock), orders, deliveries)
     container_ref.append(container)
     return container

@@ -36,6 +36,8 @@ class Jobs:
                                max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
         self.scheduler.add_job(self._tail, "interval", id="outbox", seconds=settings.outbox_poll_seconds,
                                max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._deliver, "interval", id="deliveries", seconds=settings.outbox_poll_seconds * 2,
+                               max_instances=1, coalesce=True)
         self.scheduler.start()
         self.c.wake_drain.append(self.wake)
 
@@ -67,6 +69,12 @@ class Jobs:
                     break
         except Exception:
             log.exception("drain job failed; it runs again at the next interval")
+
+    async def _deliver(self) -> None:
+        try:
+            await asyncio.to_thread(self.c.deliveries.run_all, 200)
+        except Exception:
+            log.exception("event deliveries failed; they run again at the next interval")
 
     async def _tail(self) -> None:
         try:

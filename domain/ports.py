@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.events import Event
+
+if TYPE_CHECKING:
+    from domain.catalog import Product
+    from domain.deliveries import Delivery
+    from domain.orders import Order
 from domain.payments import Payment
 from domain.users import User
 
@@ -92,6 +97,56 @@ class OutboxRepository(Protocol):
     def last_seq(self) -> int: ...
 
 
+class ProductRepository(Protocol):
+    def get(self, product_id: str) -> Product | None: ...
+
+    def list(self) -> list[Product]: ...
+
+    def add(self, product: Product) -> None: ...
+
+    def update(self, product: Product) -> None: ...
+
+    def delete(self, product_id: str) -> None: ...
+
+    def reserve(self, product_id: str, quantity: int) -> bool:
+        """Take `quantity` from the stock atomically; False (and no change) when there is not enough."""
+        ...
+
+    def release(self, product_id: str, quantity: int) -> None: ...
+
+
+class CartRepository(Protocol):
+    def items(self, customer_id: str) -> list[tuple[str, int]]: ...
+
+    def set(self, customer_id: str, product_id: str, quantity: int, now: datetime) -> None: ...
+
+    def remove(self, customer_id: str, product_id: str) -> None: ...
+
+    def clear(self, customer_id: str) -> None: ...
+
+    def remove_product_everywhere(self, product_id: str) -> None: ...
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str, for_update: bool = False) -> Order | None: ...
+
+    def add(self, order: Order) -> None: ...
+
+    def update(self, order: Order) -> None: ...
+
+    def list(self, *, customer_id: str | None, limit: int) -> list[Order]: ...
+
+    def product_is_ordered(self, product_id: str) -> bool: ...
+
+
+class DeliveryRepository(Protocol):
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Delivery | None: ...
+
+    def done(self, delivery_id: int, at: datetime) -> None: ...
+
+    def retry_later(self, delivery_id: int, at: datetime, error: str) -> None: ...
+
+
 class UnitOfWorkFactory(Protocol):
     def __call__(self, read_only: bool = False) -> UnitOfWork:
         """A new transaction; `read_only` lets storage skip the write lock."""
@@ -105,6 +160,10 @@ class UnitOfWork(Protocol):
     payments: PaymentRepository
     idempotency: IdempotencyRepository
     outbox: OutboxRepository
+    products: ProductRepository
+    carts: CartRepository
+    orders: OrderRepository
+    deliveries: DeliveryRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from domain.errors import DuplicateKey
+from domain.deliveries import SUBSCRIPTIONS
 from domain.events import Event
 from domain.payments import Payment
 from domain.ports import IdempotencyRecord, PageCursor
 from domain.users import User
 from storage.db import from_db, to_db
-from storage.tables import IdempotencyRow, OutboxRow, PaymentRow, UserRow
+from storage.tables import DeliveryRow, IdempotencyRow, OutboxRow, PaymentRow, UserRow
 
 def flush(session: Session) -> None:
     """Flush now, so a taken unique key shows here as a domain error."""
@@ -183,6 +184,11 @@ class SqlOutboxRepository:
         self.session.add(OutboxRow(id=event.id, type=event.type, aggregate_id=event.aggregate_id,
                                    customer_id=event.customer_id, data=json.dumps(event.data),
                                    created_at=to_db(event.created_at)))
+        # Work owed once per event across the fleet is recorded in the same transaction.
+        for consumer, wants in SUBSCRIPTIONS.items():
+            if wants(event):
+                self.session.add(DeliveryRow(event_id=event.id, consumer=consumer,
+                                             next_attempt_at=to_db(event.created_at)))
 
     def after(self, seq: int, limit: int) -> list[Event]:
         stmt = select(OutboxRow).where(OutboxRow.seq > seq).order_by(OutboxRow.seq).limit(limit)

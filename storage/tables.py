@@ -107,3 +107,73 @@ class MockAttemptRow(SQLModel, table=True):
 
     idempotency_key: str = Field(primary_key=True, max_length=255)
     attempts: int = 0
+
+
+class ProductRow(SQLModel, table=True):
+    __tablename__ = "products"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=120)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    unit_price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    category: str = Field(max_length=40, index=True)
+    image_url: str | None = Field(default=None, max_length=500)
+    metadata_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    stock: int = 0
+    active: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+
+class CartItemRow(SQLModel, table=True):
+    __tablename__ = "cart_items"
+
+    customer_id: str = Field(primary_key=True, max_length=40)
+    product_id: str = Field(primary_key=True, max_length=40)
+    quantity: int
+    added_at: datetime
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_customer_created", "customer_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    customer_id: str = Field(max_length=40)
+    status: str = Field(max_length=20)
+    total_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    payment_id: str | None = Field(default=None, max_length=40)
+    description: str = Field(default="", max_length=500)
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderItemRow(SQLModel, table=True):
+    __tablename__ = "order_items"
+
+    order_id: str = Field(primary_key=True, max_length=40)
+    position: int = Field(primary_key=True)
+    product_id: str = Field(max_length=40, index=True)
+    name: str = Field(max_length=120)
+    quantity: int
+    unit_price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One event owed to one consumer; claimed with a lease and retried until acknowledged."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "consumer"), Index("ix_deliveries_due", "status", "next_attempt_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=40)
+    consumer: str = Field(max_length=40)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_expires_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=200)
+    done_at: datetime | None = None

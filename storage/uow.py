@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import DuplicateKey
 from storage.db import Database
+from storage.shop import SqlCartRepository, SqlDeliveryRepository, SqlOrderRepository, SqlProductRepository
 from storage.repositories import (
     SqlIdempotencyRepository,
     SqlOutboxRepository,
@@ -28,6 +29,10 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(self.session)
         self.idempotency = SqlIdempotencyRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
+        self.products = SqlProductRepository(self.session)
+        self.carts = SqlCartRepository(self.session)
+        self.orders = SqlOrderRepository(self.session)
+        self.deliveries = SqlDeliveryRepository(self.session)
         return self
 
     def __exit__(self, *exc: Any) -> None:

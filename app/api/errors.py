@@ -100,7 +100,14 @@ async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
 
 
+async def malformed_json(_request: Request, _exc: Exception) -> JSONResponse:
+    return error_response(400, "bad_request", "the request body is not valid JSON")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from app.api.body import MalformedJson
+
+    app.add_exception_handler(MalformedJson, malformed_json)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -128,3 +129,115 @@ class LedgerEntry(Public):
 
 class LedgerList(Public):
     data: list[LedgerEntry]
+
+
+# --- catalogue, cart, orders ---------------------------------------------------------------
+class ProductCreate(Strict):
+    name: StrictStr
+    description: StrictStr = ""
+    unit_price: Decimal | StrictStr = Field(description="Major units, exact: 299.99 (never more decimals "
+                                                        "than the currency has)")
+    currency: StrictStr = "USD"
+    category: StrictStr
+    image_url: StrictStr | None = None
+    metadata: dict = {}
+    stock: StrictInt = 0
+    active: StrictBool = True
+
+
+class ProductUpdate(Strict):
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+    unit_price: Decimal | StrictStr | None = None
+    currency: StrictStr | None = None
+    category: StrictStr | None = None
+    image_url: StrictStr | None = None
+    metadata: dict | None = None
+    stock: StrictInt | None = None
+    active: StrictBool | None = None
+
+
+class ProductPublic(Public):
+    id: str
+    name: str
+    description: str
+    unit_price: Decimal
+    unit_price_minor: int
+    currency: str
+    category: str
+    image_url: str | None
+    metadata: dict
+    stock: int
+    active: bool
+    created_at: str
+    updated_at: str
+
+
+class ProductList(Public):
+    data: list[ProductPublic]
+
+
+class CategoryList(Public):
+    data: list[str]
+
+
+class CartQuantity(Strict):
+    quantity: StrictInt = Field(description="0 removes the line; at most 100 and at most the stock")
+
+
+class CartLinePublic(Public):
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_minor: int
+    line_total: int
+    currency: str
+    available: bool
+    problem: str | None
+
+
+class CartPublic(Public):
+    items: list[CartLinePublic]
+    total_amount: int
+    currency: str | None
+    item_count: int
+    problems: list[str]
+
+
+class OrderItemIn(Strict):
+    product_id: StrictStr
+    quantity: StrictInt
+
+
+class OrderCreate(Strict):
+    items: list[OrderItemIn] | None = Field(None, description="Omit to order the caller's cart (and empty it)")
+    description: StrictStr = Field("", max_length=500)
+    payment_method: Literal["credit_card", "debit_card", "bank_transfer", "wallet"] = "credit_card"
+    idempotency_key: StrictStr | None = Field(None, max_length=255)
+    card: CardIn | None = None
+    amount: StrictInt | None = Field(None, description="Ignored: the total is computed on the server")
+
+
+class OrderItemPublic(Public):
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_minor: int
+    line_total: int
+
+
+class OrderPublic(Public):
+    id: str
+    status: Literal["pending_payment", "paid", "payment_failed"]
+    customer_id: str
+    items: list[OrderItemPublic]
+    total_amount: int
+    currency: str
+    payment_id: str | None
+    description: str
+    created_at: str
+    updated_at: str
+
+
+class OrderList(Public):
+    data: list[OrderPublic]

@@ -1,0 +1,120 @@
+"""The storefront API: catalogue, cart and orders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.api.body import ExactJSONResponse, exact_json, openapi_body
+from app.api.deps import AdminUser, CurrentUser, ServicesDep
+from app.api.errors import responses
+from app.api.schemas import (
+    CartPublic,
+    CartQuantity,
+    CategoryList,
+    OrderCreate,
+    OrderList,
+    OrderPublic,
+    ProductCreate,
+    ProductList,
+    ProductPublic,
+    ProductUpdate,
+)
+from domain.catalog import ProductQuery, parse_price_filter
+
+products = APIRouter(prefix="/api/products", tags=["catalogue"])
+cart = APIRouter(prefix="/api/cart", tags=["cart"], responses=responses(401))
+orders = APIRouter(prefix="/api/orders", tags=["orders"], responses=responses(401))
+
+
+@products.get("", response_model=ProductList, responses=responses(422))
+def list_products(c: ServicesDep, category: str | None = None, search: str | None = None,
+                  min_price: Annotated[str | None, Query(alias="minPrice")] = None,
+                  max_price: Annotated[str | None, Query(alias="maxPrice")] = None,
+                  sort_by: Annotated[str | None, Query(alias="sortBy")] = None) -> Response:
+    """Browse active products: category, case-insensitive search, price range (major units), sort."""
+    query = ProductQuery(category=category, search=search, min_price=parse_price_filter(min_price, "minPrice"),
+                         max_price=parse_price_filter(max_price, "maxPrice"), sort_by=sort_by)
+    return ExactJSONResponse({"data": [p.public() for p in c.catalog.browse(query)]})
+
+
+@products.get("/categories", response_model=CategoryList)
+def list_categories(c: ServicesDep) -> dict:
+    """The categories that have active products."""
+    return {"data": c.catalog.categories()}
+
+
+@products.get("/{product_id}", response_model=ProductPublic, responses=responses(404))
+def get_product(product_id: str, c: ServicesDep) -> Response:
+    """One product (inactive ones too, so order history stays readable)."""
+    return ExactJSONResponse(c.catalog.get(product_id).public())
+
+
+@products.post("", status_code=201, response_model=ProductPublic, openapi_extra=openapi_body(ProductCreate),
+               responses=responses(400, 401, 403, 422))
+async def create_product(request: Request, _admin: AdminUser, c: ServicesDep) -> Response:
+    """Create a product (admin). `unitPrice` is parsed exactly from the JSON text."""
+    raw = await exact_json(request, ProductCreate)
+    return ExactJSONResponse(c.catalog.create(raw).public(), status_code=201)
+
+
+@products.put("/{product_id}", response_model=ProductPublic, openapi_extra=openapi_body(ProductUpdate),
+              responses=responses(400, 401, 403, 404, 422))
+async def update_product(product_id: str, request: Request, _admin: AdminUser, c: ServicesDep) -> Response:
+    """Change a product's fields (admin)."""
+    raw = await exact_json(request, ProductUpdate)
+    raw = {k: v for k, v in raw.items() if v is not None or k == "imageUrl"}
+    return ExactJSONResponse(c.catalog.update(product_id, raw).public())
+
+
+@products.delete("/{product_id}", status_code=204, responses=responses(401, 403, 404))
+def delete_product(product_id: str, _admin: AdminUser, c: ServicesDep) -> Response:
+    """Delete a product (admin); one that is in an order is deactivated instead."""
+    c.catalog.delete(product_id)
+    return Response(status_code=204)
+
+
+@cart.get("", response_model=CartPublic)
+def get_cart(user: CurrentUser, c: ServicesDep) -> dict:
+    """The caller's cart; lines that cannot be bought now are flagged with the reason."""
+    return c.cart.view(user).public()
+
+
+@cart.put("/items/{product_id}", response_model=CartPublic, responses=responses(400, 404, 409, 422))
+def set_cart_item(product_id: str, body: CartQuantity, user: CurrentUser, c: ServicesDep) -> dict:
+    """Set a line's quantity (0 removes it); more than 100 or than the stock is refused."""
+    return c.cart.set_quantity(user, product_id, body.quantity).public()
+
+
+@cart.delete("", status_code=204)
+def clear_cart(user: CurrentUser, c: ServicesDep) -> Response:
+    """Empty the cart."""
+    c.cart.clear(user)
+    return Response(status_code=204)
+
+
+@orders.post("", status_code=201, response_model=OrderPublic,
+             responses={200: {"description": "A replay of an earlier request with the same key and body",
+                              "model": OrderPublic}, **responses(400, 409, 422)})
+def place_order(body: OrderCreate, user: CurrentUser, c: ServicesDep,
+                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+    """Price the items on the server, reserve stock and create the order with its payment (201)."""
+    raw = body.model_dump(by_alias=True, exclude_none=True)
+    order, replayed = c.orders.place(user, raw, idempotency_key)
+    if replayed:
+        return JSONResponse(order.public(), status_code=200, headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(order.public(), status_code=201)
+
+
+@orders.get("", response_model=OrderList)
+def list_orders(user: CurrentUser, c: ServicesDep) -> dict:
+    """The caller's orders (all for an admin), newest first."""
+    return {"data": [o.public() for o in c.orders.list(user)]}
+
+
+@orders.get("/{order_id}", response_model=OrderPublic, responses=responses(404))
+def get_order(order_id: str, user: CurrentUser, c: ServicesDep) -> dict:
+    """One order (the owner's or, for an admin, anyone's)."""
+    return c.orders.get(user, order_id).public()

@@ -1,0 +1,249 @@
+"""The product catalogue: products, their validation, browsing and admin changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain.clock import Clock, iso, new_id
+from domain.errors import FieldError, NotFound, ValidationFailed
+from domain.events import Event
+from domain.money import check_currency, parse_major, to_major
+from domain.ports import UnitOfWork
+
+CATEGORY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+SORTS = ("price", "-price", "name", "-name", "newest")
+MAX_STOCK = 1_000_000
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    name: str
+    description: str
+    unit_price_minor: int
+    currency: str
+    category: str
+    image_url: str | None
+    stock: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unit_price(self) -> Decimal:
+        return to_major(self.unit_price_minor, self.currency)
+
+    @property
+    def purchasable(self) -> bool:
+        return self.active and self.stock > 0
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "description": self.description,
+            "unitPrice": self.unit_price,  # a Decimal: the API renders it as an exact JSON number
+            "unitPriceMinor": self.unit_price_minor, "currency": self.currency, "category": self.category,
+            "imageUrl": self.image_url, "metadata": self.metadata, "stock": self.stock, "active": self.active,
+            "createdAt": iso(self.created_at), "updatedAt": iso(self.updated_at),
+        }
+
+
+def _text(raw: dict[str, Any], name: str, errors: list[FieldError], *, low: int, high: int) -> str | None:
+    value = raw.get(name)
+    if not isinstance(value, str) or not low <= len(value.strip()) <= high:
+        errors.append(FieldError(name, f"must be text of {low} to {high} characters"))
+        return None
+    return value.strip()
+
+
+def parse_product_fields(raw: dict[str, Any], *, partial: bool, current: Product | None = None) -> dict[str, Any]:
+    """Validate product fields (camelCase as on the wire); return domain field values.
+
+    `unitPrice` must arrive as a Decimal or a string (the API parses JSON numbers as Decimal).
+    """
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+
+    def given(name: str) -> bool:
+        return name in raw or not partial
+
+    if given("name"):
+        out["name"] = _text(raw, "name", errors, low=1, high=120)
+    if given("description") and (raw.get("description") is not None or not partial):
+        value = raw.get("description", "") or ""
+        if not isinstance(value, str) or len(value) > 2000:
+            errors.append(FieldError("description", "must be text of at most 2000 characters"))
+        out["description"] = value
+    currency = current.currency if current else "USD"
+    if given("currency"):
+        try:
+            currency = out["currency"] = check_currency(raw.get("currency", "USD"))
+        except ValidationFailed as e:
+            errors.extend(e.details)
+    if given("unitPrice") or ("currency" in raw and current is not None):
+        price = raw.get("unitPrice", current.unit_price if current else None)
+        if isinstance(price, (int, Decimal, str)) and not isinstance(price, bool):
+            try:
+                minor = parse_major(price if not isinstance(price, int) else Decimal(price), currency, "unitPrice")
+                if minor < 1:
+                    raise ValidationFailed.on("unitPrice", "must be greater than zero")
+                out["unit_price_minor"] = minor
+            except (ValidationFailed, InvalidOperation) as e:
+                errors.extend(getattr(e, "details", [FieldError("unitPrice", "must be a decimal number")]))
+        else:
+            errors.append(FieldError("unitPrice", "must be a decimal number such as 19.99"))
+    if given("category"):
+        category = raw.get("category")
+        if not isinstance(category, str) or not CATEGORY.match(category.strip().lower()):
+            errors.append(FieldError("category", "must be a lowercase word such as 'books'"))
+        else:
+            out["category"] = category.strip().lower()
+    if "imageUrl" in raw:
+        url = raw.get("imageUrl")
+        if url is not None and (not isinstance(url, str) or len(url) > 500
+                                or not (url.startswith("/") or url.startswith("https://")
+                                        or url.startswith("http://"))):
+            errors.append(FieldError("imageUrl", "must be an http(s) URL or a path on this site"))
+        out["image_url"] = url or None
+    if given("stock"):
+        stock = raw.get("stock", 0)
+        if not isinstance(stock, int) or isinstance(stock, bool) or not 0 <= stock <= MAX_STOCK:
+            errors.append(FieldError("stock", f"must be a whole number from 0 to {MAX_STOCK:,}"))
+        out["stock"] = stock
+    if "active" in raw:
+        if not isinstance(raw["active"], bool):
+            errors.append(FieldError("active", "must be true or false"))
+        out["active"] = raw["active"]
+    if "metadata" in raw:
+        meta = raw.get("metadata") or {}
+        if not isinstance(meta, dict) or len(str(meta)) > 2000:
+            errors.append(FieldError("metadata", "must be an object (at most 2000 characters)"))
+        out["metadata"] = meta
+    if errors:
+        raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+    return out
+
+
+@dataclass(frozen=True)
+class ProductQuery:
+    category: str | None = None
+    search: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    sort_by: str | None = None
+    include_inactive: bool = False
+
+
+def parse_price_filter(value: str | None, name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise ValidationFailed.on(name, "must be a decimal number") from None
+    if not price.is_finite() or price < 0:
+        raise ValidationFailed.on(name, "must be a non-negative number")
+    return price
+
+
+def filter_products(products: list[Product], q: ProductQuery) -> list[Product]:
+    """Browse: filters and sorting (prices compared in major units, exactly)."""
+    if q.sort_by is not None and q.sort_by not in SORTS:
+        raise ValidationFailed.on("sortBy", f"must be one of {', '.join(SORTS)}")
+    result = [p for p in products if q.include_inactive or p.active]
+    if q.category:
+        result = [p for p in result if p.category == q.category.lower()]
+    if q.search:
+        needle = q.search.casefold()
+        result = [p for p in result if needle in p.name.casefold() or needle in p.description.casefold()]
+    if q.min_price is not None:
+        result = [p for p in result if p.unit_price >= q.min_price]
+    if q.max_price is not None:
+        result = [p for p in result if p.unit_price <= q.max_price]
+    keys: dict[str | None, tuple[Callable[[Product], Any], bool]] = {
+        "price": (lambda p: (p.unit_price, p.name), False), "-price": (lambda p: (p.unit_price, p.name), True),
+        "name": (lambda p: p.name.casefold(), False), "-name": (lambda p: p.name.casefold(), True),
+        "newest": (lambda p: (p.created_at, p.id), True), None: (lambda p: p.id, False),
+    }
+    key, reverse = keys[q.sort_by]
+    return sorted(result, key=key, reverse=reverse)
+
+
+class CatalogService:
+    def __init__(self, uow: Callable[..., UnitOfWork], clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    def browse(self, query: ProductQuery) -> list[Product]:
+        with self.uow(read_only=True) as uow:
+            return filter_products(uow.products.list(), query)
+
+    def categories(self) -> list[str]:
+        with self.uow(read_only=True) as uow:
+            return sorted({p.category for p in uow.products.list() if p.active})
+
+    def get(self, product_id: str, include_inactive: bool = True) -> Product:
+        with self.uow(read_only=True) as uow:
+            product = uow.products.get(product_id)
+        if product is None or (not include_inactive and not product.active):
+            raise NotFound("product not found")
+        return product
+
+    def create(self, raw: dict[str, Any], product_id: str | None = None) -> Product:
+        values = parse_product_fields(raw, partial=False)
+        now = self.clock.now()
+        product = Product(id=product_id or new_id("prod"), name=values["name"],
+                          description=values.get("description", ""), unit_price_minor=values["unit_price_minor"],
+                          currency=values.get("currency", "USD"), category=values["category"],
+                          image_url=values.get("image_url"), stock=values.get("stock", 0),
+                          active=values.get("active", True), created_at=now, updated_at=now,
+                          metadata=values.get("metadata", {}))
+        with self.uow() as uow:
+            uow.products.add(product)
+            uow.outbox.add(Event("product.created", _event_data(product), now, aggregate_id=product.id))
+            uow.commit()
+        return product
+
+    def update(self, product_id: str, raw: dict[str, Any]) -> Product:
+        with self.uow() as uow:
+            current = uow.products.get(product_id)
+            if current is None:
+                raise NotFound("product not found")
+            values = parse_product_fields(raw, partial=True, current=current)
+            product = replace(current, **values, updated_at=self.clock.now())
+            uow.products.update(product)
+            uow.outbox.add(Event("product.updated", _event_data(product), product.updated_at,
+                                 aggregate_id=product.id))
+            uow.commit()
+        return product
+
+    def delete(self, product_id: str) -> bool:
+        """Delete; a product that is in an order is deactivated instead. Returns True if deleted."""
+        with self.uow() as uow:
+            product = uow.products.get(product_id)
+            if product is None:
+                raise NotFound("product not found")
+            now = self.clock.now()
+            if uow.orders.product_is_ordered(product_id):
+                product = replace(product, active=False, updated_at=now)
+                uow.products.update(product)
+                uow.outbox.add(Event("product.deactivated", _event_data(product), now, aggregate_id=product_id))
+                deleted = False
+            else:
+                uow.carts.remove_product_everywhere(product_id)
+                uow.products.delete(product_id)
+                uow.outbox.add(Event("product.deleted", {"id": product_id}, now, aggregate_id=product_id))
+                deleted = True
+            uow.commit()
+        return deleted
+
+
+def _event_data(product: Product) -> dict[str, Any]:
+    data = product.public()
+    data["unitPrice"] = str(product.unit_price)  # events are stored as JSON: keep the price exact text
+    return data

@@ -1,0 +1,244 @@
+"""Orders: priced on the server, stock reserved with the payment, settled by payment events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.cart import MAX_QUANTITY, check_quantity, load_cart
+from domain.clock import Clock, iso, new_id
+from domain.errors import (
+    DuplicateKey,
+    FieldError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    InsufficientStock,
+    NotFound,
+    ValidationFailed,
+)
+from domain.events import Event
+from domain.money import MAX_AMOUNT_MINOR
+from domain.payment_service import PaymentService, resolve_idempotency_key
+from domain.payments import PaymentRequest
+from domain.ports import IdempotencyRecord, UnitOfWork
+from domain.users import User
+
+ORDER_TRANSITIONS = {"pending_payment": {"paid", "payment_failed"}, "paid": set(), "payment_failed": set()}
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    product_id: str
+    name: str
+    quantity: int
+    unit_price_minor: int
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_price_minor * self.quantity
+
+    def public(self) -> dict[str, Any]:
+        return {"productId": self.product_id, "name": self.name, "quantity": self.quantity,
+                "unitPriceMinor": self.unit_price_minor, "lineTotal": self.line_total}
+
+
+@dataclass
+class Order:
+    id: str
+    customer_id: str
+    status: str
+    items: list[OrderItem]
+    total_amount: int
+    currency: str
+    payment_id: str | None
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+
+    def _move(self, to: str, now: datetime, event_type: str) -> None:
+        if to not in ORDER_TRANSITIONS[self.status]:
+            raise IllegalTransition(f"order {self.id} cannot go from {self.status} to {to}")
+        self.status = to
+        self.updated_at = now
+        self.events.append(Event(event_type, self.public(), now, customer_id=self.customer_id, aggregate_id=self.id))
+
+    def mark_paid(self, now: datetime) -> None:
+        self._move("paid", now, "order.paid")
+
+    def mark_payment_failed(self, now: datetime) -> None:
+        self._move("payment_failed", now, "order.payment_failed")
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "customerId": self.customer_id,
+                "items": [i.public() for i in self.items], "totalAmount": self.total_amount,
+                "currency": self.currency, "paymentId": self.payment_id, "description": self.description,
+                "createdAt": iso(self.created_at), "updatedAt": iso(self.updated_at)}
+
+
+def parse_items(raw_items: object) -> list[tuple[str, int]]:
+    """[(productId, quantity)], duplicates merged; each problem names its field."""
+    if not isinstance(raw_items, list) or not raw_items:
+        raise ValidationFailed.on("items", "must be a non-empty list")
+    errors: list[FieldError] = []
+    merged: dict[str, int] = {}
+    for i, item in enumerate(raw_items):
+        if not isinstance(item, dict) or not isinstance(item.get("productId"), str):
+            errors.append(FieldError(f"items[{i}].productId", "is required"))
+            continue
+        try:
+            quantity = check_quantity(item.get("quantity"), f"items[{i}].quantity", minimum=1)
+        except ValidationFailed as e:
+            errors.extend(e.details)
+            continue
+        merged[item["productId"]] = merged.get(item["productId"], 0) + quantity
+    for product_id, quantity in merged.items():
+        if quantity > MAX_QUANTITY:
+            errors.append(FieldError("items", f"at most {MAX_QUANTITY} of {product_id}"))
+    if errors:
+        raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+    return list(merged.items())
+
+
+def fingerprint(items: list[tuple[str, int]], request: PaymentRequest) -> str:
+    card = [request.card.brand, request.card.last4, request.card.exp_month, request.card.exp_year] \
+        if request.card else None
+    body = [sorted(items), request.description, request.payment_method, card]
+    return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
+
+
+class OrderService:
+    def __init__(self, uow: Callable[..., UnitOfWork], payments: PaymentService, clock: Clock,
+                 on_placed: Callable[[], None] = lambda: None) -> None:
+        self.uow = uow
+        self.payments = payments
+        self.clock = clock
+        self.on_placed = on_placed
+
+    def place(self, actor: User, raw: dict[str, Any], header_key: str | None = None) -> tuple[Order, bool]:
+        """Price on the server, reserve stock, create the order and its payment in one transaction.
+
+        Without `items` the customer's cart is ordered, and emptied in the same transaction.
+        """
+        key = resolve_idempotency_key(raw.get("idempotencyKey"), header_key)
+        from_cart = not raw.get("items")
+        now = self.clock.now()
+        # Validate the payment part first (card, method, description) with a placeholder amount.
+        template = PaymentRequest.parse({**raw, "amount": 1, "currency": "USD"}, customer_id=actor.id, now=now)
+        if from_cart:
+            with self.uow(read_only=True) as uow:
+                cart = load_cart(uow, actor.id)
+            if not cart.lines:
+                raise ValidationFailed.on("items", "the cart is empty")
+            items = [(line.product.id, line.quantity) for line in cart.lines]
+        else:
+            items = parse_items(raw["items"])
+        digest = fingerprint(items, template)
+        if key:
+            replay = self._replay(actor, key, digest)
+            if replay is not None:
+                return replay, True
+        try:
+            with self.uow() as uow:
+                order = self._create(uow, actor, items, template, key, digest, now)
+                if from_cart:
+                    uow.carts.clear(actor.id)
+                uow.commit()
+        except DuplicateKey:
+            replay = self._replay(actor, key, digest) if key else None
+            if replay is None:
+                raise IdempotencyKeyInUse("this idempotency key is being used by another request") from None
+            return replay, True
+        self.on_placed()
+        return order, False
+
+    def _create(self, uow: UnitOfWork, actor: User, items: list[tuple[str, int]], template: PaymentRequest,
+                key: str | None, digest: str, now: datetime) -> Order:
+        lines: list[OrderItem] = []
+        errors: list[FieldError] = []
+        currencies = set()
+        for i, (product_id, quantity) in enumerate(items):
+            product = uow.products.get(product_id)
+            if product is None or not product.active:
+                errors.append(FieldError(f"items[{i}].productId", f"{product_id} is not available"))
+                continue
+            currencies.add(product.currency)
+            lines.append(OrderItem(product.id, product.name, quantity, product.unit_price_minor))
+        if len(currencies) > 1:
+            errors.append(FieldError("items", "all products of an order must have the same currency"))
+        if errors:
+            raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+        total = sum(line.line_total for line in lines)
+        if total > MAX_AMOUNT_MINOR:
+            raise ValidationFailed.on("items", "the order total is too large")
+        for line in lines:
+            if not uow.products.reserve(line.product_id, line.quantity):
+                raise InsufficientStock(f"not enough stock of {line.name}")
+        order = Order(new_id("ord"), actor.id, "pending_payment", lines, total, currencies.pop(), None,
+                      template.description, now, now)
+        request = PaymentRequest(total, order.currency, actor.id, template.description or f"Order {order.id}",
+                                 template.payment_method, template.card, order_id=order.id)
+        payment = self.payments.new_payment(request, None, now)
+        order.payment_id = payment.id
+        uow.orders.add(order)
+        uow.outbox.add(Event("order.created", order.public(), now, customer_id=actor.id, aggregate_id=order.id))
+        PaymentService.add_payment(uow, payment)
+        if key:
+            uow.idempotency.add(IdempotencyRecord(actor.id, key, digest, "order", order.id, now))
+        return order
+
+    def _replay(self, actor: User, key: str, digest: str) -> Order | None:
+        with self.uow(read_only=True) as uow:
+            record = uow.idempotency.get(actor.id, key)
+            if record is None:
+                return None
+            if record.fingerprint != digest or record.resource_type != "order":
+                raise IdempotencyKeyReused("this idempotency key was used with a different request")
+            order = uow.orders.get(record.resource_id)
+        if order is None:  # pragma: no cover - written together
+            raise NotFound("order not found")
+        return order
+
+    def get(self, actor: User, order_id: str) -> Order:
+        with self.uow(read_only=True) as uow:
+            order = uow.orders.get(order_id)
+        if order is None or (not actor.is_admin and order.customer_id != actor.id):
+            raise NotFound("order not found")
+        return order
+
+    def list(self, actor: User, limit: int = 200) -> list[Order]:
+        with self.uow(read_only=True) as uow:
+            return uow.orders.list(customer_id=None if actor.is_admin else actor.id, limit=limit)
+
+    # --- settlement, driven by payment events (delivered at least once) --------------------
+    def on_payment_event(self, uow: UnitOfWork, event: Event) -> bool:
+        """Settle the order of a finished payment; a repeated delivery changes nothing."""
+        order_id = event.data.get("orderId")
+        if event.type not in ("payment.completed", "payment.failed") or not order_id:
+            return False
+        order = uow.orders.get(order_id, for_update=True)
+        if order is None or order.status != "pending_payment":
+            return False
+        now = self.clock.now()
+        if event.type == "payment.completed":
+            order.mark_paid(now)
+        else:
+            order.mark_payment_failed(now)
+            for item in order.items:  # the compensating step: give the reserved stock back
+                uow.products.release(item.product_id, item.quantity)
+        uow.orders.update(order)
+        for e in order.events:
+            uow.outbox.add(e)
+        order.events.clear()
+        return True
+
+    def handle(self, event: Event) -> bool:
+        with self.uow() as uow:
+            applied = self.on_payment_event(uow, event)
+            uow.commit()
+        return applied

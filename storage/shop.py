@@ -1,0 +1,170 @@
+"""Repositories of the storefront: products, carts, orders, and event deliveries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, or_, select, update
+from sqlmodel import Session
+
+from domain.catalog import Product
+from domain.deliveries import Delivery
+from domain.orders import Order, OrderItem
+from storage.repositories import _event, flush
+from storage.tables import CartItemRow, DeliveryRow, OrderItemRow, OrderRow, OutboxRow, ProductRow
+
+
+def _product(row: ProductRow) -> Product:
+    return Product(row.id, row.name, row.description, row.unit_price_minor, row.currency, row.category,
+                   row.image_url, row.stock, row.active, row.created_at, row.updated_at,
+                   json.loads(row.metadata_json or "{}"))
+
+
+def _product_values(p: Product) -> dict:
+    return {"name": p.name, "description": p.description, "unit_price_minor": p.unit_price_minor,
+            "currency": p.currency, "category": p.category, "image_url": p.image_url,
+            "metadata_json": json.dumps(p.metadata), "stock": p.stock, "active": p.active,
+            "created_at": p.created_at, "updated_at": p.updated_at}
+
+
+class SqlProductRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, product_id: str) -> Product | None:
+        row = self.session.get(ProductRow, product_id, populate_existing=True)
+        return _product(row) if row else None
+
+    def list(self) -> list[Product]:
+        return [_product(r) for r in self.session.exec(select(ProductRow).order_by(ProductRow.id)).scalars()]
+
+    def add(self, product: Product) -> None:
+        self.session.add(ProductRow(id=product.id, **_product_values(product)))
+        flush(self.session)
+
+    def update(self, product: Product) -> None:
+        values = _product_values(product)
+        values.pop("created_at")
+        self.session.execute(update(ProductRow).where(ProductRow.id == product.id).values(**values))
+
+    def delete(self, product_id: str) -> None:
+        self.session.execute(delete(ProductRow).where(ProductRow.id == product_id))
+
+    def reserve(self, product_id: str, quantity: int) -> bool:
+        # One conditional UPDATE: atomic on SQLite and PostgreSQL alike, never below zero.
+        result = self.session.execute(update(ProductRow).where(
+            ProductRow.id == product_id, ProductRow.stock >= quantity, ProductRow.active.is_(True))
+            .values(stock=ProductRow.stock - quantity))
+        return result.rowcount == 1
+
+    def release(self, product_id: str, quantity: int) -> None:
+        self.session.execute(update(ProductRow).where(ProductRow.id == product_id)
+                             .values(stock=ProductRow.stock + quantity))
+
+
+class SqlCartRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def items(self, customer_id: str) -> list[tuple[str, int]]:
+        rows = self.session.exec(select(CartItemRow).where(CartItemRow.customer_id == customer_id)
+                                 .order_by(CartItemRow.added_at, CartItemRow.product_id)).scalars()
+        return [(r.product_id, r.quantity) for r in rows]
+
+    def set(self, customer_id: str, product_id: str, quantity: int, now: datetime) -> None:
+        row = self.session.get(CartItemRow, (customer_id, product_id))
+        if row is None:
+            self.session.add(CartItemRow(customer_id=customer_id, product_id=product_id, quantity=quantity,
+                                         added_at=now))
+        else:
+            row.quantity = quantity
+            self.session.add(row)
+        flush(self.session)
+
+    def remove(self, customer_id: str, product_id: str) -> None:
+        self.session.execute(delete(CartItemRow).where(CartItemRow.customer_id == customer_id,
+                                                       CartItemRow.product_id == product_id))
+
+    def clear(self, customer_id: str) -> None:
+        self.session.execute(delete(CartItemRow).where(CartItemRow.customer_id == customer_id))
+
+    def remove_product_everywhere(self, product_id: str) -> None:
+        self.session.execute(delete(CartItemRow).where(CartItemRow.product_id == product_id))
+
+
+class SqlOrderRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _order(self, row: OrderRow) -> Order:
+        items = self.session.exec(select(OrderItemRow).where(OrderItemRow.order_id == row.id)
+                                  .order_by(OrderItemRow.position)).scalars()
+        return Order(row.id, row.customer_id, row.status,
+                     [OrderItem(i.product_id, i.name, i.quantity, i.unit_price_minor) for i in items],
+                     row.total_amount, row.currency, row.payment_id, row.description, row.created_at,
+                     row.updated_at)
+
+    def get(self, order_id: str, for_update: bool = False) -> Order | None:
+        stmt = select(OrderRow).where(OrderRow.id == order_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = self.session.exec(stmt).scalars().first()
+        return self._order(row) if row else None
+
+    def add(self, order: Order) -> None:
+        self.session.add(OrderRow(id=order.id, customer_id=order.customer_id, status=order.status,
+                                  total_amount=order.total_amount, currency=order.currency,
+                                  payment_id=order.payment_id, description=order.description,
+                                  created_at=order.created_at, updated_at=order.updated_at))
+        for position, item in enumerate(order.items):
+            self.session.add(OrderItemRow(order_id=order.id, position=position, product_id=item.product_id,
+                                          name=item.name, quantity=item.quantity,
+                                          unit_price_minor=item.unit_price_minor))
+        flush(self.session)
+
+    def update(self, order: Order) -> None:
+        self.session.execute(update(OrderRow).where(OrderRow.id == order.id).values(
+            status=order.status, updated_at=order.updated_at, payment_id=order.payment_id))
+
+    def list(self, *, customer_id: str | None, limit: int) -> list[Order]:
+        stmt = select(OrderRow)
+        if customer_id is not None:
+            stmt = stmt.where(OrderRow.customer_id == customer_id)
+        stmt = stmt.order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
+        return [self._order(r) for r in self.session.exec(stmt).scalars().all()]
+
+    def product_is_ordered(self, product_id: str) -> bool:
+        return bool(self.session.execute(select(exists().where(OrderItemRow.product_id == product_id))).scalar())
+
+
+class SqlDeliveryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Delivery | None:
+        free = or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at < now)
+        stmt = (select(DeliveryRow).where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
+                .order_by(DeliveryRow.id).limit(1).with_for_update(skip_locked=True))
+        row = self.session.exec(stmt).scalars().first()
+        if row is None:
+            return None
+        row.lease_owner, row.lease_expires_at = owner, lease_until
+        row.attempts += 1
+        self.session.add(row)
+        event_row = self.session.exec(select(OutboxRow).where(OutboxRow.id == row.event_id)).scalars().one()
+        flush(self.session)
+        return Delivery(row.id, row.consumer, _event(event_row), row.attempts)
+
+    def done(self, delivery_id: int, at: datetime) -> None:
+        self.session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
+            status="done", done_at=at, lease_owner=None, lease_expires_at=None))
+
+    def retry_later(self, delivery_id: int, at: datetime, error: str) -> None:
+        self.session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
+            next_attempt_at=at, last_error=error[:200], lease_owner=None, lease_expires_at=None))
+
+    def pending_count(self) -> int:
+        return self.session.execute(select(func.count()).select_from(DeliveryRow)
+                                    .where(DeliveryRow.status == "pending")).scalar_one()
+
