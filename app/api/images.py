@@ -34,9 +34,7 @@ def product_svg(name: str, category: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" role="img" aria-label="{escape(name)}">'
             f'<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="{start}"/>'
             f'<stop offset="1" stop-color="{end}"/></linearGradient></defs>'
-            f'<rect width="400" height="300" fill="url(#g)"/>{icon}'
-            f'<text x="200" y="270" font-family="sans-serif" font-size="22" fill="white" text-anchor="middle">'
-            f'{escape(name[:32])}</text></svg>')
+            f'<rect width="400" height="300" fill="url(#g)"/>{icon}</svg>')
 
 
 @router.get("/images/products/{image}")

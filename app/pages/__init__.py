@@ -6,9 +6,12 @@ from app.bootstrap import Container
 
 
 def register_pages(container: Container) -> None:
-    from app.pages import admin_users, home, login, payments
+    """Register every page; the order here is the order of the navigation."""
+    from app.pages import admin_products, admin_users, home, login, payments, shop
 
     login.register(container)
     home.register(container)
+    shop.register(container)
     payments.register(container)
     admin_users.register(container)
+    admin_products.register(container)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from nicegui import run, ui
@@ -15,7 +16,7 @@ from app.pages.widgets import clear_field_errors, money, on_events, set_status, 
 from domain.clock import iso
 from domain.errors import DomainError, ValidationFailed
 from domain.events import Event
-from domain.money import CURRENCIES, parse_major
+from domain.money import CURRENCIES, parse_major, to_major
 from domain.payments import Payment
 from domain.users import User
 
@@ -66,6 +67,7 @@ class PaymentForm:
         self.user = user
         self.results = results
         self.key = uuid.uuid4().hex  # one key per form: a double click cannot pay twice
+        self.cart_box: CartBox | None = None
         self.amount = ui.input("Amount", placeholder="10.00").props("outlined inputmode=decimal") \
             .classes("w-full").mark("amount")
         self.currency = ui.select(list(CURRENCIES), value="USD", label="Currency").props("outlined") \
@@ -125,12 +127,80 @@ class PaymentForm:
         ui.notify("Payment submitted", type="positive")
 
     async def place(self, raw: dict[str, Any]) -> Payment:
+        """Pay the cart (an order, priced on the server) when the amount is its total, else a one-off payment."""
         self.button.props("loading")
         try:
+            if self.cart_box is not None and self.cart_box.matches():
+                order, _ = await run.io_bound(self.container.orders.place, self.user, raw)
+                payment = await run.io_bound(self.container.payments.get, self.user, order.payment_id)
+                self.cart_box.reload()
+                return payment
             payment, _ = await run.io_bound(self.container.payments.submit, self.user, raw)
             return payment
         finally:
             self.button.props(remove="loading")
+
+
+class CartBox:
+    """The green box of New Payment: the cart's total drives the amount while they agree."""
+
+    def __init__(self, container: Container, user: User, form: PaymentForm) -> None:
+        self.container = container
+        self.user = user
+        self.form = form
+        self.cart = container.cart.view(user)
+        with ui.card().classes("w-full bg-green-1 border border-green-6 gap-1").mark("cart-box") as self.card:
+            with ui.row().classes("items-center gap-2"):
+                ui.icon("shopping_cart", color="green-9")
+                self.summary = ui.label("").classes("font-semibold text-green-10").mark("cart-summary")
+            self.note = ui.label("✓ Amount automatically set to cart total").classes("text-sm text-green-9") \
+                .mark("cart-auto-note")
+            self.problems = ui.label("").classes("text-sm text-negative").mark("cart-problems")
+            self.button = ui.button("Use Cart Total", icon="sync", on_click=self.use_total) \
+                .props("outline color=green-9 dense no-caps").mark("use-cart-total")
+        form.amount.on_value_change(lambda _: self.show())
+        form.cart_box = self
+        if self.cart.lines:
+            self.use_total()
+        self.show()
+
+    @property
+    def total_text(self) -> str:
+        return str(to_major(self.cart.total, self.cart.currency or "USD"))
+
+    def matches(self) -> bool:
+        """Whether the form's amount is the cart total right now (compared exactly, as Decimals)."""
+        if not self.cart.lines:
+            return False
+        try:
+            return Decimal((self.form.amount.value or "").strip()) == to_major(self.cart.total, self.cart.currency)
+        except InvalidOperation:
+            return False
+
+    def use_total(self) -> None:
+        if not self.cart.lines:
+            return
+        self.form.currency.value = self.cart.currency
+        self.form.amount.value = self.total_text
+        self.form.description.value = f"Payment for {self.cart.item_count} item(s) from cart"
+        self.show()
+
+    def show(self) -> None:
+        self.card.set_visibility(bool(self.cart.lines))
+        self.summary.set_text(f"Cart: {self.cart.item_count} item(s) · total "
+                              f"{money(self.cart.total, self.cart.currency or 'USD')}")
+        matches = self.matches()
+        self.note.set_visibility(matches)
+        self.button.set_text("Update Cart Total" if matches else "Use Cart Total")
+        self.problems.set_text("; ".join(self.cart.problems))
+
+    def reload(self) -> None:
+        """The cart changed (here, in another tab, or through the API): follow it."""
+        was_following = self.matches()
+        self.cart = self.container.cart.view(self.user)
+        if was_following or not (self.form.amount.value or "").strip():
+            self.use_total()
+        self.show()
 
 
 def register(container: Container) -> None:
@@ -144,10 +214,19 @@ def register(container: Container) -> None:
             return RedirectResponse("/login")
         with frame("New Payment", user), ui.row().classes("w-full gap-4 items-start flex-wrap"):
             with ui.card().classes("w-full sm:w-[28rem] gap-2"):
+                box_slot = ui.column().classes("w-full")
                 form_slot = ui.column().classes("w-full gap-2")
             results = ui.column().classes("flex-1 min-w-[18rem] gap-2").mark("payment-results")
             with form_slot:
-                PaymentForm(container, user, results)
+                form = PaymentForm(container, user, results)
+            with box_slot:
+                box = CartBox(container, user, form)
+
+        def on_event(event: Event) -> None:
+            if event.type == "cart.updated" and event.customer_id == user.id:
+                box.reload()
+
+        on_events(container, on_event)
         return None
 
     @ui.page("/payments")

@@ -1,0 +1,140 @@
+"""Product Management (admin): list, add, edit, remove, with errors beside each field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import run, ui
+from starlette.responses import RedirectResponse
+
+from app.bootstrap import Container
+from app.pages.frame import add_nav, frame
+from app.pages.guard import require_admin
+from app.pages.widgets import clear_field_errors, money, show_field_errors
+from domain.catalog import Product, ProductQuery
+from domain.errors import DomainError, ValidationFailed
+from domain.money import CURRENCIES
+from domain.users import User
+
+TITLE = "Product Management"
+
+
+class ProductForm:
+    """Add or edit one product in a dialog."""
+
+    def __init__(self, container: Container, on_saved: Any) -> None:
+        self.container = container
+        self.on_saved = on_saved
+        self.product: Product | None = None
+        with ui.dialog() as self.dialog, ui.card().classes("w-[34rem] max-w-[96vw] gap-2").mark("product-form"):
+            self.title = ui.label("").classes("text-lg font-semibold")
+            self.name = ui.input("Name").props("outlined dense").classes("w-full").mark("product-name")
+            self.description = ui.textarea("Description").props("outlined dense autogrow").classes("w-full") \
+                .mark("product-description")
+            with ui.row().classes("w-full gap-2 no-wrap"):
+                self.price = ui.input("Price", placeholder="19.99").props("outlined dense inputmode=decimal") \
+                    .classes("flex-1").mark("product-price")
+                self.currency = ui.select(list(CURRENCIES), value="USD", label="Currency").props("outlined dense") \
+                    .classes("w-28").mark("product-currency")
+            with ui.row().classes("w-full gap-2 no-wrap"):
+                self.category = ui.input("Category", placeholder="books").props("outlined dense").classes("flex-1") \
+                    .mark("product-category")
+                self.stock = ui.input("Stock", value="0").props("outlined dense inputmode=numeric").classes("w-28") \
+                    .mark("product-stock")
+            self.image = ui.input("Image URL", placeholder="https://… or /images/…").props("outlined dense") \
+                .classes("w-full").mark("product-image")
+            self.active = ui.switch("Active", value=True).mark("product-active")
+            self.error = ui.label("").classes("text-negative text-sm").mark("product-form-error")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat")
+                ui.button("Save", icon="save", on_click=self.save).mark("save-product")
+        self.fields = {"name": self.name, "description": self.description, "unitPrice": self.price,
+                       "currency": self.currency, "category": self.category, "stock": self.stock,
+                       "imageUrl": self.image}
+
+    def open(self, product: Product | None) -> None:
+        self.product = product
+        clear_field_errors(self.fields.values(), self.error)
+        self.title.set_text(f"Edit {product.name}" if product else "Add a product")
+        self.name.value = product.name if product else ""
+        self.description.value = product.description if product else ""
+        self.price.value = str(product.unit_price) if product else ""
+        self.currency.value = product.currency if product else "USD"
+        self.category.value = product.category if product else ""
+        self.stock.value = str(product.stock) if product else "0"
+        self.image.value = (product.image_url or "") if product else ""
+        self.active.value = product.active if product else True
+        self.dialog.open()
+
+    def raw(self) -> dict[str, Any]:
+        stock_text = (self.stock.value or "").strip()
+        return {"name": self.name.value or "", "description": self.description.value or "",
+                "unitPrice": (self.price.value or "").strip(), "currency": self.currency.value,
+                "category": (self.category.value or "").strip(),
+                "stock": int(stock_text) if stock_text.isdigit() else stock_text,
+                "imageUrl": (self.image.value or "").strip() or None, "active": bool(self.active.value)}
+
+    async def save(self) -> None:
+        clear_field_errors(self.fields.values(), self.error)
+        try:
+            if self.product is None:
+                product = await run.io_bound(self.container.catalog.create, self.raw())
+            else:
+                product = await run.io_bound(self.container.catalog.update, self.product.id, self.raw())
+        except ValidationFailed as e:
+            show_field_errors(e, self.fields, self.error)
+            return
+        except DomainError as e:
+            self.error.set_text(e.message)
+            return
+        self.dialog.close()
+        ui.notify(f"Saved {product.name}", type="positive")
+        self.on_saved()
+
+
+def register(container: Container) -> None:
+    add_nav(TITLE, "/admin/products", "inventory_2", admin=True)
+
+    @ui.page("/admin/products")
+    def products_page() -> RedirectResponse | None:
+        admin = require_admin(container, TITLE)
+        if not isinstance(admin, User):
+            return admin
+        with frame(TITLE, admin):
+            form = ProductForm(container, on_saved=lambda: table.refresh())
+            ui.button("Add product", icon="add", on_click=lambda: form.open(None)).mark("add-product")
+
+            async def remove(product: Product) -> None:
+                try:
+                    deleted = await run.io_bound(container.catalog.delete, product.id)
+                except DomainError as e:
+                    ui.notify(e.message, type="negative")
+                    return
+                ui.notify(f"Deleted {product.name}" if deleted
+                          else f"{product.name} is in orders, so it was deactivated instead")
+                table.refresh()
+
+            @ui.refreshable
+            def table() -> None:
+                products = container.catalog.browse(ProductQuery(include_inactive=True, sort_by="name"))
+                if not products:
+                    ui.label("No products yet.").classes("text-grey-7").mark("empty-state")
+                    return
+                with ui.column().classes("w-full gap-1").mark("product-list"):
+                    for p in products:
+                        with ui.row().classes("w-full items-center gap-3 border-b py-1 no-wrap") \
+                                .mark(f"row-{p.id}"):
+                            ui.image(p.image_url or "").classes("w-12 h-9 rounded").props(f'alt="{p.name}"')
+                            with ui.column().classes("flex-1 gap-0 min-w-0"):
+                                ui.label(p.name).classes("font-medium truncate")
+                                ui.label(f"{p.category} · {p.id}").classes("text-xs text-grey-7")
+                            ui.label(money(p.unit_price_minor, p.currency)).classes("w-24 text-right")
+                            ui.label(f"{p.stock} in stock").classes("w-24 text-right text-sm")
+                            ui.badge("active" if p.active else "inactive", color="positive" if p.active else "grey")
+                            ui.button(icon="edit", on_click=lambda p=p: form.open(p)).props("flat round dense") \
+                                .mark(f"edit-{p.id}").tooltip("Edit")
+                            ui.button(icon="delete", on_click=lambda p=p: remove(p)) \
+                                .props("flat round dense color=negative").mark(f"delete-{p.id}").tooltip("Remove")
+
+            table()
+        return None
