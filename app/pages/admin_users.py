@@ -105,7 +105,7 @@ def register(container: Container) -> None:
 
                 ui.button("Save", icon="save", on_click=save).props("flat dense").mark("save-user")
                 delete_button = ui.button("Delete", icon="delete", on_click=delete).props("flat dense color=negative") \
-                    .mark("delete-user")
+                    .mark(f"delete-{u.email}")
                 if is_self:
                     delete_button.disable()
                     ui.label("This is you: you cannot delete yourself or remove your own admin role.") \

@@ -1,0 +1,71 @@
+"""Admin pages: Product Management's form, User Management's self-protection, the 'not allowed' page."""
+
+from nicegui import app
+
+from domain.catalog import ProductQuery
+from nicegui.testing import User
+
+from tests.ui.helpers import sign_in
+
+
+def the(user: User, marker: str):
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f"expected one element marked {marker!r}, found {len(elements)}"
+    return next(iter(elements))
+
+
+async def test_the_product_form_shows_errors_beside_the_fields_and_creates_nothing(user: User):
+    await sign_in(user, "admin@example.com", "admin123")
+    await user.open("/admin/products")
+    before = len(app.state.container.catalog.browse(ProductQuery(
+        include_inactive=True)))
+
+    user.find(marker="add-product").click()
+    user.find(marker="product-name").type("Tea Pot")
+    user.find(marker="product-price").type("1.234")
+    user.find(marker="product-category").type("Home & Garden!")
+    user.find(marker="save-product").click()
+
+    await user.should_see("has more than 2 decimals for USD")
+    assert the(user, "product-price").error == "has more than 2 decimals for USD"
+    assert the(user, "product-category").error is not None
+    assert the(user, "product-name").error is None
+    after = app.state.container.catalog.browse(ProductQuery(
+        include_inactive=True))
+    assert len(after) == before
+
+
+async def test_an_admin_adds_a_product_that_then_appears_in_the_list(user: User):
+    await sign_in(user, "admin@example.com", "admin123")
+    await user.open("/admin/products")
+
+    user.find(marker="add-product").click()
+    user.find(marker="product-name").type("Tea Pot")
+    user.find(marker="product-price").type("19.90")
+    user.find(marker="product-category").type("home")
+    user.find(marker="product-stock").clear().type("7")
+    user.find(marker="save-product").click()
+
+    await user.should_see("Saved Tea Pot")
+    created = [p for p in app.state.container.catalog.browse(
+        ProductQuery()) if p.name == "Tea Pot"]
+    assert [(p.unit_price_minor, p.stock, p.category) for p in created] == [(1990, 7, "home")]
+
+
+async def test_a_customer_at_an_admin_url_gets_a_clear_not_allowed_page(user: User):
+    await sign_in(user)
+
+    await user.open("/admin/products")
+
+    await user.should_see("Product Management is for administrators only.")
+    await user.should_not_see(marker="add-product")
+
+
+async def test_an_admin_cannot_delete_or_demote_themself_and_is_told_why(user: User):
+    await sign_in(user, "admin@example.com", "admin123")
+
+    await user.open("/admin/users")
+
+    await user.should_see("This is you: you cannot delete yourself or remove your own admin role.")
+    assert not the(user, "delete-admin@example.com").enabled
+    assert the(user, "delete-customer@example.com").enabled

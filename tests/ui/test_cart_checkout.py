@@ -1,0 +1,106 @@
+"""The cart box on New Payment, and paying the cart, through NiceGUI's simulated user."""
+
+from nicegui import app
+from nicegui.testing import User
+
+from tests.ui.helpers import sign_in
+
+
+def the(user: User, marker: str):
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f"expected one element marked {marker!r}, found {len(elements)}"
+    return next(iter(elements))
+
+
+def fill_cart(*items: tuple[str, int]) -> None:
+    c = app.state.container
+    customer = next(u for u in c.users.list() if u.email == "customer@example.com")
+    for product_id, quantity in items:
+        c.cart.set_quantity(customer, product_id, quantity)
+
+
+async def test_without_a_cart_there_is_no_cart_box_and_the_amount_is_empty(user: User):
+    await sign_in(user)
+
+    await user.open("/payments/new")
+
+    await user.should_see(marker="amount")
+    await user.should_not_see(marker="cart-box")
+    assert the(user, "amount").value == ""
+
+
+async def test_a_cart_sets_the_amount_and_description_and_shows_the_green_box(user: User):
+    await sign_in(user)
+    fill_cart(("prod_001", 1), ("prod_005", 2))  # 299.99 + 2 × 24.00
+
+    await user.open("/payments/new")
+
+    await user.should_see("✓ Amount automatically set to cart total")
+    assert the(user, "amount").value == "347.99"
+    assert the(user, "description").value == "Payment for 3 item(s) from cart"
+    assert "bg-green-1" in the(user, "cart-box").classes
+
+
+async def test_the_button_reads_update_when_the_amount_is_the_total_and_use_otherwise(user: User):
+    await sign_in(user)
+    fill_cart(("prod_012", 3))  # 3 × 12.00
+    await user.open("/payments/new")
+    await user.should_see("Update Cart Total")
+
+    user.find(marker="amount").clear().type("5.00")
+
+    await user.should_see("Use Cart Total")
+    await user.should_not_see("Amount automatically set to cart total")
+    user.find(marker="use-cart-total").click()
+    await user.should_see("Update Cart Total")
+    assert the(user, "amount").value == "36.00"
+
+
+async def test_the_amount_follows_the_cart_when_it_changes_elsewhere(user: User):
+    await sign_in(user)
+    fill_cart(("prod_012", 1))
+    await user.open("/payments/new")
+    assert the(user, "amount").value == "12.00"
+
+    fill_cart(("prod_012", 4))  # e.g. from another tab or through the API
+
+    await user.should_see("Cart: 4 item(s)")
+    assert the(user, "amount").value == "48.00"
+    assert the(user, "description").value == "Payment for 4 item(s) from cart"
+
+
+async def test_paying_the_cart_total_places_an_order_and_empties_the_cart(user: User):
+    await sign_in(user)
+    fill_cart(("prod_009", 2))
+    await user.open("/payments/new")
+
+    user.find(marker="card-number").type("4242424242424242")
+    user.find(marker="card-exp-month").type("12")
+    user.find(marker="card-exp-year").type("2030")
+    user.find(marker="card-cvc").type("123")
+    user.find(marker="pay-button").click()
+
+    await user.should_see(marker="payment-status")
+    c = app.state.container
+    customer = next(u for u in c.users.list() if u.email == "customer@example.com")
+    orders = c.orders.list(customer)
+    assert [o.total_amount for o in orders] == [6998]
+    assert orders[0].items[0].product_id == "prod_009"
+    assert c.cart.view(customer).lines == []
+
+
+async def test_a_field_error_appears_beside_the_field(user: User):
+    await sign_in(user)
+    await user.open("/payments/new")
+
+    user.find(marker="amount").type("10.00")
+    user.find(marker="card-number").type("4242424242424241")
+    user.find(marker="card-exp-month").type("12")
+    user.find(marker="card-exp-year").type("2030")
+    user.find(marker="card-cvc").type("12")
+    user.find(marker="pay-button").click()
+
+    await user.should_see("is not a valid card number")
+    assert the(user, "card-number").error == "is not a valid card number"
+    assert the(user, "card-cvc").error == "must be 3 or 4 digits"
+    assert the(user, "amount").error is None
