@@ -12,13 +12,15 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.bootstrap import Container
+from app.metrics import Sampler
 
 log = logging.getLogger("paygate.scheduler")
 
 
 class Jobs:
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, sampler: Sampler | None = None) -> None:
         self.c = container
+        self.sampler = sampler
         self.scheduler: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._again = False
@@ -38,6 +40,9 @@ class Jobs:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._deliver, "interval", id="deliveries", seconds=settings.outbox_poll_seconds * 2,
                                max_instances=1, coalesce=True)
+        if self.sampler is not None:
+            self.scheduler.add_job(self._sample, "interval", id="metrics-sample", seconds=2.0, max_instances=1,
+                                   coalesce=True)
         self.scheduler.start()
         self.c.wake_drain.append(self.wake)
 
@@ -69,6 +74,12 @@ class Jobs:
                     break
         except Exception:
             log.exception("drain job failed; it runs again at the next interval")
+
+    async def _sample(self) -> None:
+        try:
+            await asyncio.to_thread(self.sampler.sample)
+        except Exception:
+            log.exception("metrics sampling failed")
 
     async def _deliver(self) -> None:
         try:

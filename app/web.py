@@ -8,6 +8,7 @@ from nicegui import app
 
 from app.api import install_api
 from app.bootstrap import Container
+from app.metrics import Sampler
 from app.config import ConfigError
 from app.pages import register_pages
 from app.scheduler import Jobs
@@ -30,9 +31,10 @@ def setup(container: Container) -> Jobs:
     """Prepare storage, mount the API and pages, start/stop the jobs with the app."""
     container.init_storage()
     check_production_data(container)
-    jobs = Jobs(container)
+    sampler = Sampler(container)
+    jobs = Jobs(container, sampler)
     install_api(app, container, jobs)
-    register_pages(container)
+    register_pages(container, sampler)
 
     async def on_startup() -> None:
         jobs.start()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.clock import Clock
@@ -34,6 +36,16 @@ class ProcessorConfig:
     max_token_poll_seconds: float = 0.25
 
 
+@dataclass(frozen=True)
+class ProviderCall:
+    """One provider call as this process saw it, for the metrics page."""
+
+    at: datetime
+    latency_ms: float
+    approved: bool
+    code: str | None
+
+
 class PaymentProcessor:
     def __init__(self, uow: Callable[[], UnitOfWork], limiter: RateLimiter, provider: PaymentProvider,
                  policy: RetryPolicy, clock: Clock, config: ProcessorConfig,
@@ -50,6 +62,7 @@ class PaymentProcessor:
         self._run_sync = run_sync
         self._after_charge = after_charge  # a fault-injection point for crash tests
         self._on_change = on_change
+        self.calls: deque[ProviderCall] = deque(maxlen=2000)
 
     async def drain(self) -> int:
         """Process due payments until none is left; return how many attempts were made."""
@@ -88,15 +101,29 @@ class PaymentProcessor:
         """Wait (not fail) until the limiter grants a token; keep the lease alive meanwhile."""
         renew_every = self.config.lease_seconds / 3
         last_renewal = self.clock.now()
-        while True:
-            grant = await self._run_sync(self.limiter.try_acquire)
-            if grant.granted:
-                return True
-            if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
-                if not await self._run_sync(self._renew, payment.id):
-                    return False  # the lease was lost; someone else has the payment now
-                last_renewal = self.clock.now()
-            await self._sleep(min(grant.wait_seconds, self.config.max_token_poll_seconds))
+        try:
+            while True:
+                grant = await self._run_sync(self.limiter.try_acquire)
+                if grant.granted:
+                    return True
+                if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
+                    if not await self._run_sync(self._renew, payment.id):
+                        return False  # the lease was lost; someone else has the payment now
+                    last_renewal = self.clock.now()
+                await self._sleep(min(grant.wait_seconds, self.config.max_token_poll_seconds))
+        except asyncio.CancelledError:
+            # Shutting down before the provider was called: hand the payment back now, so the
+            # next start (or another process) need not wait for the lease to run out.
+            self._release(payment.id)
+            raise
+
+    def _release(self, payment_id: str) -> None:
+        try:
+            with self.uow() as uow:
+                uow.payments.release(payment_id, self.config.owner)
+                uow.commit()
+        except Exception:  # the lease then simply expires
+            log.exception("payment %s: could not release its lease", payment_id)
 
     def _renew(self, payment_id: str) -> bool:
         with self.uow() as uow:
@@ -142,14 +169,18 @@ class PaymentProcessor:
     async def _call(self, payment: Payment) -> ChargeResult:
         request = ChargeRequest(payment.id, payment.amount, payment.currency, payment.card_token,
                                 payment.payment_method)
+        started = time.perf_counter()
         try:
-            return await asyncio.wait_for(self.provider.charge(request), self.config.call_timeout_seconds)
+            result = await asyncio.wait_for(self.provider.charge(request), self.config.call_timeout_seconds)
         except TimeoutError:
-            return ChargeResult(False, code="provider_timeout",
-                                message="the provider did not answer in time", retryable=True)
+            result = ChargeResult(False, code="provider_timeout",
+                                  message="the provider did not answer in time", retryable=True)
         except Exception:  # an adapter bug must not lose the payment: retry it like a transient error
             log.exception("payment %s: provider call raised", payment.id)
-            return ChargeResult(False, code="provider_error", message="the provider call failed", retryable=True)
+            result = ChargeResult(False, code="provider_error", message="the provider call failed", retryable=True)
+        self.calls.append(ProviderCall(self.clock.now(), (time.perf_counter() - started) * 1000, result.approved,
+                                       result.code))
+        return result
 
     async def _attempt(self, claimed: Payment) -> None:
         try:

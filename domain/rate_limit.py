@@ -39,7 +39,8 @@ class BucketConfig:
 
     @property
     def threshold_micro(self) -> int:
-        return MICRO + round(self.safety_margin * MICRO)
+        # Never above the capacity: a bucket of one token with a margin would never grant at all.
+        return min(MICRO + round(self.safety_margin * MICRO), max(self.capacity_micro, MICRO))
 
 
 @dataclass(frozen=True)

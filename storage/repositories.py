@@ -147,6 +147,23 @@ class SqlPaymentRepository:
         rows = self.session.execute(select(PaymentRow.status, func.count()).group_by(PaymentRow.status)).all()
         return {status: count for status, count in rows}
 
+    def stats(self, customer_id: str | None, since: datetime) -> tuple[dict[str, int], dict[str, int]]:
+        """(count by status, completed volume since `since` by currency) for one customer or all."""
+        counts = select(PaymentRow.status, func.count()).group_by(PaymentRow.status)
+        volume = (select(PaymentRow.currency, func.coalesce(func.sum(PaymentRow.amount), 0))
+                  .where(PaymentRow.status == "completed", PaymentRow.completed_at >= to_db(since))
+                  .group_by(PaymentRow.currency))
+        if customer_id is not None:
+            counts = counts.where(PaymentRow.customer_id == customer_id)
+            volume = volume.where(PaymentRow.customer_id == customer_id)
+        return ({s: n for s, n in self.session.execute(counts).all()},
+                {c: int(v) for c, v in self.session.execute(volume).all()})
+
+    def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
+        stmt = (select(PaymentRow.updated_at, PaymentRow.status)
+                .where(PaymentRow.status.in_(("completed", "failed")), PaymentRow.updated_at >= to_db(since)))
+        return [(from_db(at), status) for at, status in self.session.execute(stmt).all()]
+
     def recent_failures(self, limit: int) -> list[Payment]:
         stmt = (select(PaymentRow).where(PaymentRow.failure_code.is_not(None))
                 .order_by(PaymentRow.updated_at.desc()).limit(limit))
@@ -196,6 +213,15 @@ class SqlOutboxRepository:
 
     def for_aggregate(self, aggregate_id: str) -> list[Event]:
         stmt = select(OutboxRow).where(OutboxRow.aggregate_id == aggregate_id).order_by(OutboxRow.seq)
+        return [_event(r) for r in self.session.exec(stmt).scalars().all()]
+
+    def recent(self, customer_id: str | None, limit: int, prefixes: tuple[str, ...] = ("payment.", "order.")) \
+            -> list[Event]:
+        """The newest events (newest first) of one customer, or of everybody."""
+        stmt = select(OutboxRow).where(or_(*[OutboxRow.type.startswith(p) for p in prefixes]))
+        if customer_id is not None:
+            stmt = stmt.where(OutboxRow.customer_id == customer_id)
+        stmt = stmt.order_by(OutboxRow.seq.desc()).limit(limit)
         return [_event(r) for r in self.session.exec(stmt).scalars().all()]
 
     def last_seq(self) -> int:

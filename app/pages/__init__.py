@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from app.bootstrap import Container
+from app.metrics import Sampler
 
 
-def register_pages(container: Container) -> None:
+def register_pages(container: Container, sampler: Sampler) -> None:
     """Register every page; the order here is the order of the navigation."""
-    from app.pages import admin_products, admin_users, home, login, payments, shop
+    from app.pages import admin_metrics, admin_products, admin_users, home, login, payments, shop
 
     login.register(container)
     home.register(container)
     shop.register(container)
     payments.register(container)
+    admin_metrics.register(container, sampler)
     admin_users.register(container)
     admin_products.register(container)

@@ -10,4 +10,4 @@ async def sign_in(user: User, email: str = "customer@example.com", password: str
     user.find(marker="email").type(email)
     user.find(marker="password").type(password)
     user.find(marker="sign-in").click()
-    await user.should_see(marker="user-name")
+    await user.should_see(marker="user-name", retries=50)

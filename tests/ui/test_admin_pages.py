@@ -26,7 +26,7 @@ async def test_the_product_form_shows_errors_beside_the_fields_and_creates_nothi
     user.find(marker="product-category").type("Home & Garden!")
     user.find(marker="save-product").click()
 
-    await user.should_see("has more than 2 decimals for USD")
+    await user.should_see("has more than 2 decimals for USD", retries=30)
     assert the(user, "product-price").error == "has more than 2 decimals for USD"
     assert the(user, "product-category").error is not None
     assert the(user, "product-name").error is None
@@ -46,7 +46,7 @@ async def test_an_admin_adds_a_product_that_then_appears_in_the_list(user: User)
     user.find(marker="product-stock").clear().type("7")
     user.find(marker="save-product").click()
 
-    await user.should_see("Saved Tea Pot")
+    await user.should_see("Saved Tea Pot", retries=30)
     created = [p for p in app.state.container.catalog.browse(
         ProductQuery()) if p.name == "Tea Pot"]
     assert [(p.unit_price_minor, p.stock, p.category) for p in created] == [(1990, 7, "home")]

@@ -64,7 +64,7 @@ async def test_the_amount_follows_the_cart_when_it_changes_elsewhere(user: User)
 
     fill_cart(("prod_012", 4))  # e.g. from another tab or through the API
 
-    await user.should_see("Cart: 4 item(s)")
+    await user.should_see("Cart: 4 item(s)", retries=30)
     assert the(user, "amount").value == "48.00"
     assert the(user, "description").value == "Payment for 4 item(s) from cart"
 
@@ -80,7 +80,7 @@ async def test_paying_the_cart_total_places_an_order_and_empties_the_cart(user: 
     user.find(marker="card-cvc").type("123")
     user.find(marker="pay-button").click()
 
-    await user.should_see(marker="payment-status")
+    await user.should_see(marker="payment-status", retries=30)
     c = app.state.container
     customer = next(u for u in c.users.list() if u.email == "customer@example.com")
     orders = c.orders.list(customer)

@@ -18,7 +18,7 @@ async def test_a_wrong_password_shows_a_clear_message_and_stays_signed_out(user:
     user.find(marker="password").type("not-the-password")
     user.find(marker="sign-in").click()
 
-    await user.should_see("Wrong email or password")
+    await user.should_see("Wrong email or password", retries=50)
     await user.should_not_see(marker="user-name")
 
 

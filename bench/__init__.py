@@ -1,0 +1,1 @@
+"""Benchmarks of PayGate, run against real server processes (`python -m bench.payments`)."""

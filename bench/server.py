@@ -1,0 +1,97 @@
+"""Start a PayGate server as a subprocess on a free localhost port, and stop it again.
+
+Standalone on purpose (no pytest code): the benchmark runs outside the test suite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+# Never inherited: they would change what the server does (NiceGUI's test modes, another database).
+SCRUBBED = ("PYTEST_CURRENT_TEST", "NICEGUI_USER_SIMULATION", "DATABASE_URL", "PORT")
+SECRET = "bench-secret-" + "b" * 40
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, port: int, data_dir: Path, log_path: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{port}"
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def _signal(self, sig: int) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)  # its own session: the server and any helper it forked
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (a graceful shutdown), then SIGKILL if it is not gone within `timeout`."""
+        self._signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def kill(self) -> int | None:
+        self._signal(signal.SIGKILL)
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def start_server(data_dir: Path, *, startup_timeout: float = 30.0, **env: str) -> Server:
+    """A PayGate process on a SQLite file in `data_dir`; `env` adds or overrides PAYGATE_* settings."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    base = {k: v for k, v in os.environ.items() if k not in SCRUBBED and not k.startswith("PAYGATE_")}
+    port = free_port()
+    base.update({
+        "PAYGATE_HOST": "127.0.0.1", "PAYGATE_PORT": str(port), "PAYGATE_DATA_DIR": str(data_dir),
+        "PAYGATE_JWT_SECRET": SECRET, "PAYGATE_STORAGE_SECRET": SECRET, "PAYGATE_DEMO_DATA": "1",
+        "NICEGUI_STORAGE_PATH": str(data_dir / ".nicegui"), "PYTHONUNBUFFERED": "1",
+    })
+    base.update({k: str(v) for k, v in env.items()})
+    log_path = data_dir / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        # cwd is the data folder, so no .env file of the checkout is read.
+        proc = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=data_dir, env=base,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server(proc, port, data_dir, log_path)
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(server.url + "/health", timeout=1.0).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    raise RuntimeError(f"the server did not answer /health within {startup_timeout:.0f} s:\n{server.log_tail()}")
