@@ -75,12 +75,16 @@ def start_server(data_dir: Path, *, startup_timeout: float = 30.0, **env: str) -
         "PAYGATE_HOST": "127.0.0.1", "PAYGATE_PORT": str(port), "PAYGATE_DATA_DIR": str(data_dir),
         "PAYGATE_JWT_SECRET": SECRET, "PAYGATE_STORAGE_SECRET": SECRET, "PAYGATE_DEMO_DATA": "1",
         "NICEGUI_STORAGE_PATH": str(data_dir / ".nicegui"), "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     })
     base.update({k: str(v) for k, v in env.items()})
     log_path = data_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         # cwd is the data folder, so no .env file of the checkout is read.
-        proc = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=data_dir, env=base,
+        # With the baseline flag, bench.serve mounts the baseline route (if the app does not yet).
+        command = ([sys.executable, "-m", "bench.serve"] if base.get("PAYGATE_BENCH_BASELINE") == "1"
+                   else [sys.executable, str(ROOT / "main.py")])
+        proc = subprocess.Popen(command, cwd=data_dir, env=base,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(proc, port, data_dir, log_path)
     deadline = time.monotonic() + startup_timeout

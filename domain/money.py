@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from domain.errors import ValidationFailed
 
@@ -35,8 +36,13 @@ def parse_major(value: str | int | Decimal, currency: str, field_name: str = "un
     if amount < 0:
         raise ValidationFailed.on(field_name, "must not be negative")
     decimals = CURRENCIES[currency]
-    minor = amount.scaleb(decimals)
-    if minor != minor.to_integral_value():
+    # Decimal arithmetic rounds to 28 digits and over/underflows on extreme exponents; bound the
+    # magnitude first, then scale with Fraction, which is exact.
+    if amount.adjusted() > 20:
+        raise ValidationFailed.on(field_name, "is too large")
+    too_fine = amount != 0 and amount.adjusted() < -decimals
+    minor = Fraction(0) if amount == 0 or too_fine else Fraction(amount) * 10**decimals
+    if too_fine or minor.denominator != 1:
         raise ValidationFailed.on(field_name, f"has more than {decimals} decimals for {currency}")
     result = int(minor)
     if result > MAX_AMOUNT_MINOR:

@@ -30,7 +30,7 @@ def _chart(options: dict[str, Any], marker: str) -> ui.echart:
 
 
 def register(container: Container, sampler: Sampler) -> None:
-    add_nav(TITLE, "/admin/metrics", "monitoring", admin=True)
+    add_nav(TITLE, "/admin/metrics", "insights", admin=True)
 
     @ui.page("/admin/metrics")
     def metrics_page() -> RedirectResponse | None:

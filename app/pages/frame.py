@@ -29,22 +29,37 @@ def _sign_out() -> None:
 
 @contextmanager
 def frame(title: str, user: User) -> Iterator[None]:
+    """Header (name, role, sign out), a navigation drawer by role, and the page's content column.
+
+    The drawer stays open on wide screens and folds behind the menu button on narrow ones (390 px).
+    """
     ui.page_title(f"{title} · PayGate")
-    with ui.header().classes("items-center justify-between bg-indigo-700 px-4 py-2 flex-wrap gap-2"):
-        with ui.row().classes("items-center gap-2"):
+    with ui.header().classes("items-center justify-between bg-indigo-700 px-2 py-1 no-wrap"):
+        with ui.row().classes("items-center gap-1 no-wrap"):
+            ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round color=white") \
+                .mark("menu").tooltip("Menu")
             ui.icon("payments", size="md")
             ui.label("PayGate").classes("text-xl font-bold")
-        with ui.row().classes("items-center gap-1 flex-wrap").mark("nav"):
-            for label, path, icon, admin_only in NAV:
-                if admin_only and not user.is_admin:
-                    continue
-                ui.button(label, icon=icon, on_click=lambda p=path: ui.navigate.to(p)) \
-                    .props("flat color=white no-caps").mark(f"nav-{path.strip('/').replace('/', '-') or 'home'}")
-        with ui.row().classes("items-center gap-2"):
-            ui.label(user.name).classes("font-medium").mark("user-name")
+        with ui.row().classes("items-center gap-2 no-wrap"):
+            ui.label(user.name).classes("font-medium max-sm:hidden").mark("user-name")
             ui.badge(user.role, color="amber" if user.is_admin else "teal").mark("user-role")
-            ui.button("Sign out", icon="logout", on_click=_sign_out).props("flat color=white no-caps") \
-                .mark("sign-out")
-    with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4"):
+            ui.button(icon="logout", on_click=_sign_out).props("flat round color=white").mark("sign-out") \
+                .tooltip("Sign out")
+    with ui.left_drawer(value=None, bordered=True).props("width=230 breakpoint=1000").classes("bg-grey-1 p-0") \
+            as drawer, ui.list().classes("w-full").mark("nav"):
+        for label, path, icon, admin_only in NAV:
+            if admin_only and not user.is_admin:
+                continue
+            with ui.item(on_click=lambda p=path: ui.navigate.to(p)).props("clickable") \
+                    .mark(f"nav-{path.strip('/').replace('/', '-') or 'home'}"):
+                with ui.item_section().props("avatar"):
+                    ui.icon(icon, color="indigo-7")
+                ui.item_section(label)
+        ui.separator()
+        with ui.item(on_click=_sign_out).props("clickable").mark("sign-out-nav"):
+            with ui.item_section().props("avatar"):
+                ui.icon("logout", color="grey-7")
+            ui.item_section("Sign out")
+    with ui.column().classes("w-full max-w-6xl mx-auto p-4 max-sm:p-2 gap-4"):
         ui.label(title).classes("text-2xl font-semibold").mark("page-title")
         yield

@@ -101,7 +101,7 @@ def register(container: Container) -> None:
 
                     products()
 
-                with ui.card().classes("w-80 max-md:w-full sticky top-20").mark("cart-panel"):
+                with ui.card().classes("w-80 max-md:w-full max-md:order-first sticky top-20").mark("cart-panel"):
 
                     @ui.refreshable
                     def cart_panel() -> None:

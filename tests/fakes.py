@@ -1,0 +1,337 @@
+"""Hand-written fakes of the domain's ports, for unit tests: no database, no threads, no real waiting.
+
+The unit of work copies the committed state on entering and writes it back on `commit()`;
+leaving the `with` block without a commit throws the copy away, like a rolled-back transaction.
+Objects handed out are copies, so a test (or the code under test) that changes one without
+calling `update` changes nothing stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.clock import FakeClock
+from domain.errors import DuplicateKey
+from domain.events import Event
+from domain.payments import Payment
+from domain.ports import IdempotencyRecord, PageCursor
+from domain.providers import LedgerCharge
+from domain.users import User
+
+
+@dataclass
+class FakeState:
+    """Everything the fake database holds."""
+
+    users: dict[str, User] = field(default_factory=dict)
+    payments: dict[str, Payment] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    outbox: list[Event] = field(default_factory=list)
+    last_seq: int = 0
+
+
+class FakeUserRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def get(self, user_id: str) -> User | None:
+        return self._state.users.get(user_id)
+
+    def get_by_email(self, email: str) -> User | None:
+        return next((u for u in self._state.users.values() if u.email == email), None)
+
+    def list(self) -> list[User]:
+        return sorted(self._state.users.values(), key=lambda u: (u.created_at, u.id))
+
+    def add(self, user: User) -> None:
+        if user.id in self._state.users or self.get_by_email(user.email) is not None:
+            raise DuplicateKey("a unique key is already taken")
+        self._state.users[user.id] = user
+
+    def update(self, user: User) -> None:
+        if user.id in self._state.users:
+            self._state.users[user.id] = user
+
+    def delete(self, user_id: str) -> None:
+        self._state.users.pop(user_id, None)
+
+
+class FakePaymentRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
+        payment = self._state.payments.get(payment_id)
+        return copy.deepcopy(payment) if payment else None
+
+    def add(self, payment: Payment) -> None:
+        if payment.id in self._state.payments:
+            raise DuplicateKey("a unique key is already taken")
+        self._state.payments[payment.id] = self._stored(payment)
+
+    def update(self, payment: Payment) -> None:
+        if payment.id in self._state.payments:
+            self._state.payments[payment.id] = self._stored(payment)
+
+    def list(self, *, customer_id: str | None, status: str | None, limit: int,
+             after: PageCursor | None) -> list[Payment]:
+        rows = [p for p in self._state.payments.values()
+                if (customer_id is None or p.customer_id == customer_id)
+                and (status is None or p.status == status)
+                and (after is None or (p.created_at, p.id) < (after.created_at, after.id))]
+        rows.sort(key=lambda p: (p.created_at, p.id), reverse=True)
+        return [copy.deepcopy(p) for p in rows[:limit]]
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
+        def due(p: Payment) -> bool:
+            return (p.status in ("pending", "processing")
+                    or (p.status == "retrying" and p.next_attempt_at is not None and p.next_attempt_at <= now))
+
+        def free(p: Payment) -> bool:
+            return p.lease_expires_at is None or p.lease_expires_at < now
+
+        candidates = sorted((p for p in self._state.payments.values() if due(p) and free(p)),
+                            key=lambda p: p.created_at)
+        if not candidates:
+            return None
+        payment = candidates[0]
+        payment.lease_owner, payment.lease_expires_at = owner, lease_until
+        return copy.deepcopy(payment)
+
+    def renew_lease(self, payment_id: str, owner: str, lease_until: datetime) -> bool:
+        payment = self._state.payments.get(payment_id)
+        if payment is None or payment.lease_owner != owner:
+            return False
+        payment.lease_expires_at = lease_until
+        return True
+
+    def release(self, payment_id: str, owner: str) -> None:
+        payment = self._state.payments.get(payment_id)
+        if payment is not None and payment.lease_owner == owner:
+            payment.lease_owner = payment.lease_expires_at = None
+
+    def count_by_status(self) -> dict[str, int]:
+        return dict(Counter(p.status for p in self._state.payments.values()))
+
+    def recent_failures(self, limit: int) -> list[Payment]:
+        failed = [p for p in self._state.payments.values() if p.failure_code is not None]
+        failed.sort(key=lambda p: p.updated_at, reverse=True)
+        return [copy.deepcopy(p) for p in failed[:limit]]
+
+    def stats(self, customer_id: str | None, since: datetime) -> tuple[dict[str, int], dict[str, int]]:
+        mine = [p for p in self._state.payments.values() if customer_id is None or p.customer_id == customer_id]
+        volume: Counter[str] = Counter()
+        for p in mine:
+            if p.status == "completed" and p.completed_at is not None and p.completed_at >= since:
+                volume[p.currency] += p.amount
+        return dict(Counter(p.status for p in mine)), dict(volume)
+
+    def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
+        return sorted((p.updated_at, p.status) for p in self._state.payments.values()
+                      if p.status in ("completed", "failed") and p.updated_at >= since)
+
+    @staticmethod
+    def _stored(payment: Payment) -> Payment:
+        stored = copy.deepcopy(payment)
+        stored.events = []  # events live in the outbox, not on the row
+        return stored
+
+
+class FakeIdempotencyRepository:
+    def __init__(self, state: FakeState, added: set[tuple[str, str]]) -> None:
+        self._state = state
+        self._added = added
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self._state.idempotency.get((scope, key))
+
+    def add(self, record: IdempotencyRecord) -> None:
+        if (record.scope, record.key) in self._state.idempotency:
+            raise DuplicateKey("this idempotency key is already taken")
+        self._state.idempotency[(record.scope, record.key)] = record
+        self._added.add((record.scope, record.key))
+
+
+class FakeOutboxRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def add(self, event: Event) -> None:
+        self._state.last_seq += 1
+        self._state.outbox.append(dataclasses.replace(event, seq=self._state.last_seq))
+
+    def after(self, seq: int, limit: int) -> list[Event]:
+        return [e for e in self._state.outbox if e.seq is not None and e.seq > seq][:limit]
+
+    def for_aggregate(self, aggregate_id: str) -> list[Event]:
+        return [e for e in self._state.outbox if e.aggregate_id == aggregate_id]
+
+    def recent(self, customer_id: str | None, limit: int,
+               prefixes: tuple[str, ...] = ("payment.", "order.")) -> list[Event]:
+        events = [e for e in reversed(self._state.outbox) if e.type.startswith(prefixes)
+                  and (customer_id is None or e.customer_id == customer_id)]
+        return events[:limit]
+
+    def last_seq(self) -> int:
+        return self._state.last_seq
+
+
+class FakeUnitOfWork:
+    """One transaction over a FakeUnitOfWorkFactory's committed state."""
+
+    def __init__(self, factory: FakeUnitOfWorkFactory, read_only: bool = False) -> None:
+        self._factory = factory
+        self.read_only = read_only
+        self._working: FakeState | None = None
+        self._added_keys: set[tuple[str, str]] = set()
+        self.committed = False
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._working = copy.deepcopy(self._factory.state)
+        self._added_keys = set()
+        self.users = FakeUserRepository(self._working)
+        self.payments = FakePaymentRepository(self._working)
+        self.idempotency = FakeIdempotencyRepository(self._working, self._added_keys)
+        self.outbox = FakeOutboxRepository(self._working)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._working = None  # whatever was not committed is gone
+
+    def commit(self) -> None:
+        assert self._working is not None, "commit() outside the `with` block"
+        if self._factory.before_commit is not None:
+            hook, self._factory.before_commit = self._factory.before_commit, None
+            hook()
+        committed = self._factory.state
+        # A key another transaction committed since we entered makes this commit fail, as a unique index would.
+        if any(k in committed.idempotency for k in self._added_keys):
+            raise DuplicateKey("this idempotency key is already taken")
+        self._factory.state = copy.deepcopy(self._working)
+        self._added_keys.clear()
+        self._factory.commits += 1
+        self.committed = True
+
+
+class FakeUnitOfWorkFactory:
+    """Makes FakeUnitOfWorks over one shared in-memory state; `state` is what has been committed."""
+
+    def __init__(self) -> None:
+        self.state = FakeState()
+        self.commits = 0
+        # Runs once, just before the next commit: a way to let a "concurrent" transaction win a race.
+        self.before_commit: Callable[[], None] | None = None
+
+    def __call__(self, read_only: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self, read_only)
+
+    # --- what a test reads ---------------------------------------------------------------
+    def payment(self, payment_id: str) -> Payment:
+        return copy.deepcopy(self.state.payments[payment_id])
+
+    def payments(self) -> list[Payment]:
+        return [copy.deepcopy(p) for p in self.state.payments.values()]
+
+    def events(self, aggregate_id: str | None = None) -> list[Event]:
+        return [e for e in self.state.outbox if aggregate_id is None or e.aggregate_id == aggregate_id]
+
+    def event_types(self, aggregate_id: str | None = None) -> list[str]:
+        return [e.type for e in self.events(aggregate_id)]
+
+    def put_user(self, user: User) -> User:
+        self.state.users[user.id] = user
+        return user
+
+    def put_payment(self, payment: Payment) -> Payment:
+        self.state.payments[payment.id] = copy.deepcopy(payment)
+        return payment
+
+
+class FakeHasher:
+    """hash(pw) = "hashed:" + pw; counts the checks so a test can see equal work for unknown accounts."""
+
+    def __init__(self) -> None:
+        self.verify_calls = 0
+        self.dummy_verify_calls = 0
+
+    def hash(self, password: str) -> str:
+        return "hashed:" + password
+
+    def verify(self, password: str, hashed: str) -> bool:
+        self.verify_calls += 1
+        return hashed == "hashed:" + password
+
+    def dummy_verify(self, password: str) -> None:
+        self.dummy_verify_calls += 1
+
+
+class FakeLedger:
+    """The mock provider's books, in memory (implements domain.providers.MockLedger)."""
+
+    def __init__(self) -> None:
+        self.charges: dict[str, LedgerCharge] = {}
+        self.attempts: Counter[str] = Counter()
+
+    def find(self, key: str) -> LedgerCharge | None:
+        return self.charges.get(key)
+
+    def record(self, charge: LedgerCharge) -> LedgerCharge:
+        return self.charges.setdefault(charge.payment_id, charge)
+
+    def next_attempt(self, key: str) -> int:
+        self.attempts[key] += 1
+        return self.attempts[key]
+
+    def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
+        charges = [c for c in self.charges.values() if payment_id is None or c.payment_id == payment_id]
+        return sorted(charges, key=lambda c: c.charged_at, reverse=True)[:limit]
+
+
+class InstantSleep:
+    """An async sleep that returns at once: it records the delay and moves the fake clock by it.
+
+    It still yields to the event loop once, so concurrent tasks interleave as they would.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        self.clock.advance(seconds)
+        await asyncio.sleep(0)
+
+
+def instant_sleep(clock: FakeClock) -> InstantSleep:
+    """An instant async sleep bound to `clock` (see InstantSleep)."""
+    return InstantSleep(clock)
+
+
+async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking step directly, on the event loop: no thread, deterministic order."""
+    return fn(*args)
+
+
+# --- builders -----------------------------------------------------------------------------
+T0 = FakeClock().now()
+
+
+def make_user(*, role: str = "customer", email: str | None = None, user_id: str | None = None,
+              password: str = "correct-horse", active: bool = True, at: datetime = T0) -> User:
+    user_id = user_id or f"usr_{role}_{email or 'x'}"
+    return User(id=user_id, email=email or f"{user_id}@example.com", name=role.title(), role=role,
+                password_hash="hashed:" + password, active=active, created_at=at, updated_at=at)
+
+
+def make_payment(*, status: str = "pending", payment_id: str = "pay_1", customer_id: str = "usr_1",
+                 at: datetime = T0, **fields: Any) -> Payment:
+    return Payment(id=payment_id, customer_id=customer_id, amount=1000, currency="USD", description="test",
+                   payment_method="credit_card", status=status, created_at=at, updated_at=at, **fields)
