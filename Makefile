@@ -33,5 +33,8 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
 	$(PY) -m bench.payments
 
+migrate: $(VENV)/.runtime  ## apply the schema migrations by hand (the app also applies them on start)
+	$(VENV)/bin/alembic upgrade head
+
 clean:
 	rm -rf $(VENV) data .pytest_cache test-results

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from domain.clock import utc
 from storage import tables  # noqa: F401  (registers the tables on the metadata)
@@ -68,7 +68,10 @@ class Database:
         return engine
 
     def create_all(self) -> None:
-        SQLModel.metadata.create_all(self.engine)
+        """Bring the schema up to date with the migrations."""
+        from storage.migrate import upgrade
+
+        upgrade(self)
 
     @contextmanager
     def session(self, read_only: bool = False) -> Iterator[Session]:

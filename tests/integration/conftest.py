@@ -1,0 +1,21 @@
+"""`db_url`: every storage test that takes it runs on SQLite and on PostgreSQL (or skips with a reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import postgres_url
+from tests.integration.pg import SKIP_REASON, fresh_postgres_schema
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
+    postgres_url() is None, reason=SKIP_REASON))])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'paygate.db'}"
+    else:
+        with fresh_postgres_schema() as url:
+            yield url
