@@ -50,7 +50,8 @@ COPY app/ app/
 COPY domain/ domain/
 COPY storage/ storage/
 COPY bench/ bench/
-COPY main.py ./
+COPY main.py alembic.ini ./
+COPY migrations/ migrations/
 RUN pip install --no-deps .
 
 # ---------------------------------------------------------------------------
@@ -88,7 +89,8 @@ COPY app/ app/
 COPY domain/ domain/
 COPY storage/ storage/
 COPY bench/ bench/
-COPY main.py ./
+COPY main.py alembic.ini ./
+COPY migrations/ migrations/
 
 EXPOSE 3001
 
