@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test test-fast lint bench browser migrate clean
+.PHONY: run test test-fast lint bench browser migrate screenshots clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
 	$(PY) -m bench.payments
+
+screenshots: $(VENV)/.dev browser  ## refresh the README's tour (docs/screenshots) from the browser journeys
+	PAYGATE_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/e2e/test_journeys.py -q
 
 migrate: $(VENV)/.runtime  ## apply the schema migrations by hand (the app also applies them on start)
 	$(VENV)/bin/alembic upgrade head

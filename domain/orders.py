@@ -165,7 +165,8 @@ class OrderService:
         for i, (product_id, quantity) in enumerate(items):
             product = uow.products.get(product_id)
             if product is None or not product.active:
-                errors.append(FieldError(f"items[{i}].productId", f"{product_id} is not available"))
+                label = f"{product.name} ({product_id})" if product is not None else product_id
+                errors.append(FieldError(f"items[{i}].productId", f"{label} is not available"))
                 continue
             currencies.add(product.currency)
             lines.append(OrderItem(product.id, product.name, quantity, product.unit_price_minor))

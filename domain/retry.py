@@ -17,7 +17,10 @@ class RetryPolicy:
         """Wait before retry number `retry_number` (1-based): 1 s, 2 s, 4 s, ... capped."""
         if retry_number < 1:
             raise ValueError("retry_number starts at 1")
-        seconds = min(self.cap_seconds, self.base_seconds * self.factor ** (retry_number - 1))
+        try:
+            seconds = min(self.cap_seconds, self.base_seconds * self.factor ** (retry_number - 1))
+        except OverflowError:  # a growth past any float is past the cap too
+            seconds = self.cap_seconds
         return timedelta(seconds=seconds)
 
     def may_retry(self, retries_so_far: int) -> bool:

@@ -1,0 +1,367 @@
+"""The payment benchmark: `python -m bench.payments [--quick]`.
+
+Runs real PayGate servers (subprocesses, a fresh SQLite database each, default settings unless
+said otherwise) and measures:
+
+  a. POST /api/payments throughput and latency under concurrency, beside a bare baseline route
+     (one insert, no auth, no validation) served by the same stack in the same run;
+  b. the provider rate limiter under a queue: the achieved rate and the worst window against
+     "at most 2 + 2·t provider calls in any window of t seconds", from the mock provider's ledger;
+  c. submit-to-completed latency on an idle gateway, observed on the WebSocket event stream.
+
+Prints the figures and writes them to docs/benchmarks.md between the bench:payments markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import connect
+
+from bench.server import ROOT, Server, start_server
+
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- bench:payments:start -->", "<!-- bench:payments:end -->"
+CUSTOMER = ("customer@example.com", "password123")
+ADMIN = ("admin@example.com", "admin123")
+
+TARGET_RATIO = 0.5
+TARGET_RATE_FRACTION = 0.95
+TARGET_P50_MS = 300.0
+
+
+@dataclass(frozen=True)
+class Scale:
+    requests: int = 2000
+    concurrency: int = 16
+    warmup: int = 100
+    limiter_payments: int = 60
+    latency_payments: int = 30
+    pause_seconds: float = 0.6
+
+
+FULL = Scale()
+QUICK = Scale(requests=300, warmup=30, limiter_payments=20, latency_payments=8)
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def login(client: httpx.Client, who: tuple[str, str]) -> dict[str, str]:
+    r = client.post("/api/auth/login", json={"email": who[0], "password": who[1]})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def payment_body(key: str | None = None) -> dict:
+    body = {"amount": 1999, "currency": "USD", "description": "bench", "paymentMethod": "credit_card"}
+    if key:
+        body["idempotencyKey"] = key
+    return body
+
+
+def parse_time(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+# --- a. throughput -----------------------------------------------------------------------------
+
+@dataclass
+class Load:
+    name: str
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def row(self) -> str:
+        return (f"| {self.name} | {self.requests} | {self.rps:.0f} | {pct(self.latencies_ms, 50):.1f} | "
+                f"{pct(self.latencies_ms, 99):.1f} | {self.errors} |")
+
+
+async def load(url: str, name: str, path: str, total: int, concurrency: int, make_body, headers: dict) -> Load:
+    """`total` POSTs from `concurrency` clients at once, each sending its next request on the reply."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        for i in counter:
+            started = time.perf_counter()
+            r = await client.post(path, json=make_body(i), headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if r.status_code not in (200, 201, 202):
+                errors += 1
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60.0) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return Load(name, total, seconds, latencies, errors)
+
+
+def bench_throughput(scale: Scale) -> dict:
+    with tempfile.TemporaryDirectory(prefix="paygate-bench-") as tmp:
+        server = start_server(Path(tmp), PAYGATE_BENCH_BASELINE="1")
+        try:
+            with httpx.Client(base_url=server.url, timeout=10.0) as c:
+                headers = login(c, CUSTOMER)
+            run = uuid.uuid4().hex[:8]
+
+            def pay(prefix: str):
+                return lambda i: payment_body(f"bench-{run}-{prefix}-{i}")
+
+            def go(name: str, path: str, n: int, body, hdrs: dict) -> Load:
+                return asyncio.run(load(server.url, name, path, n, scale.concurrency, body, hdrs))
+
+            # Warm both paths up (connections, caches, the first inserts), then the baseline first,
+            # on the still idle server, and the payments after it.
+            go("warm-up", "/bench/baseline", scale.warmup, lambda i: {}, {})
+            go("warm-up", "/api/payments", scale.warmup, pay("warm"), headers)
+            baseline = go("baseline `POST /bench/baseline`", "/bench/baseline", scale.requests, lambda i: {}, {})
+            payments = go("`POST /api/payments`", "/api/payments", scale.requests, pay("run"), headers)
+        finally:
+            server.stop()
+    return {"baseline": baseline, "payments": payments, "ratio": payments.rps / baseline.rps}
+
+
+# --- b. the limiter ----------------------------------------------------------------------------
+
+def window_violations(times: list[float], capacity: float = 2.0, rate: float = 2.0) -> tuple[float, int]:
+    """(max over all windows of count - (capacity + rate·t), number of windows over the bound)."""
+    worst, violating = float("-inf"), 0
+    for i in range(len(times)):
+        for j in range(i + 1, len(times)):
+            excess = (j - i + 1) - (capacity + rate * (times[j] - times[i]))
+            worst = max(worst, excess)
+            violating += excess > 1e-9
+    return worst, violating
+
+
+def wait_all_terminal(client: httpx.Client, admin: dict, ids: set[str], deadline: float) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        r = client.get("/api/payments", params={"limit": 200}, headers=admin)
+        r.raise_for_status()
+        done = {p["id"] for p in r.json()["data"] if p["status"] in ("completed", "failed")}
+        if ids <= done:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"payments not terminal after {deadline:.0f} s")
+
+
+def bench_limiter(scale: Scale) -> dict:
+    n = scale.limiter_payments
+    with tempfile.TemporaryDirectory(prefix="paygate-bench-") as tmp:
+        server = start_server(Path(tmp))
+        try:
+            with httpx.Client(base_url=server.url, timeout=30.0) as c:
+                customer, admin = login(c, CUSTOMER), login(c, ADMIN)
+
+            async def submit_all() -> list[str]:
+                async with httpx.AsyncClient(base_url=server.url, timeout=30.0,
+                                             limits=httpx.Limits(max_connections=n)) as ac:
+                    rs = await asyncio.gather(*(ac.post("/api/payments", json=payment_body(), headers=customer)
+                                                for _ in range(n)))
+                for r in rs:
+                    r.raise_for_status()
+                return [r.json()["id"] for r in rs]
+
+            submitted = time.monotonic()
+            ids = asyncio.run(submit_all())
+            with httpx.Client(base_url=server.url, timeout=30.0) as c:
+                wait_all_terminal(c, admin, set(ids), deadline=n / 2 * 3 + 30)
+                drained = time.monotonic() - submitted
+                r = c.get("/api/providers/mock/charges", params={"limit": 1000}, headers=admin)
+                r.raise_for_status()
+                statuses = [c.get(f"/api/payments/{pid}", headers=admin).json()["status"] for pid in ids]
+        finally:
+            server.stop()
+    wanted = set(ids)
+    ledger = [ch for ch in r.json()["data"] if ch["paymentId"] in wanted]
+    times = sorted(parse_time(ch["chargedAt"]) for ch in ledger)
+    span = times[-1] - times[0]
+    rate = (len(times) - 1) / span
+    worst, violating = window_violations(times)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    return {"payments": n, "charges": len(times), "completed": statuses.count("completed"), "span": span,
+            "rate": rate, "fraction": rate / 2.0, "worst": worst, "violating": violating,
+            "windows": len(times) * (len(times) - 1) // 2, "min_gap": min(gaps),
+            "median_gap": statistics.median(gaps), "drained": drained}
+
+
+# --- c. latency on an idle gateway -------------------------------------------------------------
+
+async def latency_run(server: Server, token: str, headers: dict, count: int, pause: float) -> dict:
+    ws_url = server.url.replace("http://", "ws://") + f"/api/ws?token={token}"
+    seen: dict[str, float] = {}  # payment id -> when its payment.completed arrived
+    arrived = asyncio.Event()
+
+    async with connect(ws_url) as ws, httpx.AsyncClient(base_url=server.url, timeout=30.0) as client:
+        async def reader() -> None:
+            async for frame in ws:
+                event = json.loads(frame)
+                if event["type"] in ("payment.completed", "payment.failed"):
+                    seen.setdefault(event["data"]["id"], time.perf_counter())
+                    arrived.set()
+
+        task = asyncio.create_task(reader())
+        await client.get("/health")  # the connection is open before the first measurement
+        e2e, server_side, statuses = [], [], []
+        for _ in range(count):
+            await asyncio.sleep(pause)  # the bucket refills: each payment finds a token
+            started = time.perf_counter()
+            r = await client.post("/api/payments", json=payment_body(), headers=headers)
+            r.raise_for_status()
+            pid = r.json()["id"]
+            deadline = started + 30
+            while pid not in seen:
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), max(0.01, deadline - time.perf_counter()))
+            e2e.append((seen[pid] - started) * 1000)
+            payment = (await client.get(f"/api/payments/{pid}", headers=headers)).json()
+            statuses.append(payment["status"])
+            server_side.append((parse_time(payment["completedAt"]) - parse_time(payment["createdAt"])) * 1000)
+        task.cancel()
+    return {"count": count, "p50": pct(e2e, 50), "p99": pct(e2e, 99), "min": min(e2e), "max": max(e2e),
+            "server_p50": pct(server_side, 50), "server_p99": pct(server_side, 99),
+            "completed": statuses.count("completed")}
+
+
+def bench_latency(scale: Scale) -> dict:
+    with tempfile.TemporaryDirectory(prefix="paygate-bench-") as tmp:
+        server = start_server(Path(tmp))
+        try:
+            with httpx.Client(base_url=server.url, timeout=10.0) as c:
+                r = c.post("/api/auth/login", json={"email": CUSTOMER[0], "password": CUSTOMER[1]})
+                r.raise_for_status()
+                token = r.json()["token"]
+            return asyncio.run(latency_run(server, token, {"Authorization": f"Bearer {token}"},
+                                           scale.latency_payments, scale.pause_seconds))
+        finally:
+            server.stop()
+
+
+# --- the report --------------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**missed**"
+
+
+def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float) -> str:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    lines = [
+        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{command}` "
+        f"({seconds:.0f} s in all).",
+        f"Machine: {cpus} CPUs (nproc), {platform.machine()}, Python {platform.python_version()} on "
+        f"{platform.system()} {platform.release()}; server and load generator share it. "
+        "Each part starts its own server process on a fresh SQLite database (default settings: "
+        "mock provider latency 50–150 ms, limiter capacity 2, 2 tokens/s, safety margin 0.1).",
+        "",
+        f"### a. Submission throughput ({scale.concurrency} concurrent clients, {scale.requests} requests each)",
+        "",
+        "| endpoint | requests | req/s | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+        a["baseline"].row(),
+        a["payments"].row(),
+        "",
+        f"Payments / baseline throughput: **{a['ratio']:.2f}** (target ≥ {TARGET_RATIO}: {verdict(a['ratio'] >= TARGET_RATIO)}). "
+        "The baseline is `POST /bench/baseline` (mounted only with `PAYGATE_BENCH_BASELINE=1`): one outbox "
+        "insert in one transaction, no auth, no validation. A payment adds the JWT check and user lookup, "
+        "validation, the idempotency key and the payment row; each request carries a unique idempotency key "
+        "and no card (the mock approves). The queue only grows during the run.",
+        "",
+        f"### b. Provider rate limiter ({b['payments']} payments submitted at once)",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        f"| charges in the mock ledger | {b['charges']} ({b['completed']} payments completed) |",
+        f"| first to last charge | {b['span']:.2f} s |",
+        f"| achieved rate (charges − 1) / span | {b['rate']:.3f} /s |",
+        f"| share of 2 TPS | {b['fraction'] * 100:.1f} % |",
+        f"| gap between charges, min / median | {b['min_gap'] * 1000:.0f} / {b['median_gap'] * 1000:.0f} ms |",
+        f"| worst window: max(count − (2 + 2·t)) | {b['worst']:.3f} |",
+        f"| windows over the bound | {b['violating']} of {b['windows']} |",
+        f"| submit to all terminal | {b['drained']:.1f} s |",
+        "",
+        f"Target: zero violations and ≥ {TARGET_RATE_FRACTION:.0%} of 2 TPS: "
+        f"{verdict(b['violating'] == 0 and b['fraction'] >= TARGET_RATE_FRACTION)}. Charge times are the "
+        "provider's own receipt times (`chargedAt`); every pair of charges i < j is a window of "
+        "t = t_j − t_i holding j − i + 1 charges.",
+        "",
+        f"### c. Submit-to-completed latency on an idle gateway ({c['count']} payments, one at a time)",
+        "",
+        "| figure | p50 ms | p99 ms |",
+        "|---|---:|---:|",
+        f"| POST sent → `payment.completed` on `WS /api/ws` | {c['p50']:.0f} | {c['p99']:.0f} |",
+        f"| server side: `createdAt` → `completedAt` | {c['server_p50']:.0f} | {c['server_p99']:.0f} |",
+        "",
+        f"Target p50 ≤ {TARGET_P50_MS:.0f} ms: {verdict(c['p50'] <= TARGET_P50_MS)} "
+        f"({c['completed']} of {c['count']} completed; min {c['min']:.0f} ms, max {c['max']:.0f} ms; "
+        f"a {scale.pause_seconds} s pause before each payment lets the bucket refill).",
+    ]
+    return "\n".join(lines)
+
+
+def write_doc(section: str) -> None:
+    block = f"{START}\n{section}\n{END}"
+    if DOC.exists():
+        text = DOC.read_text()
+        if START in text and END in text:
+            head, rest = text.split(START, 1)
+            text = head + block + rest.split(END, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n## Payments\n\n" + block + "\n"
+    else:
+        text = ("# Benchmarks\n\nFigures from real server processes on this machine; rerun with "
+                "`make bench` (or `.venv/bin/python -m bench.payments`).\n\n## Payments\n\n" + block + "\n")
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.payments", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run with fewer requests")
+    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
+    args = parser.parse_args(argv)
+    scale = QUICK if args.quick else FULL
+    command = "python -m bench.payments" + (" --quick" if args.quick else "")
+    started = time.monotonic()
+    print("a. throughput ...", file=sys.stderr, flush=True)
+    a = bench_throughput(scale)
+    print("b. limiter ...", file=sys.stderr, flush=True)
+    b = bench_limiter(scale)
+    print("c. latency ...", file=sys.stderr, flush=True)
+    c = bench_latency(scale)
+    section = report(a, b, c, scale, command, time.monotonic() - started)
+    print(section)
+    if not args.no_write:
+        write_doc(section)
+        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""A real Chromium for the journeys, through Playwright's async API (it leaves later asyncio tests alone).
+
+Debian's /usr/bin/chromium is used where Playwright's own browser is absent (`make test` installs it);
+PAYGATE_CHROMIUM names another. Screenshots go to test-results/, and also to PAYGATE_SCREENSHOT_DIR
+when it is set (`make screenshots` refreshes the README's tour that way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from playwright.async_api import Page
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "test-results"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("PAYGATE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None  # Playwright's own download, if `playwright install chromium` put one there
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.png"
+    await page.screenshot(path=str(path))
+    tour = os.environ.get("PAYGATE_SCREENSHOT_DIR")
+    if tour:
+        Path(tour).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(tour) / f"{name}.png")
+    return path
+
+
+async def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
+    await page.goto(f"{base_url}/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_text("Dashboard", exact=True).first.wait_for()
