@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
-from app.pages.widgets import clear_field_errors, money, show_field_errors
+from app.pages.widgets import clear_field_errors, confirm, money, show_field_errors
 from domain.catalog import Product, ProductQuery
 from domain.errors import DomainError, ValidationFailed
 from domain.money import CURRENCIES
@@ -105,6 +105,8 @@ def register(container: Container) -> None:
             ui.button("Add product", icon="add", on_click=lambda: form.open(None)).mark("add-product")
 
             async def remove(product: Product) -> None:
+                if not await confirm(f"Remove {product.name}? If it is in an order it is deactivated instead."):
+                    return
                 try:
                     deleted = await run.io_bound(container.catalog.delete, product.id)
                 except DomainError as e:

@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
-from app.pages.widgets import clear_field_errors, show_field_errors
+from app.pages.widgets import clear_field_errors, confirm, show_field_errors
 from domain.errors import DomainError, ValidationFailed
 from domain.users import ROLES, User
 
@@ -95,6 +95,8 @@ def register(container: Container) -> None:
                     users_table.refresh()
 
                 async def delete() -> None:
+                    if not await confirm(f"Delete {u.email}? This cannot be undone."):
+                        return
                     try:
                         await run.io_bound(container.users.delete, admin, u.id)
                     except DomainError as e:

@@ -59,3 +59,15 @@ def clear_field_errors(fields: Iterable[ui.element], fallback: ui.label) -> None
     for element in fields:
         element.error = None  # type: ignore[attr-defined]
     fallback.set_text("")
+
+
+async def confirm(question: str, action: str = "Delete") -> bool:
+    """Ask before a destructive step; True when the person confirms."""
+    with ui.dialog() as dialog, ui.card().mark("confirm-dialog"):
+        ui.label(question)
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat").mark("confirm-no")
+            ui.button(action, on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm-yes")
+    result = await dialog
+    dialog.clear()
+    return bool(result)

@@ -69,3 +69,27 @@ async def test_an_admin_cannot_delete_or_demote_themself_and_is_told_why(user: U
     await user.should_see("This is you: you cannot delete yourself or remove your own admin role.")
     assert not the(user, "delete-admin@example.com").enabled
     assert the(user, "delete-customer@example.com").enabled
+
+
+async def test_removing_a_product_asks_first_and_cancel_keeps_it(user: User):
+    await sign_in(user, "admin@example.com", "admin123")
+    await user.open("/admin/products")
+
+    user.find(marker="delete-prod_012").click()
+    await user.should_see(marker="confirm-dialog", retries=20)
+    user.find(marker="confirm-no").click()
+
+    await user.should_not_see(marker="confirm-dialog", retries=20)
+    assert app.state.container.catalog.get("prod_012").active
+
+
+async def test_removing_a_product_that_was_never_ordered_deletes_it_after_confirmation(user: User):
+    await sign_in(user, "admin@example.com", "admin123")
+    await user.open("/admin/products")
+
+    user.find(marker="delete-prod_012").click()
+    await user.should_see(marker="confirm-dialog", retries=20)
+    user.find(marker="confirm-yes").click()
+
+    await user.should_see("Deleted Ceramic Mug", retries=30)
+    assert "prod_012" not in {p.id for p in app.state.container.catalog.browse(ProductQuery(include_inactive=True))}
