@@ -224,5 +224,8 @@ class SqlOutboxRepository:
         stmt = stmt.order_by(OutboxRow.seq.desc()).limit(limit)
         return [_event(r) for r in self.session.exec(stmt).scalars().all()]
 
+    def seq_of(self, event_id: str) -> int | None:
+        return self.session.execute(select(OutboxRow.seq).where(OutboxRow.id == event_id)).scalar_one_or_none()
+
     def last_seq(self) -> int:
         return self.session.execute(select(func.coalesce(func.max(OutboxRow.seq), 0))).scalar_one()
