@@ -7,6 +7,7 @@ as environment variables (PAYGATE_*); it is stopped with SIGTERM, then SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -58,10 +59,8 @@ class Server:
 
     def _signal(self, sig: int) -> None:
         if self.running:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)  # the server leads its own session
-            except ProcessLookupError:
-                pass
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         """SIGTERM and wait; SIGKILL when it is not gone within `timeout`."""
@@ -79,7 +78,7 @@ class Server:
             return None
 
 
-def start_server(tmp_path: Path, **env: object) -> Server:
+def start_server(tmp_path: Path, port: int | None = None, **env: object) -> Server:
     """Start PayGate on `tmp_path` (its data folder, SQLite) and wait until GET /health is 200.
 
     `env` sets environment variables for the server, e.g. PAYGATE_RETRY_BASE_SECONDS="0.2".
@@ -87,7 +86,7 @@ def start_server(tmp_path: Path, **env: object) -> Server:
     """
     data_dir = Path(tmp_path)
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     child_env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and not k.startswith("PAYGATE_")}
     child_env.update({
         "PAYGATE_HOST": "127.0.0.1", "PAYGATE_PORT": str(port), "PAYGATE_DATA_DIR": str(data_dir),
