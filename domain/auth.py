@@ -36,12 +36,22 @@ class LoginThrottle:
             failures.popleft()
         return failures
 
+    def _sweep(self, now: datetime) -> None:
+        """Forget keys whose failures have all left the window, so memory does not grow forever."""
+        for key in [k for k, failures in self._failures.items() if not failures or failures[-1] <= now - self.window]:
+            del self._failures[key]
+
     def check(self, *keys: str) -> None:
         """Raise RateLimited when any key has used up its failures in the window."""
         now = self.clock.now()
         with self._lock:
+            if len(self._failures) > 10_000:
+                self._sweep(now)
             for key in keys:
                 failures = self._prune(key, now)
+                if not failures:
+                    del self._failures[key]
+                    continue
                 if len(failures) >= self.max_failures:
                     retry_after = failures[0] + self.window - now
                     raise RateLimited(retry_after_seconds=max(1, math.ceil(retry_after.total_seconds())))

@@ -112,7 +112,7 @@ class PaymentService:
         payment.events.clear()
 
     def _replay(self, actor: User, key: str, fingerprint: str) -> Payment | None:
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             record = uow.idempotency.get(actor.id, key)
             if record is None:
                 return None
@@ -125,7 +125,7 @@ class PaymentService:
 
     # --- read --------------------------------------------------------------------------
     def get(self, actor: User, payment_id: str) -> Payment:
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             payment = uow.payments.get(payment_id)
         if payment is None or (not actor.is_admin and payment.customer_id != actor.id):
             raise NotFound("payment not found")  # another customer's payment does not exist for you
@@ -138,7 +138,7 @@ class PaymentService:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed.on("limit", f"must be from 1 to {MAX_PAGE}")
         after = decode_cursor(cursor) if cursor else None
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             page = uow.payments.list(customer_id=None if actor.is_admin else actor.id, status=status,
                                      limit=limit + 1, after=after)
         next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
@@ -146,5 +146,5 @@ class PaymentService:
 
     def events(self, actor: User, payment_id: str) -> list[Event]:
         self.get(actor, payment_id)
-        with self.uow() as uow:
+        with self.uow(read_only=True) as uow:
             return uow.outbox.for_aggregate(payment_id)

@@ -92,7 +92,8 @@ class FakePaymentRepository:
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
         def due(p: Payment) -> bool:
             return (p.status in ("pending", "processing")
-                    or (p.status == "retrying" and p.next_attempt_at is not None and p.next_attempt_at <= now))
+                    or (p.status == "retrying" and p.next_attempt_at is not None
+                        and p.next_attempt_at <= now))
 
         def free(p: Payment) -> bool:
             return p.lease_expires_at is None or p.lease_expires_at < now
@@ -126,7 +127,8 @@ class FakePaymentRepository:
         return [copy.deepcopy(p) for p in failed[:limit]]
 
     def stats(self, customer_id: str | None, since: datetime) -> tuple[dict[str, int], dict[str, int]]:
-        mine = [p for p in self._state.payments.values() if customer_id is None or p.customer_id == customer_id]
+        mine = [p for p in self._state.payments.values()
+                if customer_id is None or p.customer_id == customer_id]
         volume: Counter[str] = Counter()
         for p in mine:
             if p.status == "completed" and p.completed_at is not None and p.completed_at >= since:
@@ -211,7 +213,7 @@ class FakeUnitOfWork:
             hook, self._factory.before_commit = self._factory.before_commit, None
             hook()
         committed = self._factory.state
-        # A key another transaction committed since we entered makes this commit fail, as a unique index would.
+        # A key that another transaction committed since we entered fails this commit, like a unique index.
         if any(k in committed.idempotency for k in self._added_keys):
             raise DuplicateKey("this idempotency key is already taken")
         self._factory.state = copy.deepcopy(self._working)
@@ -297,15 +299,19 @@ class FakeLedger:
 class InstantSleep:
     """An async sleep that returns at once: it records the delay and moves the fake clock by it.
 
-    It still yields to the event loop once, so concurrent tasks interleave as they would.
+    Before moving the clock it yields to the event loop a few times, so tasks that are ready run
+    at the current fake time, as they would while a real sleep is pending.
     """
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: FakeClock, settle_rounds: int = 5) -> None:
         self.clock = clock
+        self.settle_rounds = settle_rounds
         self.delays: list[float] = []
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+        for _ in range(self.settle_rounds):
+            await asyncio.sleep(0)
         self.clock.advance(seconds)
         await asyncio.sleep(0)
 

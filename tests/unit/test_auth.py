@@ -161,3 +161,14 @@ def test_the_throttle_counts_each_key_separately(clock):
 
     with pytest.raises(RateLimited):
         throttle.check("email:b", "email:a")
+
+
+def test_the_throttle_forgets_keys_whose_failures_have_left_the_window():
+    clock = FakeClock()
+    throttle = LoginThrottle(clock, max_failures=10, window=timedelta(minutes=15))
+    throttle.record_failure("email:a@example.com", "client:1.2.3.4")
+
+    clock.advance(15 * 60 + 1)
+    throttle.check("email:a@example.com", "client:1.2.3.4")
+
+    assert throttle._failures == {}

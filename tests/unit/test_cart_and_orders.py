@@ -342,6 +342,28 @@ def test_ordering_the_cart_empties_it(container, customer):
     assert container.cart.view(customer).lines == []
 
 
+def test_a_retried_cart_checkout_replays_the_order_although_the_cart_is_now_empty(container, customer):
+    container.cart.set_quantity(customer, "prod_005", 2)
+    first, _ = container.orders.place(customer, {"idempotencyKey": "checkout-1"})
+
+    again, replayed = container.orders.place(customer, {"idempotencyKey": "checkout-1"})
+
+    assert replayed is True
+    assert again.id == first.id
+    assert stock_of(container, "prod_005") == 198
+
+
+def test_an_explicit_empty_item_list_is_refused_rather_than_ordering_the_cart(container, customer):
+    container.cart.set_quantity(customer, "prod_005", 2)
+
+    with pytest.raises(ValidationFailed) as raised:
+        container.orders.place(customer, {"items": []})
+
+    assert raised.value.details[0].field == "items"
+    assert len(container.cart.view(customer).lines) == 1
+    assert stock_of(container, "prod_005") == 200
+
+
 def test_an_empty_cart_cannot_be_ordered(container, customer):
     with pytest.raises(ValidationFailed) as raised:
         container.orders.place(customer, {})

@@ -7,7 +7,7 @@ import pytest
 from domain.cards import CardInput
 from domain.clock import FakeClock
 from domain.providers import ChargeRequest, MockConfig, MockProvider
-from tests.fakes import FakeLedger, InstantSleep, T0, run_sync
+from tests.fakes import T0, FakeLedger, InstantSleep, run_sync
 
 
 @pytest.fixture
@@ -27,7 +27,8 @@ def sleep(clock) -> InstantSleep:
 
 def make_provider(ledger, clock, sleep, **config) -> MockProvider:
     config = {"min_latency_ms": 0, "max_latency_ms": 0, **config}
-    return MockProvider(ledger, clock, MockConfig(**config), rng=random.Random(7), sleep=sleep, run_sync=run_sync)
+    return MockProvider(ledger, clock, MockConfig(**config), rng=random.Random(7), sleep=sleep,
+                        run_sync=run_sync)
 
 
 @pytest.fixture
@@ -60,7 +61,8 @@ async def test_an_approving_card_is_charged_once_in_the_ledger(provider, ledger,
     ("4000000000009995", "insufficient_funds"),
     ("4000000000000069", "expired_card"),
 ])
-async def test_a_permanently_failing_card_is_not_retryable_and_charges_nothing(provider, ledger, number, code):
+async def test_a_permanently_failing_card_is_not_retryable_and_charges_nothing(
+        provider, ledger, number, code):
     first = await provider.charge(request(provider, number))
     second = await provider.charge(request(provider, number))
 
@@ -121,7 +123,8 @@ async def test_the_0259_card_answers_the_retry_at_once_with_the_same_charge(ledg
     assert len(ledger.charges) == 1
 
 
-async def test_a_repeated_charge_with_the_same_key_returns_the_same_transaction_and_charges_once(provider, ledger):
+async def test_a_repeated_charge_with_the_same_key_returns_the_same_transaction_and_charges_once(
+        provider, ledger):
     req = request(provider, "4242424242424242")
 
     results = [await provider.charge(req) for _ in range(3)]
@@ -184,7 +187,11 @@ def test_tokenizing_keeps_only_brand_and_last4_and_a_token_without_the_number(pr
 
 
 def test_two_tokens_of_the_same_card_differ(provider):
-    assert provider.tokenize(card("4242424242424242")).token != provider.tokenize(card("4242424242424242")).token
+    first = provider.tokenize(card("4242424242424242"))
+
+    second = provider.tokenize(card("4242424242424242"))
+
+    assert first.token != second.token
 
 
 @pytest.mark.parametrize("token", [None, "", "not-a-token", "tok_approve_abc"])

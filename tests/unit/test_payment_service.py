@@ -8,7 +8,7 @@ from domain.clock import FakeClock
 from domain.errors import Forbidden, IdempotencyKeyReused, NotFound, ValidationFailed
 from domain.payment_service import PaymentService, encode_cursor
 from domain.providers import MockConfig, MockProvider
-from tests.fakes import FakeLedger, FakeUnitOfWorkFactory, InstantSleep, T0, make_user, run_sync
+from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, InstantSleep, make_user, run_sync
 
 CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
 
@@ -62,7 +62,8 @@ def fields_of(error: ValidationFailed) -> list[str]:
 
 # --- submit -------------------------------------------------------------------------------
 
-def test_a_submission_stores_a_pending_payment_and_its_created_event_in_one_commit(service, uow, alice, submitted):
+def test_a_submission_stores_a_pending_payment_and_its_created_event_in_one_commit(
+        service, uow, alice, submitted):
     payment, replayed = service.submit(alice, body(idempotencyKey="k1"))
 
     assert not replayed
@@ -179,7 +180,8 @@ def test_a_concurrent_request_with_the_same_key_that_commits_first_is_replayed(s
     assert uow.event_types() == ["payment.created"]
 
 
-def test_a_concurrent_request_with_the_same_key_and_another_body_makes_this_one_a_reused_key(service, uow, alice):
+def test_a_concurrent_request_with_the_same_key_and_another_body_makes_this_one_a_reused_key(
+        service, uow, alice):
     uow.before_commit = lambda: service.submit(alice, body(idempotencyKey="k1", amount=5))
 
     with pytest.raises(IdempotencyKeyReused):
@@ -307,7 +309,8 @@ def test_the_list_is_newest_first(service, clock, alice):
     assert cursor is None
 
 
-def test_paging_with_the_cursor_visits_every_payment_once_even_with_equal_timestamps(service, clock, alice, uow):
+def test_paging_with_the_cursor_visits_every_payment_once_even_with_equal_timestamps(
+        service, clock, alice, uow):
     ids = submit_many(service, clock, alice, 5, same_instant=4)
     newest_first = sorted(uow.payments(), key=lambda p: (p.created_at, p.id), reverse=True)
 
@@ -376,7 +379,8 @@ def test_a_cursor_round_trips_through_its_encoding(service, alice):
 
 @pytest.mark.parametrize(("status", "limit", "field"), [("unknown", 50, "status"), (None, 0, "limit"),
                                                        (None, 201, "limit")])
-def test_an_unknown_status_or_a_limit_out_of_range_is_a_validation_error(service, alice, status, limit, field):
+def test_an_unknown_status_or_a_limit_out_of_range_is_a_validation_error(
+        service, alice, status, limit, field):
     with pytest.raises(ValidationFailed) as raised:
         service.list(alice, status=status, limit=limit)
 

@@ -29,14 +29,14 @@ def move(payment: Payment, to: str, now=LATER) -> None:
 
 
 def test_the_state_machine_is_the_documented_one():
-    assert TRANSITIONS == {
+    assert {
         "pending": {"processing"},
         "processing": {"completed", "failed", "retrying"},
         "retrying": {"processing"},
         "completed": set(),
         "failed": set(),
-    }
-    assert TERMINAL == {"completed", "failed"}
+    } == TRANSITIONS
+    assert {"completed", "failed"} == TERMINAL
 
 
 LEGAL = [(a, b) for a in STATES for b in sorted(TRANSITIONS[a])]
@@ -58,7 +58,8 @@ def test_every_legal_transition_moves_the_payment_and_stamps_the_time(start, to)
 @pytest.mark.parametrize(("start", "to"), ILLEGAL)
 def test_every_illegal_transition_is_refused_and_changes_nothing(start, to):
     payment = make_payment(status=start, retry_count=1)
-    before = (payment.status, payment.updated_at, payment.retry_count, payment.attempts, payment.transaction_id)
+    before = (payment.status, payment.updated_at, payment.retry_count, payment.attempts,
+              payment.transaction_id)
 
     with pytest.raises(IllegalTransition):
         move(payment, to)

@@ -10,8 +10,10 @@ from domain.rate_limit import MICRO, BucketConfig, InMemoryRateLimiter, epoch_us
 from tests.fakes import T0
 
 
-def make_limiter(clock: FakeClock, capacity: int = 2, rate: float = 2.0, margin: float = 0.0) -> InMemoryRateLimiter:
-    return InMemoryRateLimiter(BucketConfig(capacity=capacity, refill_per_second=rate, safety_margin=margin), clock)
+def make_limiter(clock: FakeClock, capacity: int = 2, rate: float = 2.0,
+                 margin: float = 0.0) -> InMemoryRateLimiter:
+    config = BucketConfig(capacity=capacity, refill_per_second=rate, safety_margin=margin)
+    return InMemoryRateLimiter(config, clock)
 
 
 def grants_now(limiter: InMemoryRateLimiter, tries: int = 20) -> int:
@@ -176,7 +178,8 @@ def assert_within_the_bound(grant_us: list[int], capacity: int, rate: float) -> 
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize(("capacity", "rate", "margin"), [(2, 2.0, 0.0), (2, 2.0, 0.2), (5, 3.0, 0.0), (1, 0.7, 0.0)])
+@pytest.mark.parametrize(("capacity", "rate", "margin"),
+                         [(2, 2.0, 0.0), (2, 2.0, 0.2), (5, 3.0, 0.0), (1, 0.7, 0.0)])
 def test_random_request_times_never_get_more_than_capacity_plus_rate_times_t(capacity, rate, margin, seed):
     rng = random.Random(seed)
     clock = FakeClock(T0)

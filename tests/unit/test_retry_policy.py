@@ -7,7 +7,8 @@ import pytest
 from domain.retry import RetryPolicy
 
 
-@pytest.mark.parametrize(("retry", "seconds"), [(1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 30), (7, 30), (50, 30)])
+@pytest.mark.parametrize(("retry", "seconds"),
+                         [(1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 30), (7, 30), (50, 30)])
 def test_the_delay_doubles_from_one_second_and_is_capped_at_thirty(retry, seconds):
     assert RetryPolicy().delay(retry) == timedelta(seconds=seconds)
 

@@ -110,7 +110,8 @@ def test_an_admin_updates_another_user_and_an_event_is_written(service, uow, adm
     user = service.create(email="a@example.com", password="s3cret-pass", name="A")
     clock.advance(60)
 
-    updated = service.update(admin, user.id, name="Alice", role="admin", password="new-password", active=False)
+    updated = service.update(admin, user.id, name="Alice", role="admin", password="new-password",
+                             active=False)
 
     stored = uow.state.users[user.id]
     assert (stored.name, stored.role, stored.active) == ("Alice", "admin", False)

@@ -1,0 +1,445 @@
+"""Draining the queue with fakes: leases, the rate limiter before every call, retries, no double charge."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from domain.cards import CardInput
+from domain.clock import FakeClock
+from domain.payment_service import PaymentService
+from domain.processing import PaymentProcessor, ProcessorConfig
+from domain.providers import ChargeRequest, ChargeResult, MockConfig, MockProvider
+from domain.rate_limit import BucketConfig, Grant, InMemoryRateLimiter
+from domain.retry import RetryPolicy
+from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, InstantSleep, make_payment, make_user, run_sync
+
+OWNER = "worker-1"
+
+
+class RecordingLimiter:
+    """The in-memory bucket, writing each decision to a shared log."""
+
+    def __init__(self, inner: InMemoryRateLimiter, log: list[tuple]) -> None:
+        self.inner = inner
+        self.config = inner.config
+        self.log = log
+        self.on_grant: list = []  # callbacks run once each, right after a grant
+
+    def try_acquire(self) -> Grant:
+        grant = self.inner.try_acquire()
+        self.log.append(("grant",) if grant.granted else ("refused", grant.wait_seconds))
+        if grant.granted and self.on_grant:
+            self.on_grant.pop(0)()
+        return grant
+
+    def available(self) -> float:
+        return self.inner.available()
+
+
+class RecordingProvider:
+    """The mock provider, writing each charge call (with the fake time) to the shared log."""
+
+    def __init__(self, inner: MockProvider, clock: FakeClock, log: list[tuple]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.clock = clock
+        self.log = log
+        self.fail_next: list[Exception] = []
+
+    def tokenize(self, card):
+        return self.inner.tokenize(card)
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        self.log.append(("call", request.idempotency_key, self.clock.now()))
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        return await self.inner.charge(request)
+
+
+class Rig:
+    """A processor wired to fakes: fake clock, fake unit of work, fake ledger, instant sleep."""
+
+    def __init__(self, *, provider_sleep=None, slow_answer_seconds: float = 3.0,
+                 call_timeout_seconds: float = 2.0, bucket: BucketConfig | None = None,
+                 lease_seconds: float = 30.0,
+                 max_token_poll_seconds: float = 0.25, sleep=None, after_charge=lambda p: None) -> None:
+        self.clock = FakeClock(T0)
+        self.uow = FakeUnitOfWorkFactory()
+        self.ledger = FakeLedger()
+        self.log: list[tuple] = []
+        self.sleep = sleep or InstantSleep(self.clock)
+        self.provider_sleep = provider_sleep or InstantSleep(self.clock)
+        config = MockConfig(min_latency_ms=0, max_latency_ms=0, slow_answer_seconds=slow_answer_seconds)
+        mock = MockProvider(self.ledger, self.clock, config,
+                            rng=random.Random(3), sleep=self.provider_sleep, run_sync=run_sync)
+        self.provider = RecordingProvider(mock, self.clock, self.log)
+        self.limiter = RecordingLimiter(InMemoryRateLimiter(bucket or BucketConfig(), self.clock), self.log)
+        self.processor = self.make_processor(
+            OWNER, call_timeout_seconds=call_timeout_seconds, lease_seconds=lease_seconds,
+            max_token_poll_seconds=max_token_poll_seconds, after_charge=after_charge)
+        self.service = PaymentService(self.uow, self.provider, self.clock)
+        self.customer = self.uow.put_user(make_user(email="alice@example.com", user_id="usr_alice"))
+
+    def make_processor(self, owner: str, after_charge=lambda p: None, **config) -> PaymentProcessor:
+        return PaymentProcessor(self.uow, self.limiter, self.provider, RetryPolicy(), self.clock,
+                                ProcessorConfig(owner=owner, **config), sleep=self.sleep, run_sync=run_sync,
+                                after_charge=after_charge)
+
+    def submit(self, number: str | None = "4242424242424242") -> str:
+        raw = {"amount": 2500, "currency": "USD", "paymentMethod": "credit_card"}
+        if number:
+            raw["card"] = {"number": number, "expMonth": 12, "expYear": 2030, "cvc": "123"}
+        payment, _ = self.service.submit(self.customer, raw)
+        return payment.id
+
+    def token(self, number: str) -> str:
+        """A provider token for a card, as the submission would have stored it."""
+        card = CardInput.parse({"number": number, "expMonth": 12, "expYear": 2030, "cvc": "123"}, T0)
+        return self.provider.tokenize(card).token
+
+    async def drain_until_settled(self, max_rounds: int = 10) -> list[int]:
+        """Drain; while a retry is scheduled, move the clock to its time and drain again."""
+        attempts = [await self.processor.drain()]
+        for _ in range(max_rounds):
+            waiting = [p for p in self.uow.payments() if p.status == "retrying"]
+            if not waiting:
+                return attempts
+            self.clock.set(min(p.next_attempt_at for p in waiting))
+            attempts.append(await self.processor.drain())
+        raise AssertionError("payments never settled")
+
+    def calls(self) -> list[tuple]:
+        return [entry for entry in self.log if entry[0] == "call"]
+
+    def grants_and_calls(self) -> list[str]:
+        return [entry[0] for entry in self.log if entry[0] in ("grant", "call")]
+
+
+async def test_an_approved_card_completes_with_one_ledger_charge_and_three_events():
+    rig = Rig()
+    pid = rig.submit("4242424242424242")
+
+    attempts = await rig.processor.drain()
+
+    payment = rig.uow.payment(pid)
+    assert attempts == 1
+    assert payment.status == "completed"
+    assert payment.transaction_id == rig.ledger.find(pid).transaction_id
+    assert (payment.attempts, payment.retry_count, payment.lease_owner) == (1, 0, None)
+    assert len(rig.ledger.charges) == 1
+    assert rig.uow.event_types(pid) == ["payment.created", "payment.processing", "payment.completed"]
+    assert rig.uow.events(pid)[-1].data["transactionId"] == payment.transaction_id
+
+
+async def test_a_declined_card_fails_at_once_without_a_retry():
+    rig = Rig()
+    pid = rig.submit("4000000000000002")
+
+    attempts = await rig.drain_until_settled()
+
+    payment = rig.uow.payment(pid)
+    assert attempts == [1]
+    assert (payment.status, payment.failure_code, payment.retry_count) == ("failed", "card_declined", 0)
+    assert payment.next_attempt_at is None
+    assert rig.uow.event_types(pid) == ["payment.created", "payment.processing", "payment.failed"]
+    assert rig.ledger.charges == {}
+    assert await rig.processor.drain() == 0
+
+
+async def test_the_0341_card_completes_on_the_third_attempt_after_two_backoffs():
+    rig = Rig()
+    pid = rig.submit("4000000000000341")
+
+    assert await rig.processor.drain() == 1
+    first_retry = rig.uow.payment(pid)
+    assert (first_retry.status, first_retry.retry_count) == ("retrying", 1)
+    assert first_retry.next_attempt_at == T0 + timedelta(seconds=1)
+    rig.clock.advance(0.999)
+    assert await rig.processor.drain() == 0  # not due yet
+
+    rig.clock.set(first_retry.next_attempt_at)
+    assert await rig.processor.drain() == 1
+    second_retry = rig.uow.payment(pid)
+    assert (second_retry.status, second_retry.retry_count) == ("retrying", 2)
+    assert second_retry.next_attempt_at == rig.clock.now() + timedelta(seconds=2)
+    rig.clock.set(second_retry.next_attempt_at)
+    assert await rig.processor.drain() == 1
+
+    payment = rig.uow.payment(pid)
+    assert (payment.status, payment.retry_count, payment.attempts) == ("completed", 2, 3)
+    assert len(rig.ledger.charges) == 1
+    assert rig.uow.event_types(pid) == [
+        "payment.created",
+        "payment.processing", "payment.retry",
+        "payment.processing", "payment.retry",
+        "payment.processing", "payment.completed"]
+
+
+async def test_the_0119_card_fails_after_three_retries_and_four_attempts():
+    rig = Rig()
+    pid = rig.submit("4000000000000119")
+
+    attempts = await rig.drain_until_settled()
+
+    payment = rig.uow.payment(pid)
+    assert attempts == [1, 1, 1, 1]
+    assert (payment.status, payment.retry_count, payment.attempts) == ("failed", 3, 4)
+    assert payment.failure_code == "processing_error"
+    retries = [e for e in rig.uow.events(pid) if e.type == "payment.retry"]
+    backoffs = [datetime.fromisoformat(e.data["nextAttemptAt"]) - e.created_at for e in retries]
+    assert backoffs == [timedelta(seconds=1), timedelta(seconds=2), timedelta(seconds=4)]
+    assert rig.uow.event_types(pid)[-1] == "payment.failed"
+    assert len(rig.calls()) == 4
+    assert rig.ledger.charges == {}
+
+
+async def test_the_0259_card_times_out_first_and_the_retry_completes_without_a_second_charge():
+    # The provider really waits (0.05 s) so asyncio.wait_for really times out (0.01 s); the
+    # processor's own sleep stays instant. The whole test waits about 0.01 s of real time.
+    rig = Rig(provider_sleep=asyncio.sleep, slow_answer_seconds=0.05, call_timeout_seconds=0.01)
+    pid = rig.submit("4000000000000259")
+
+    assert await rig.processor.drain() == 1
+    timed_out = rig.uow.payment(pid)
+    assert (timed_out.status, timed_out.failure_code) == ("retrying", "provider_timeout")
+    assert len(rig.ledger.charges) == 1  # the provider charged even though it answered too late
+
+    rig.clock.set(timed_out.next_attempt_at)
+    assert await rig.processor.drain() == 1
+
+    payment = rig.uow.payment(pid)
+    assert payment.status == "completed"
+    assert (payment.failure_code, payment.retry_count) == (None, 1)
+    assert list(rig.ledger.charges) == [pid]
+    assert payment.transaction_id == rig.ledger.find(pid).transaction_id
+
+
+async def test_the_limiter_grants_a_token_before_every_provider_call_including_retries():
+    rig = Rig()
+    pids = [rig.submit(n) for n in ("4000000000000341", "4242424242424242", "4000000000000119",
+                                    "4000000000000002", "5555555555554444")]
+
+    await rig.drain_until_settled()
+
+    sequence = rig.grants_and_calls()
+    assert sequence.count("call") == 3 + 1 + 4 + 1 + 1
+    assert sequence.count("grant") == sequence.count("call")
+    for i in range(len(sequence)):
+        prefix = sequence[: i + 1]
+        assert prefix.count("grant") >= prefix.count("call"), f"a call without a token at step {i}"
+    assert {rig.uow.payment(p).status for p in pids} == {"completed", "failed"}
+
+
+async def test_provider_calls_never_exceed_two_plus_two_per_second():
+    rig = Rig()
+    for _ in range(12):
+        rig.submit("4242424242424242")
+
+    await rig.processor.drain()
+
+    times = sorted((at - T0).total_seconds() for _, _, at in rig.calls())
+    assert len(times) == 12
+    for i in range(len(times)):
+        for j in range(i, len(times)):
+            assert j - i + 1 <= 2 + 2 * (times[j] - times[i]) + 1e-9
+    assert times[-1] == pytest.approx(5.0)  # 2 at once, then one every half second: no slower either
+    assert all(p.status == "completed" for p in rig.uow.payments())
+
+
+async def test_a_payment_without_a_token_waits_for_the_limiters_wait_instead_of_failing():
+    rig = Rig(max_token_poll_seconds=10.0)
+    rig.limiter.inner.try_acquire()
+    rig.limiter.inner.try_acquire()  # the bucket is empty now
+    pid = rig.submit("4242424242424242")
+
+    await rig.processor.drain()
+
+    assert rig.sleep.delays == [0.5]
+    assert rig.uow.payment(pid).status == "completed"
+    assert rig.calls()[0][2] == T0 + timedelta(seconds=0.5)
+    assert [e[0] for e in rig.log[:2]] == ["refused", "grant"]
+
+
+async def test_a_long_wait_for_a_token_is_polled_in_short_sleeps():
+    rig = Rig()  # max_token_poll_seconds = 0.25
+    rig.limiter.inner.try_acquire()
+    rig.limiter.inner.try_acquire()
+    pid = rig.submit("4242424242424242")
+
+    await rig.processor.drain()
+
+    assert rig.sleep.delays == [0.25, 0.25]
+    assert rig.uow.payment(pid).status == "completed"
+
+
+async def test_a_long_wait_for_a_token_keeps_the_lease_alive():
+    lease_seen: list[tuple] = []
+
+    class LeaseWatchingSleep(InstantSleep):
+        async def __call__(self, seconds: float) -> None:
+            lease_seen.append((self.clock.now(), rig.uow.state.payments[pid].lease_expires_at))
+            await super().__call__(seconds)
+
+    rig = Rig(bucket=BucketConfig(capacity=1, refill_per_second=0.05), lease_seconds=3.0)
+    rig.sleep = LeaseWatchingSleep(rig.clock)
+    rig.processor = rig.make_processor(OWNER, lease_seconds=3.0)
+    rig.limiter.inner.try_acquire()
+    pid = rig.submit("4242424242424242")
+
+    await rig.processor.drain()
+
+    assert rig.clock.now() - T0 == timedelta(seconds=20)  # one token every 20 s
+    assert len(lease_seen) == 80
+    assert all(now < lease for now, lease in lease_seen)
+    assert rig.uow.payment(pid).status == "completed"
+
+
+async def test_a_payment_whose_lease_is_taken_while_waiting_for_a_token_is_left_alone():
+    rig = Rig(bucket=BucketConfig(capacity=1, refill_per_second=0.05), lease_seconds=3.0)
+    rig.limiter.inner.try_acquire()
+    pid = rig.submit("4242424242424242")
+
+    class ThiefSleep(InstantSleep):
+        async def __call__(self, seconds: float) -> None:
+            await super().__call__(seconds)
+            stored = rig.uow.state.payments[pid]
+            stored.lease_owner, stored.lease_expires_at = "worker-2", rig.clock.now() + timedelta(minutes=5)
+
+    rig.sleep = ThiefSleep(rig.clock)
+    rig.processor = rig.make_processor(OWNER, lease_seconds=3.0)
+
+    attempts = await rig.processor.drain()
+
+    assert attempts == 0
+    assert rig.calls() == []
+    stored = rig.uow.payment(pid)
+    assert (stored.status, stored.lease_owner) == ("pending", "worker-2")
+
+
+async def test_a_payment_whose_lease_is_lost_after_the_token_was_granted_is_not_charged():
+    rig = Rig()
+    pid = rig.submit("4242424242424242")
+
+    def steal() -> None:
+        stored = rig.uow.state.payments[pid]
+        stored.lease_owner, stored.lease_expires_at = "worker-2", rig.clock.now() + timedelta(seconds=30)
+
+    rig.limiter.on_grant.append(steal)
+
+    await rig.processor.drain()
+
+    stored = rig.uow.payment(pid)
+    assert (stored.status, stored.lease_owner) == ("pending", "worker-2")
+    assert rig.calls() == []
+    assert rig.uow.event_types(pid) == ["payment.created"]
+
+
+async def test_an_expired_lease_of_another_owner_is_reclaimed_and_finished():
+    rig = Rig()
+    token = rig.token("4242424242424242")
+    rig.uow.put_payment(make_payment(payment_id="pay_orphan", status="processing", attempts=1,
+                                     card_token=token, lease_owner="dead-worker",
+                                     lease_expires_at=T0 - timedelta(seconds=1)))
+
+    attempts = await rig.processor.drain()
+
+    payment = rig.uow.payment("pay_orphan")
+    assert attempts == 1
+    assert (payment.status, payment.lease_owner, payment.attempts) == ("completed", None, 1)
+    assert rig.uow.event_types("pay_orphan") == ["payment.completed"]
+    assert len(rig.ledger.charges) == 1
+
+
+async def test_a_crashed_worker_that_had_charged_is_finished_with_the_same_charge():
+    rig = Rig()
+    stolen: list[str] = []
+
+    def steal_lease(payment) -> None:  # the worker "dies" after the charge: another owner takes over
+        stored = rig.uow.state.payments[payment.id]
+        stored.lease_owner, stored.lease_expires_at = "worker-2", rig.clock.now() + timedelta(seconds=30)
+        stolen.append(payment.id)
+
+    rig.processor = rig.make_processor(OWNER, after_charge=steal_lease)
+    pid = rig.submit("4242424242424242")
+    await rig.processor.drain()
+    assert rig.uow.payment(pid).status == "processing"  # the outcome was not applied without the lease
+    first_charge = rig.ledger.find(pid)
+
+    rig.clock.advance(31)
+    rescuer = rig.make_processor("worker-3")
+    assert await rescuer.drain() == 1
+
+    payment = rig.uow.payment(pid)
+    assert stolen == [pid]
+    assert payment.status == "completed"
+    assert payment.transaction_id == first_charge.transaction_id
+    assert len(rig.ledger.charges) == 1
+    assert len(rig.calls()) == 2
+
+
+async def test_a_payment_leased_by_a_live_other_owner_is_not_touched():
+    rig = Rig()
+    token = rig.token("4242424242424242")
+    rig.uow.put_payment(make_payment(payment_id="pay_busy", status="pending", card_token=token,
+                                     lease_owner="worker-2", lease_expires_at=T0 + timedelta(seconds=30)))
+
+    attempts = await rig.processor.drain()
+
+    payment = rig.uow.payment("pay_busy")
+    assert attempts == 0
+    assert (payment.status, payment.lease_owner) == ("pending", "worker-2")
+    assert rig.log == []  # not even a token was taken for it
+    assert rig.ledger.charges == {}
+
+
+async def test_once_the_other_owners_lease_expires_the_payment_is_claimed():
+    rig = Rig()
+    rig.uow.put_payment(make_payment(payment_id="pay_busy", status="pending",
+                                     lease_owner="worker-2", lease_expires_at=T0 + timedelta(seconds=30)))
+    rig.clock.advance(30)
+    assert await rig.processor.drain() == 0  # expires *after* its time, not at it
+
+    rig.clock.advance(0.001)
+
+    assert await rig.processor.drain() == 1
+    assert rig.uow.payment("pay_busy").status == "completed"
+
+
+async def test_a_retrying_payment_in_a_terminal_state_or_due_later_is_not_claimed():
+    rig = Rig()
+    rig.uow.put_payment(make_payment(payment_id="pay_done", status="completed"))
+    rig.uow.put_payment(make_payment(payment_id="pay_lost", status="failed"))
+    rig.uow.put_payment(make_payment(payment_id="pay_later", status="retrying", retry_count=1,
+                                     next_attempt_at=T0 + timedelta(seconds=2)))
+
+    assert await rig.processor.drain() == 0
+    assert rig.log == []
+
+
+async def test_an_adapter_that_raises_is_retried_like_a_transient_error():
+    rig = Rig()
+    rig.provider.fail_next.append(RuntimeError("adapter bug"))
+    pid = rig.submit("4242424242424242")
+
+    await rig.processor.drain()
+    failed_once = rig.uow.payment(pid)
+    await rig.drain_until_settled()
+
+    assert (failed_once.status, failed_once.failure_code) == ("retrying", "provider_error")
+    assert rig.uow.payment(pid).status == "completed"
+    assert len(rig.ledger.charges) == 1
+
+
+async def test_the_processor_records_each_provider_call_for_the_metrics():
+    rig = Rig()
+    rig.submit("4242424242424242")
+    rig.submit("4000000000000002")
+
+    await rig.processor.drain()
+
+    outcomes = sorted((c.approved, c.code) for c in rig.processor.calls)
+    assert outcomes == [(False, "card_declined"), (True, None)]
