@@ -24,6 +24,7 @@ class Jobs:
         self.scheduler: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._again = False
+        self._draining = False
 
     @property
     def running(self) -> bool:
@@ -59,13 +60,16 @@ class Jobs:
             self._loop.call_soon_threadsafe(self._run_now)
 
     def _run_now(self) -> None:
-        if self.scheduler is None or not self.scheduler.running:
+        # A running drain sees `_again` and loops; rescheduling it would only be skipped by
+        # APScheduler (max_instances=1) with a warning in the log for every submitted payment.
+        if self._draining or self.scheduler is None or not self.scheduler.running:
             return
         job = self.scheduler.get_job("drain")
         if job is not None:
             job.modify(next_run_time=datetime.now().astimezone())
 
     async def _drain(self) -> None:
+        self._draining = True
         try:
             while True:
                 self._again = False
@@ -74,6 +78,8 @@ class Jobs:
                     break
         except Exception:
             log.exception("drain job failed; it runs again at the next interval")
+        finally:
+            self._draining = False
 
     async def _sample(self) -> None:
         try:

@@ -8,8 +8,8 @@ from nicegui import app
 
 from app.api import install_api
 from app.bootstrap import Container
-from app.metrics import Sampler
 from app.config import ConfigError
+from app.metrics import Sampler
 from app.pages import register_pages
 from app.scheduler import Jobs
 from storage.seed import DEMO_USERS

@@ -51,10 +51,11 @@ class Scale:
     limiter_payments: int = 60
     latency_payments: int = 30
     pause_seconds: float = 0.6
+    rounds: int = 4
 
 
 FULL = Scale()
-QUICK = Scale(requests=300, warmup=30, limiter_payments=20, latency_payments=8)
+QUICK = Scale(requests=300, warmup=30, limiter_payments=20, latency_payments=8, rounds=2)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -100,7 +101,8 @@ class Load:
                 f"{pct(self.latencies_ms, 99):.1f} | {self.errors} |")
 
 
-async def load(url: str, name: str, path: str, total: int, concurrency: int, make_body, headers: dict) -> Load:
+async def load(url: str, name: str, path: str, total: int, concurrency: int, make_body,
+               headers: dict) -> Load:
     """`total` POSTs from `concurrency` clients at once, each sending its next request on the reply."""
     latencies: list[float] = []
     errors = 0
@@ -123,6 +125,11 @@ async def load(url: str, name: str, path: str, total: int, concurrency: int, mak
     return Load(name, total, seconds, latencies, errors)
 
 
+def merge(name: str, parts: list[Load]) -> Load:
+    return Load(name, sum(x.requests for x in parts), sum(x.seconds for x in parts),
+                [v for x in parts for v in x.latencies_ms], sum(x.errors for x in parts))
+
+
 def bench_throughput(scale: Scale) -> dict:
     with tempfile.TemporaryDirectory(prefix="paygate-bench-") as tmp:
         server = start_server(Path(tmp), PAYGATE_BENCH_BASELINE="1")
@@ -137,15 +144,21 @@ def bench_throughput(scale: Scale) -> dict:
             def go(name: str, path: str, n: int, body, hdrs: dict) -> Load:
                 return asyncio.run(load(server.url, name, path, n, scale.concurrency, body, hdrs))
 
-            # Warm both paths up (connections, caches, the first inserts), then the baseline first,
-            # on the still idle server, and the payments after it.
             go("warm-up", "/bench/baseline", scale.warmup, lambda i: {}, {})
             go("warm-up", "/api/payments", scale.warmup, pay("warm"), headers)
-            baseline = go("baseline `POST /bench/baseline`", "/bench/baseline", scale.requests, lambda i: {}, {})
-            payments = go("`POST /api/payments`", "/api/payments", scale.requests, pay("run"), headers)
+            # Alternating rounds, so a change in the machine's load hits both endpoints alike.
+            per_round = scale.requests // scale.rounds
+            baselines, payments = [], []
+            for r in range(scale.rounds):
+                baselines.append(go("baseline", "/bench/baseline", per_round, lambda i: {}, {}))
+                payments.append(go("payments", "/api/payments", per_round, pay(f"r{r}"), headers))
         finally:
             server.stop()
-    return {"baseline": baseline, "payments": payments, "ratio": payments.rps / baseline.rps}
+    baseline = merge("baseline `POST /bench/baseline`", baselines)
+    payment = merge("`POST /api/payments`", payments)
+    ratios = [p.rps / b.rps for p, b in zip(payments, baselines, strict=True)]
+    return {"baseline": baseline, "payments": payment, "ratio": payment.rps / baseline.rps,
+            "round_ratios": ratios}
 
 
 # --- b. the limiter ----------------------------------------------------------------------------
@@ -184,8 +197,8 @@ def bench_limiter(scale: Scale) -> dict:
             async def submit_all() -> list[str]:
                 async with httpx.AsyncClient(base_url=server.url, timeout=30.0,
                                              limits=httpx.Limits(max_connections=n)) as ac:
-                    rs = await asyncio.gather(*(ac.post("/api/payments", json=payment_body(), headers=customer)
-                                                for _ in range(n)))
+                    rs = await asyncio.gather(*(
+                        ac.post("/api/payments", json=payment_body(), headers=customer) for _ in range(n)))
                 for r in rs:
                     r.raise_for_status()
                 return [r.json()["id"] for r in rs]
@@ -273,22 +286,27 @@ def verdict(ok: bool) -> str:
 
 def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float) -> str:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load1 = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{command}` "
         f"({seconds:.0f} s in all).",
         f"Machine: {cpus} CPUs (nproc), {platform.machine()}, Python {platform.python_version()} on "
-        f"{platform.system()} {platform.release()}; server and load generator share it. "
+        f"{platform.system()} {platform.release()}; server and load generator share it "
+        f"(load average at the end: {load1}). "
         "Each part starts its own server process on a fresh SQLite database (default settings: "
         "mock provider latency 50–150 ms, limiter capacity 2, 2 tokens/s, safety margin 0.1).",
         "",
-        f"### a. Submission throughput ({scale.concurrency} concurrent clients, {scale.requests} requests each)",
+        f"### a. Submission throughput ({scale.concurrency} concurrent clients, {scale.requests} requests "
+        f"per endpoint in {scale.rounds} alternating rounds)",
         "",
         "| endpoint | requests | req/s | p50 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|---:|",
         a["baseline"].row(),
         a["payments"].row(),
         "",
-        f"Payments / baseline throughput: **{a['ratio']:.2f}** (target ≥ {TARGET_RATIO}: {verdict(a['ratio'] >= TARGET_RATIO)}). "
+        f"Payments / baseline throughput: **{a['ratio']:.2f}** (target ≥ {TARGET_RATIO}: "
+        f"{verdict(a['ratio'] >= TARGET_RATIO)}; per round "
+        f"{', '.join(f'{r:.2f}' for r in a['round_ratios'])}). "
         "The baseline is `POST /bench/baseline` (mounted only with `PAYGATE_BENCH_BASELINE=1`): one outbox "
         "insert in one transaction, no auth, no validation. A payment adds the JWT check and user lookup, "
         "validation, the idempotency key and the payment row; each request carries a unique idempotency key "
@@ -302,7 +320,8 @@ def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float
         f"| first to last charge | {b['span']:.2f} s |",
         f"| achieved rate (charges − 1) / span | {b['rate']:.3f} /s |",
         f"| share of 2 TPS | {b['fraction'] * 100:.1f} % |",
-        f"| gap between charges, min / median | {b['min_gap'] * 1000:.0f} / {b['median_gap'] * 1000:.0f} ms |",
+        f"| gap between charges, min / median | {b['min_gap'] * 1000:.0f} / "
+        f"{b['median_gap'] * 1000:.0f} ms |",
         f"| worst window: max(count − (2 + 2·t)) | {b['worst']:.3f} |",
         f"| windows over the bound | {b['violating']} of {b['windows']} |",
         f"| submit to all terminal | {b['drained']:.1f} s |",

@@ -5,6 +5,7 @@ Standalone on purpose (no pytest code): the benchmark runs outside the test suit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -43,10 +44,8 @@ class Server:
 
     def _signal(self, sig: int) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)  # its own session: the server and any helper it forked
-            except ProcessLookupError:
-                pass
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM (a graceful shutdown), then SIGKILL if it is not gone within `timeout`."""
@@ -98,4 +97,5 @@ def start_server(data_dir: Path, *, startup_timeout: float = 30.0, **env: str) -
             pass
         time.sleep(0.1)
     server.kill()
-    raise RuntimeError(f"the server did not answer /health within {startup_timeout:.0f} s:\n{server.log_tail()}")
+    raise RuntimeError(f"the server did not answer /health within {startup_timeout:.0f} s:\n"
+                       f"{server.log_tail()}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict, deque
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.clock import Clock

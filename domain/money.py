@@ -25,7 +25,7 @@ def parse_major(value: str | int | Decimal, currency: str, field_name: str = "un
     Refuses floats (they cannot carry an exact decimal), non-finite values, negatives
     and more decimals than the currency has.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValidationFailed.on(field_name, "must be an exact decimal number")
     try:
         amount = Decimal(value) if not isinstance(value, Decimal) else value

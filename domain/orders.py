@@ -126,23 +126,25 @@ class OrderService:
         Without `items` the customer's cart is ordered, and emptied in the same transaction.
         """
         key = resolve_idempotency_key(raw.get("idempotencyKey"), header_key)
-        from_cart = not raw.get("items")
+        from_cart = raw.get("items") is None  # an explicit empty list is refused, never the cart
         now = self.clock.now()
         # Validate the payment part first (card, method, description) with a placeholder amount.
         template = PaymentRequest.parse({**raw, "amount": 1, "currency": "USD"}, customer_id=actor.id, now=now)
         if from_cart:
             with self.uow(read_only=True) as uow:
                 cart = load_cart(uow, actor.id)
-            if not cart.lines:
-                raise ValidationFailed.on("items", "the cart is empty")
             items = [(line.product.id, line.quantity) for line in cart.lines]
         else:
             items = parse_items(raw["items"])
-        digest = fingerprint(items, template)
+        # A cart checkout is identified by its request (which has no items), so that a retry
+        # after the first attempt emptied the cart replays the order.
+        digest = fingerprint([] if from_cart else items, template)
         if key:
             replay = self._replay(actor, key, digest)
             if replay is not None:
                 return replay, True
+        if not items:
+            raise ValidationFailed.on("items", "the cart is empty")
         try:
             with self.uow() as uow:
                 order = self._create(uow, actor, items, template, key, digest, now)

@@ -88,7 +88,8 @@ def check_idempotency_key(key: object) -> str | None:
     if key is None or key == "":
         return None
     if not isinstance(key, str) or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise ValidationFailed.on("idempotencyKey", f"must be printable text of at most {MAX_IDEMPOTENCY_KEY} characters")
+        raise ValidationFailed.on("idempotencyKey",
+                                  f"must be printable text of at most {MAX_IDEMPOTENCY_KEY} characters")
     return key
 
 

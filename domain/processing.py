@@ -75,7 +75,7 @@ class PaymentProcessor:
                     break
                 if not await self._wait_for_token(payment):
                     continue
-                task = asyncio.create_task(self._attempt(payment))
+                task = asyncio.create_task(self._attempt(payment, granted_at=self.clock.now()))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 count += 1
@@ -182,11 +182,30 @@ class PaymentProcessor:
                                        result.code))
         return result
 
-    async def _attempt(self, claimed: Payment) -> None:
+    def _grant_is_stale(self, granted_at: datetime) -> bool:
+        """True when the token was granted too long ago for the limit to hold at the provider.
+
+        The bucket's safety margin leaves margin / rate seconds (50 ms by default) between a grant
+        and the provider's receipt of the call. `_start` runs between them and can wait for the
+        database (SQLite's one writer) far longer under a burst of submissions; half the margin is
+        allowed for it, the other half for getting the call out.
+        """
+        bucket = getattr(self.limiter, "config", None)
+        if bucket is None or bucket.safety_margin <= 0 or bucket.refill_per_second <= 0:
+            return False
+        allowed = bucket.safety_margin / bucket.refill_per_second / 2
+        return (self.clock.now() - granted_at).total_seconds() > allowed
+
+    async def _attempt(self, claimed: Payment, granted_at: datetime | None = None) -> None:
         try:
             payment = await self._run_sync(self._start, claimed.id)
             if payment is None:
                 return
+            if granted_at is not None and self._grant_is_stale(granted_at):
+                # Too late for that token: take a fresh one right before the call (it is spent).
+                log.debug("payment %s: token granted too long before the call; taking another", payment.id)
+                if not await self._wait_for_token(payment):
+                    return
             self._on_change()
             result = await self._call(payment)
             self._after_charge(payment)

@@ -7,6 +7,7 @@ clock is per process); a clock that steps backwards adds no tokens.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from domain.clock import Clock
@@ -27,9 +28,14 @@ class DbRateLimiter:
                            .with_for_update()).first()
         if row is None:
             state = full_bucket(now_us, self.config)
-            row = RateLimiterRow(name=self.name, tokens_micro=state.tokens_micro, updated_us=state.updated_us)
-            session.add(row)
-            session.flush()
+            try:
+                with session.begin_nested():  # another process may create the row at the same moment
+                    session.add(RateLimiterRow(name=self.name, tokens_micro=state.tokens_micro,
+                                               updated_us=state.updated_us))
+            except IntegrityError:
+                pass
+            row = session.exec(select(RateLimiterRow).where(RateLimiterRow.name == self.name)
+                               .with_for_update()).one()
         return row
 
     def try_acquire(self) -> Grant:

@@ -10,14 +10,15 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from domain.errors import DuplicateKey
 from domain.deliveries import SUBSCRIPTIONS
+from domain.errors import DuplicateKey
 from domain.events import Event
 from domain.payments import Payment
 from domain.ports import IdempotencyRecord, PageCursor
 from domain.users import User
 from storage.db import from_db, to_db
 from storage.tables import DeliveryRow, IdempotencyRow, OutboxRow, PaymentRow, UserRow
+
 
 def flush(session: Session) -> None:
     """Flush now, so a taken unique key shows here as a domain error."""

@@ -8,13 +8,13 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import DuplicateKey
 from storage.db import Database
-from storage.shop import SqlCartRepository, SqlDeliveryRepository, SqlOrderRepository, SqlProductRepository
 from storage.repositories import (
     SqlIdempotencyRepository,
     SqlOutboxRepository,
     SqlPaymentRepository,
     SqlUserRepository,
 )
+from storage.shop import SqlCartRepository, SqlDeliveryRepository, SqlOrderRepository, SqlProductRepository
 
 
 class SqlUnitOfWork:

@@ -96,8 +96,11 @@ async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    from app.api import SECURITY_HEADERS  # a 500 is sent by ServerErrorMiddleware, outside SecurityHeaders
+
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
+    return error_response(500, "internal_error", "something went wrong on our side; it has been logged",
+                          headers={k.decode(): v.decode() for k, v in SECURITY_HEADERS})
 
 
 async def malformed_json(_request: Request, _exc: Exception) -> JSONResponse:

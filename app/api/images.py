@@ -17,7 +17,8 @@ PALETTES = {
     "books": ("#065f46", "#84cc16"), "home": ("#9a3412", "#fbbf24"),
 }
 ICONS = {  # simple line drawings, one per category
-    "electronics": '<rect x="110" y="70" width="180" height="120" rx="12" fill="none" stroke="white" stroke-width="10"/>'
+    "electronics": '<rect x="110" y="70" width="180" height="120" rx="12" fill="none" stroke="white" '
+                   'stroke-width="10"/>'
                    '<rect x="170" y="200" width="60" height="14" rx="4" fill="white"/>',
     "clothing": '<path d="M150 70 L120 95 L135 130 L155 120 L155 215 L245 215 L245 120 L265 130 L280 95 L250 70 '
                 'Q200 100 150 70 Z" fill="none" stroke="white" stroke-width="10" stroke-linejoin="round"/>',

@@ -68,8 +68,8 @@ def register(container: Container) -> None:
 
     def user_row(admin: User, u: User) -> None:
         is_self = u.id == admin.id
-        with ui.card().classes("w-full").mark(f"user-{u.email}"):
-            with ui.row().classes("w-full items-center gap-2 flex-wrap"):
+        with ui.card().classes("w-full").mark(f"user-{u.email}"), \
+                ui.row().classes("w-full items-center gap-2 flex-wrap"):
                 name = ui.input("Name", value=u.name).props("outlined dense").classes("w-48")
                 ui.label(u.email).classes("w-64 font-mono text-sm")
                 role = ui.select(list(ROLES), value=u.role, label="Role").props("outlined dense").classes("w-32")

@@ -23,10 +23,9 @@ def require_admin(container: Container, title: str) -> User | RedirectResponse |
         return RedirectResponse("/login")
     if user.is_admin:
         return user
-    with frame("Not allowed", user):
-        with ui.card().classes("w-full items-center p-8 gap-3").mark("not-allowed"):
-            ui.icon("block", size="xl", color="negative")
-            ui.label(f"{title} is for administrators only.").classes("text-lg")
-            ui.label("Your account does not have access to this page.").classes("text-grey-7")
-            ui.button("Back to the dashboard", icon="arrow_back", on_click=lambda: ui.navigate.to("/"))
+    with frame("Not allowed", user), ui.card().classes("w-full items-center p-8 gap-3").mark("not-allowed"):
+        ui.icon("block", size="xl", color="negative")
+        ui.label(f"{title} is for administrators only.").classes("text-lg")
+        ui.label("Your account does not have access to this page.").classes("text-grey-7")
+        ui.button("Back to the dashboard", icon="arrow_back", on_click=lambda: ui.navigate.to("/"))
     return None

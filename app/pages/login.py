@@ -44,8 +44,8 @@ def register(container: Container) -> None:
                 ui.label("PayGate").classes("text-3xl font-bold text-indigo-700")
             with ui.card().classes("w-full gap-3"):
                 ui.label("Sign in").classes("text-xl font-semibold")
-                email = ui.input("Email", placeholder="you@example.com").props("type=email autocomplete=username autofocus outlined") \
-                    .classes("w-full").mark("email")
+                email = ui.input("Email", placeholder="you@example.com") \
+                    .props("type=email autocomplete=username autofocus outlined").classes("w-full").mark("email")
                 password = ui.input("Password", password=True, password_toggle_button=True) \
                     .props("autocomplete=current-password outlined").classes("w-full").mark("password")
                 error = ui.label("").classes("text-negative text-sm").mark("login-error")

@@ -271,7 +271,8 @@ def register(container: Container) -> None:
                     retrying:'orange-8',processing:'blue-7'}[props.value] || 'grey-7'" :label="props.value"/></q-td>
                 """)
                 with ui.row().classes("gap-2"):
-                    ui.button("Newer", icon="chevron_left", on_click=lambda: (state["cursors"].pop(), table.refresh())) \
+                    ui.button("Newer", icon="chevron_left",
+                              on_click=lambda: (state["cursors"].pop(), table.refresh())) \
                         .props("flat").bind_visibility_from(state, "cursors", backward=lambda c: len(c) > 1) \
                         .mark("page-newer")
                     if next_cursor:

@@ -70,7 +70,8 @@ def shop_cors_client(tmp_path: Path) -> Iterator[TestClient]:
 
 # --- error bodies -------------------------------------------------------------------------
 @pytest.mark.parametrize("url", ["/api/auth/login", "/api/payments", "/api/users"])
-def test_malformed_json_is_400_bad_request(client: TestClient, admin_headers: dict[str, str], url: str) -> None:
+def test_malformed_json_is_400_bad_request(client: TestClient, admin_headers: dict[str, str],
+                                           url: str) -> None:
     response = client.post(url, headers={**admin_headers, "Content-Type": "application/json"},
                            content=b'{"email": "a@example.com", ')
 
@@ -92,7 +93,8 @@ def test_a_missing_field_is_422_naming_it(client: TestClient) -> None:
     assert [d["field"] for d in error["details"]] == ["password"]
 
 
-def test_every_kind_of_error_has_the_one_error_body(client: TestClient, customer_headers: dict[str, str]) -> None:
+def test_every_kind_of_error_has_the_one_error_body(client: TestClient,
+                                                    customer_headers: dict[str, str]) -> None:
     cases = [
         (client.post("/api/auth/login", content=b"{", headers={"Content-Type": "application/json"}),
          400, "bad_request"),
@@ -127,7 +129,8 @@ def test_a_500_also_carries_the_security_headers(app_with_a_failing_route: TestC
 
 
 # --- security headers ---------------------------------------------------------------------
-def test_security_headers_are_on_successes_and_errors(client: TestClient, customer_headers: dict[str, str]) -> None:
+def test_security_headers_are_on_successes_and_errors(client: TestClient,
+                                                      customer_headers: dict[str, str]) -> None:
     responses = [
         client.get("/health"),
         client.get("/api/auth/me", headers=customer_headers),
@@ -162,7 +165,8 @@ def test_a_configured_origin_is_allowed_and_an_unlisted_one_is_not(shop_cors_cli
 
 
 def test_a_preflight_is_answered_only_for_a_configured_origin(shop_cors_client: TestClient) -> None:
-    ask = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    ask = {"Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "authorization,content-type"}
 
     listed = shop_cors_client.options("/api/payments", headers={"Origin": "https://shop.example", **ask})
     unlisted = shop_cors_client.options("/api/payments", headers={"Origin": "https://evil.example", **ask})
@@ -237,7 +241,8 @@ def test_the_openapi_schema_lists_every_contract_route(openapi: dict) -> None:
 
 def test_protected_routes_declare_bearer_security_and_401(openapi: dict) -> None:
     schemes = openapi["components"]["securitySchemes"]
-    bearer_schemes = {name for name, s in schemes.items() if s.get("type") == "http" and s.get("scheme") == "bearer"}
+    bearer_schemes = {name for name, s in schemes.items()
+                      if s.get("type") == "http" and s.get("scheme") == "bearer"}
     listed = operations(openapi)
 
     for route in PROTECTED:

@@ -47,7 +47,8 @@ def assert_unauthorized(client: TestClient, token: str) -> None:
 
 
 # --- login --------------------------------------------------------------------------------
-def test_a_login_returns_a_bearer_token_valid_for_an_hour_and_the_user_without_secrets(client: TestClient) -> None:
+def test_a_login_returns_a_bearer_token_valid_for_an_hour_and_the_user_without_secrets(
+        client: TestClient) -> None:
     response = client.post(LOGIN, json={"email": "customer@example.com", "password": "password123"})
 
     assert response.status_code == 200
@@ -114,7 +115,8 @@ def test_a_token_signed_with_alg_none_is_rejected(client: TestClient, container:
 
 
 def test_a_token_whose_payload_was_changed_to_admin_is_rejected(client: TestClient) -> None:
-    token = client.post(LOGIN, json={"email": "customer@example.com", "password": "password123"}).json()["token"]
+    login = client.post(LOGIN, json={"email": "customer@example.com", "password": "password123"})
+    token = login.json()["token"]
     header, payload, signature = token.split(".")
     claims = json.loads(b64url_decode(payload))
     claims["role"] = "admin"
@@ -164,13 +166,15 @@ def test_a_token_without_sub_is_rejected_even_when_correctly_signed(client: Test
 
 
 def test_a_token_for_a_user_that_does_not_exist_is_rejected(client: TestClient) -> None:
-    token = jwt.encode({"sub": "usr_ghost", "role": "admin", "exp": in_one_hour()}, TEST_SECRET, algorithm="HS256")
+    claims = {"sub": "usr_ghost", "role": "admin", "exp": in_one_hour()}
+    token = jwt.encode(claims, TEST_SECRET, algorithm="HS256")
 
     assert_unauthorized(client, token)
 
 
 # --- throttling ---------------------------------------------------------------------------
-def test_ten_failed_logins_for_one_email_make_the_next_attempt_429_with_retry_after(client: TestClient) -> None:
+def test_ten_failed_logins_for_one_email_make_the_next_attempt_429_with_retry_after(
+        client: TestClient) -> None:
     for _ in range(10):
         failed = client.post(LOGIN, json={"email": "customer@example.com", "password": "wrong-password"})
         assert failed.status_code == 401
@@ -221,7 +225,8 @@ def test_a_deactivated_user_cannot_log_in(client: TestClient, deactivated: dict[
     assert response.json()["error"]["code"] == "invalid_credentials"
 
 
-def test_a_deactivated_users_existing_token_stops_working(client: TestClient, deactivated: dict[str, str]) -> None:
+def test_a_deactivated_users_existing_token_stops_working(client: TestClient,
+                                                          deactivated: dict[str, str]) -> None:
     response = client.get(ME, headers=deactivated)
 
     assert response.status_code == 401

@@ -585,6 +585,31 @@ def test_ordering_the_cart_orders_its_lines_and_empties_it(client, customer_head
     assert client.get("/api/cart", headers=customer_headers).json()["items"] == []
 
 
+def test_retrying_a_cart_checkout_with_its_idempotency_key_replays_the_order(client, customer_headers):
+    put_item(client, customer_headers, "prod_005", 2)
+    body = {"card": APPROVED, "idempotencyKey": "cart-checkout-1"}
+    first = client.post("/api/orders", headers=customer_headers, json=body)
+
+    again = client.post("/api/orders", headers=customer_headers, json=body)
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert stock_of(client, "prod_005") == 198
+
+
+def test_an_explicit_empty_item_list_does_not_order_the_cart(client, customer_headers):
+    put_item(client, customer_headers, "prod_005", 2)
+
+    response = client.post("/api/orders", headers=customer_headers, json={"items": [], "card": APPROVED})
+
+    assert response.status_code == 422
+    assert "items" in error_fields(response)
+    assert len(client.get("/api/cart", headers=customer_headers).json()["items"]) == 1
+    assert stock_of(client, "prod_005") == 200
+
+
 def test_ordering_an_empty_cart_is_refused(client, customer_headers):
     response = client.post("/api/orders", headers=customer_headers, json={})
 

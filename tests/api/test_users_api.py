@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 USERS = "/api/users"
-NEW_USER = {"email": "new.user@example.com", "password": "long-enough-1", "name": "New User", "role": "customer"}
+NEW_USER = {"email": "new.user@example.com", "password": "long-enough-1", "name": "New User",
+            "role": "customer"}
 
 
 def user_id_of(client: TestClient, headers: dict[str, str]) -> str:
@@ -29,15 +30,16 @@ def test_an_admin_lists_every_user(client: TestClient, admin_headers: dict[str, 
     assert_no_password_in(response)
 
 
-def test_an_admin_creates_a_user_who_can_then_log_in(client: TestClient, admin_headers: dict[str, str]) -> None:
+def test_an_admin_creates_a_user_who_can_then_log_in(client: TestClient,
+                                                     admin_headers: dict[str, str]) -> None:
     response = client.post(USERS, headers=admin_headers, json=NEW_USER)
 
     assert response.status_code == 201
     created = response.json()
     assert created["id"].startswith("usr_")
-    assert (created["email"], created["name"], created["role"]) == ("new.user@example.com", "New User", "customer")
+    assert (created["email"], created["name"], created["role"]) == (NEW_USER["email"], "New User", "customer")
     assert_no_password_in(response)
-    login = client.post("/api/auth/login", json={"email": NEW_USER["email"], "password": NEW_USER["password"]})
+    login = client.post("/api/auth/login", json={k: NEW_USER[k] for k in ("email", "password")})
     assert login.status_code == 200
     assert login.json()["user"]["id"] == created["id"]
 
@@ -91,8 +93,8 @@ def every_users_call(target: str) -> list[tuple[str, str, dict | None]]:
             ("PUT", f"{USERS}/{target}", {"name": "Hijacked"}), ("DELETE", f"{USERS}/{target}", None)]
 
 
-def test_a_customer_gets_403_forbidden_on_every_users_endpoint(client: TestClient, admin_headers: dict[str, str],
-                                                               customer_headers: dict[str, str]) -> None:
+def test_a_customer_gets_403_forbidden_on_every_users_endpoint(
+        client: TestClient, admin_headers: dict[str, str], customer_headers: dict[str, str]) -> None:
     target = user_id_of(client, admin_headers)
 
     responses = [client.request(method, url, headers=customer_headers, json=body)
@@ -138,7 +140,8 @@ def test_an_unknown_field_on_update_is_422_naming_the_field_and_changes_nothing(
         client: TestClient, admin_headers: dict[str, str], customer_headers: dict[str, str]) -> None:
     target = user_id_of(client, customer_headers)
 
-    response = client.put(f"{USERS}/{target}", headers=admin_headers, json={"name": "Changed", "superuser": True})
+    response = client.put(f"{USERS}/{target}", headers=admin_headers,
+                          json={"name": "Changed", "superuser": True})
 
     assert response.status_code == 422
     assert [d["field"] for d in response.json()["error"]["details"]] == ["superuser"]

@@ -49,7 +49,7 @@ def wait_terminal(client: httpx.Client, headers: dict[str, str], payment_id: str
         if payment["status"] in TERMINAL:
             return payment
         if time.monotonic() > end:
-            pytest.fail(f"payment {payment_id} is still {payment['status']} after {deadline:.0f} s: {payment}")
+            pytest.fail(f"payment {payment_id} still {payment['status']} after {deadline:.0f} s: {payment}")
         time.sleep(0.05)
 
 

@@ -1,10 +1,9 @@
 """Admin pages: Product Management's form, User Management's self-protection, the 'not allowed' page."""
 
 from nicegui import app
-
-from domain.catalog import ProductQuery
 from nicegui.testing import User
 
+from domain.catalog import ProductQuery
 from tests.ui.helpers import sign_in
 
 

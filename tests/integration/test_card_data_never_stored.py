@@ -1,0 +1,110 @@
+"""A full card number and CVC go no further than the request: not into the database, not into a log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, String, Text, select
+
+from app.bootstrap import Container
+
+PAN = "4242424242424242"
+CVC = "987"  # unusual, so a search for it means something
+CARD = {"number": PAN, "expMonth": 12, "expYear": 2030, "cvc": CVC}
+CARD_COLUMNS = ("card_brand", "card_last4", "card_token")
+
+
+@pytest.fixture
+def paid(client: TestClient, container: Container, customer_headers: dict[str, str],
+         caplog: pytest.LogCaptureFixture) -> dict:
+    """Pay with the card through the API and run the payment to completion, capturing every log record."""
+    caplog.set_level(logging.DEBUG)
+    for name in list(logging.root.manager.loggerDict):
+        caplog.set_level(logging.DEBUG, logger=name)
+    response = client.post("/api/payments", headers=customer_headers,
+                           json={"amount": 4200, "currency": "USD", "description": "card test", "card": CARD,
+                                 "idempotencyKey": "card-test"})
+    assert response.status_code == 202, response.text
+    replay = client.post("/api/payments", headers=customer_headers,
+                         json={"amount": 4200, "currency": "USD", "description": "card test", "card": CARD,
+                               "idempotencyKey": "card-test"})
+    assert replay.status_code == 200
+    client.portal.call(container.processor.drain)
+    payment = client.get(f"/api/payments/{response.json()['id']}", headers=customer_headers).json()
+    assert payment["status"] == "completed"
+    return {"payment": payment, "responses": [response.text, replay.text]}
+
+
+def text_values(container: Container) -> list[tuple[str, str, str]]:
+    """(table, column, value) of every text column of every table, read back through SQL."""
+    metadata = MetaData()
+    found = []
+    with container.db.engine.connect() as conn:
+        metadata.reflect(conn)
+        for table in metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, (String, Text))]
+            if not columns:
+                continue
+            for row in conn.execute(select(*columns)):
+                found.extend((table.name, c.name, v)
+                             for c, v in zip(columns, row, strict=True) if v is not None)
+    return found
+
+
+def database_files(container: Container) -> list[Path]:
+    db_file = Path(container.db.engine.url.database)
+    return [p for p in (db_file, db_file.with_name(db_file.name + "-wal")) if p.exists()]
+
+
+def test_the_database_files_never_hold_the_card_number(paid: dict, container: Container) -> None:
+    files = database_files(container)
+
+    contents = {path.name: path.read_bytes() for path in files}
+
+    assert "paygate.db" in contents
+    for name, data in contents.items():
+        assert PAN.encode() not in data, name
+        assert PAN[:6].encode() + b"******" not in data, name
+
+
+def test_no_text_column_of_any_table_holds_the_card_number_or_cvc(paid: dict, container: Container) -> None:
+    values = text_values(container)
+
+    assert any(table == "payments" and col == "card_last4" and v == "4242" for table, col, v in values)
+    for table, column, value in values:
+        assert PAN not in value, (table, column)
+        assert '"cvc"' not in value.lower() and '"number"' not in value, (table, column)
+        if column in CARD_COLUMNS:
+            assert CVC not in value, (table, column)
+
+
+def test_the_events_of_the_payment_carry_only_brand_and_last4(paid: dict, client: TestClient,
+                                                              customer_headers: dict[str, str]) -> None:
+    payment_id = paid["payment"]["id"]
+
+    events = client.get(f"/api/payments/{payment_id}/events", headers=customer_headers)
+
+    assert [e["data"]["card"] for e in events.json()["data"]] == [{"brand": "visa", "last4": "4242"}] * 3
+    assert PAN not in events.text and "cvc" not in events.text.lower()
+
+
+def test_the_responses_never_hold_the_card_number_or_cvc(paid: dict) -> None:
+    texts = paid["responses"]
+
+    for text in texts:
+        assert PAN not in text
+        assert "cvc" not in text.lower()
+
+
+def test_no_log_record_holds_the_card_number_or_cvc(paid: dict, caplog: pytest.LogCaptureFixture) -> None:
+    records = caplog.get_records("setup")  # the payment ran in the `paid` fixture
+
+    assert records, "the capture saw no log record at all"
+    for record in records:
+        text = record.getMessage() + (caplog.handler.format(record) if record.exc_info else "")
+        assert PAN not in text, record.name
+        assert "cvc" not in text.lower(), record.name
+        assert f"'{CVC}'" not in text and f'"{CVC}"' not in text, record.name
