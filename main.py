@@ -12,7 +12,8 @@ from app.web import setup
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings()
         settings.check()
@@ -21,8 +22,11 @@ def main() -> None:
     except ConfigError as e:
         print(f"PayGate cannot start: {e}", file=sys.stderr)
         sys.exit(2)
-    ui.run(host=settings.host, port=settings.port, title="PayGate", storage_secret=container.storage_secret,
-           reload=settings.reload, show=False, favicon="💳", uvicorn_logging_level="warning")
+    try:
+        ui.run(host=settings.host, port=settings.port, title="PayGate", storage_secret=container.storage_secret,
+               reload=settings.reload, show=False, favicon="💳", uvicorn_logging_level="warning")
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out
+        pass
 
 
 if __name__ in {"__main__", "__mp_main__"}:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from app.config import Settings, load_or_create_secret
 from app.live import EventHub
+from app.providers import build_provider
 from app.security import Argon2Hasher, TokenService
 from domain.auth import AuthService, LoginThrottle
 from domain.cart import CartService
@@ -22,7 +23,7 @@ from domain.orders import OrderService
 from domain.payment_service import PaymentService
 from domain.payments import Payment
 from domain.processing import PaymentProcessor, ProcessorConfig
-from domain.providers import MockConfig, MockProvider, PaymentProvider
+from domain.providers import PaymentProvider
 from domain.rate_limit import BucketConfig, InMemoryRateLimiter, RateLimiter
 from domain.retry import RetryPolicy
 from domain.users import UserService
@@ -107,11 +108,7 @@ def build(settings: Settings | None = None) -> Container:
     else:
         limiter = DbRateLimiter(db, bucket, clock)
     ledger = SqlMockLedger(db)
-    if settings.provider != "mock":
-        raise ValueError(f"unknown provider {settings.provider!r}; available: mock")
-    provider = MockProvider(ledger, clock, MockConfig(settings.mock_failure_rate, settings.mock_min_latency_ms,
-                                                      settings.mock_max_latency_ms,
-                                                      settings.mock_slow_answer_seconds))
+    provider = build_provider(settings, db, clock)
     container_ref: list[Container] = []
     payments = PaymentService(uow, provider, clock, on_submitted=lambda: container_ref[0].notify_submitted())
     owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000) % 100000}"

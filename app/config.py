@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
+PROVIDERS = ("mock",)  # the adapters app/providers.py can build
 PLACEHOLDERS = {"changeme", "change-me", "secret", "please-change-me"}
 
 
@@ -74,8 +75,14 @@ class Settings(BaseSettings):
 
     def check(self) -> None:
         """Refuse settings that must not reach production."""
+        if self.provider not in PROVIDERS:
+            raise ConfigError(f"PAYGATE_PROVIDER={self.provider!r} is unknown; available: {', '.join(PROVIDERS)}.")
+        if self.rate_limit_strategy not in ("database", "memory"):
+            raise ConfigError("PAYGATE_RATE_LIMIT_STRATEGY must be 'database' or 'memory'.")
         if not self.production:
             return
+        if self.demo_data:
+            raise ConfigError("PAYGATE_DEMO_DATA must be 0 in production: the demo accounts' passwords are public.")
         for name in ("jwt_secret", "storage_secret"):
             value = getattr(self, name)
             env_name = f"PAYGATE_{name.upper()}"

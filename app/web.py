@@ -43,6 +43,7 @@ def setup(container: Container) -> Jobs:
     async def on_shutdown() -> None:
         jobs.stop()
         container.db.dispose()
+        log.info("PayGate stopped")
 
     app.on_startup(on_startup)
     app.on_shutdown(on_shutdown)

@@ -1,0 +1,27 @@
+"""The registry of payment-provider adapters: settings name one, this builds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.config import PROVIDERS, Settings
+from domain.clock import Clock
+from domain.providers import MockConfig, MockProvider, PaymentProvider
+from storage.db import Database
+from storage.ledger import SqlMockLedger
+
+
+def _mock(settings: Settings, db: Database, clock: Clock) -> PaymentProvider:
+    return MockProvider(SqlMockLedger(db), clock, MockConfig(settings.mock_failure_rate, settings.mock_min_latency_ms,
+                                                             settings.mock_max_latency_ms,
+                                                             settings.mock_slow_answer_seconds))
+
+
+# name -> factory. A real adapter (Stripe, Adyen, …) implements domain.providers.PaymentProvider
+# and is added here and to app.config.PROVIDERS.
+REGISTRY: dict[str, Callable[[Settings, Database, Clock], PaymentProvider]] = {"mock": _mock}
+assert set(REGISTRY) == set(PROVIDERS)
+
+
+def build_provider(settings: Settings, db: Database, clock: Clock) -> PaymentProvider:
+    return REGISTRY[settings.provider](settings, db, clock)
