@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import CurrentUser, ServicesDep
@@ -12,6 +12,7 @@ from app.api.errors import responses
 from app.api.schemas import EventList, PaymentCreate, PaymentPage, PaymentPublic
 
 router = APIRouter(prefix="/api/payments", tags=["payments"], responses=responses(401))
+PaymentId = Annotated[str, Path(alias="paymentId")]
 
 
 @router.post("", status_code=202, response_model=PaymentPublic,
@@ -35,13 +36,13 @@ def list_payments(user: CurrentUser, c: ServicesDep, status: str | None = None,
     return {"data": [p.public() for p in page], "nextCursor": next_cursor}
 
 
-@router.get("/{payment_id}", response_model=PaymentPublic, responses=responses(404))
-def get_payment(payment_id: str, user: CurrentUser, c: ServicesDep) -> dict:
+@router.get("/{paymentId}", response_model=PaymentPublic, responses=responses(404))
+def get_payment(payment_id: PaymentId, user: CurrentUser, c: ServicesDep) -> dict:
     """One payment; another customer's payment is 404."""
     return c.payments.get(user, payment_id).public()
 
 
-@router.get("/{payment_id}/events", response_model=EventList, responses=responses(404))
-def payment_events(payment_id: str, user: CurrentUser, c: ServicesDep) -> dict:
+@router.get("/{paymentId}/events", response_model=EventList, responses=responses(404))
+def payment_events(payment_id: PaymentId, user: CurrentUser, c: ServicesDep) -> dict:
     """The payment's audit trail, oldest first."""
     return {"data": [e.public() for e in c.payments.events(user, payment_id)]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.body import ExactJSONResponse, exact_json, openapi_body
@@ -27,6 +27,8 @@ from domain.catalog import ProductQuery, parse_price_filter
 products = APIRouter(prefix="/api/products", tags=["catalogue"])
 cart = APIRouter(prefix="/api/cart", tags=["cart"], responses=responses(401))
 orders = APIRouter(prefix="/api/orders", tags=["orders"], responses=responses(401))
+ProductId = Annotated[str, Path(alias="productId")]
+OrderId = Annotated[str, Path(alias="orderId")]
 
 
 @products.get("", response_model=ProductList, responses=responses(422))
@@ -46,8 +48,8 @@ def list_categories(c: ServicesDep) -> dict:
     return {"data": c.catalog.categories()}
 
 
-@products.get("/{product_id}", response_model=ProductPublic, responses=responses(404))
-def get_product(product_id: str, c: ServicesDep) -> Response:
+@products.get("/{productId}", response_model=ProductPublic, responses=responses(404))
+def get_product(product_id: ProductId, c: ServicesDep) -> Response:
     """One product (inactive ones too, so order history stays readable)."""
     return ExactJSONResponse(c.catalog.get(product_id).public())
 
@@ -60,17 +62,17 @@ async def create_product(request: Request, _admin: AdminUser, c: ServicesDep) ->
     return ExactJSONResponse(c.catalog.create(raw).public(), status_code=201)
 
 
-@products.put("/{product_id}", response_model=ProductPublic, openapi_extra=openapi_body(ProductUpdate),
+@products.put("/{productId}", response_model=ProductPublic, openapi_extra=openapi_body(ProductUpdate),
               responses=responses(400, 401, 403, 404, 422))
-async def update_product(product_id: str, request: Request, _admin: AdminUser, c: ServicesDep) -> Response:
+async def update_product(product_id: ProductId, request: Request, _admin: AdminUser, c: ServicesDep) -> Response:
     """Change a product's fields (admin)."""
     raw = await exact_json(request, ProductUpdate)
     raw = {k: v for k, v in raw.items() if v is not None or k == "imageUrl"}
     return ExactJSONResponse(c.catalog.update(product_id, raw).public())
 
 
-@products.delete("/{product_id}", status_code=204, responses=responses(401, 403, 404))
-def delete_product(product_id: str, _admin: AdminUser, c: ServicesDep) -> Response:
+@products.delete("/{productId}", status_code=204, responses=responses(401, 403, 404))
+def delete_product(product_id: ProductId, _admin: AdminUser, c: ServicesDep) -> Response:
     """Delete a product (admin); one that is in an order is deactivated instead."""
     c.catalog.delete(product_id)
     return Response(status_code=204)
@@ -82,8 +84,8 @@ def get_cart(user: CurrentUser, c: ServicesDep) -> dict:
     return c.cart.view(user).public()
 
 
-@cart.put("/items/{product_id}", response_model=CartPublic, responses=responses(400, 404, 409, 422))
-def set_cart_item(product_id: str, body: CartQuantity, user: CurrentUser, c: ServicesDep) -> dict:
+@cart.put("/items/{productId}", response_model=CartPublic, responses=responses(400, 404, 409, 422))
+def set_cart_item(product_id: ProductId, body: CartQuantity, user: CurrentUser, c: ServicesDep) -> dict:
     """Set a line's quantity (0 removes it); more than 100 or than the stock is refused."""
     return c.cart.set_quantity(user, product_id, body.quantity).public()
 
@@ -114,7 +116,7 @@ def list_orders(user: CurrentUser, c: ServicesDep) -> dict:
     return {"data": [o.public() for o in c.orders.list(user)]}
 
 
-@orders.get("/{order_id}", response_model=OrderPublic, responses=responses(404))
-def get_order(order_id: str, user: CurrentUser, c: ServicesDep) -> dict:
+@orders.get("/{orderId}", response_model=OrderPublic, responses=responses(404))
+def get_order(order_id: OrderId, user: CurrentUser, c: ServicesDep) -> dict:
     """One order (the owner's or, for an admin, anyone's)."""
     return c.orders.get(user, order_id).public()

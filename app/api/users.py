@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from app.api.deps import AdminUser, ServicesDep
 from app.api.errors import responses
 from app.api.schemas import UserCreate, UserList, UserPublic, UserUpdate
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=responses(401, 403))
+UserId = Annotated[str, Path(alias="userId")]
 
 
 @router.get("", response_model=UserList)
@@ -23,21 +26,21 @@ def create_user(body: UserCreate, _admin: AdminUser, c: ServicesDep) -> dict:
     return c.users.create(email=body.email, password=body.password, name=body.name, role=body.role).public()
 
 
-@router.get("/{user_id}", response_model=UserPublic, responses=responses(404))
-def get_user(user_id: str, _admin: AdminUser, c: ServicesDep) -> dict:
+@router.get("/{userId}", response_model=UserPublic, responses=responses(404))
+def get_user(user_id: UserId, _admin: AdminUser, c: ServicesDep) -> dict:
     """One user."""
     return c.users.get(user_id).public()
 
 
-@router.put("/{user_id}", response_model=UserPublic, responses=responses(400, 404, 409, 422))
-def update_user(user_id: str, body: UserUpdate, admin: AdminUser, c: ServicesDep) -> dict:
+@router.put("/{userId}", response_model=UserPublic, responses=responses(400, 404, 409, 422))
+def update_user(user_id: UserId, body: UserUpdate, admin: AdminUser, c: ServicesDep) -> dict:
     """Change name, role, password or active; an admin cannot demote or deactivate themself (409)."""
     return c.users.update(admin, user_id, name=body.name, role=body.role, password=body.password,
                           active=body.active).public()
 
 
-@router.delete("/{user_id}", status_code=204, responses=responses(404, 409))
-def delete_user(user_id: str, admin: AdminUser, c: ServicesDep) -> Response:
+@router.delete("/{userId}", status_code=204, responses=responses(404, 409))
+def delete_user(user_id: UserId, admin: AdminUser, c: ServicesDep) -> Response:
     """Delete a user; an admin cannot delete themself (409)."""
     c.users.delete(admin, user_id)
     return Response(status_code=204)
