@@ -15,6 +15,7 @@ from app.api.deps import AdminUser, ServicesDep
 from app.api.errors import responses
 from app.api.schemas import LedgerList
 from domain.clock import iso
+from domain.payments import TRANSITIONS
 
 router = APIRouter(tags=["system"])
 
@@ -52,7 +53,8 @@ def metrics(_admin: AdminUser, c: ServicesDep) -> dict:
         "rateLimiter": {"capacity": c.limiter.config.capacity, "refillRate": c.limiter.config.refill_per_second,
                         "availableTokens": round(c.limiter.available(), 3)},
         "queue": {s: by_status.get(s, 0) for s in ("pending", "retrying", "processing")},
-        "payments": {"total": sum(by_status.values()), "byStatus": by_status,
+        "payments": {"total": sum(by_status.values()),
+                     "byStatus": {s: by_status.get(s, 0) for s in TRANSITIONS},
                      "successRate": round(completed / finished, 4) if finished else 1.0},
         "system": {"uptimeSeconds": round(time.time() - c.started_at, 1),
                    "memoryRssBytes": psutil.Process(os.getpid()).memory_info().rss},
