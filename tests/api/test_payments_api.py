@@ -352,7 +352,7 @@ def test_an_admin_reads_the_metrics(client: TestClient, container: Container, ad
     assert {"rateLimiter", "queue", "payments", "system", "recentErrors"} <= body.keys()
     assert body["rateLimiter"]["capacity"] == 2
     assert body["payments"]["total"] == 2
-    assert body["payments"]["byStatus"] == {"completed": 1, "failed": 1}
+    assert body["payments"]["byStatus"] == {"pending": 0, "processing": 0, "retrying": 0, "completed": 1, "failed": 1}
     assert body["payments"]["successRate"] == 0.5
     assert [e["code"] for e in body["recentErrors"]] == ["card_declined"]
 
