@@ -13,7 +13,7 @@ from datetime import timedelta
 from app.config import Settings, load_or_create_secret
 from app.live import EventHub
 from app.providers import build_provider
-from app.security import Argon2Hasher, TokenService
+from app.security import Argon2Hasher, TokenService, UserCache
 from domain.auth import AuthService, LoginThrottle
 from domain.cart import CartService
 from domain.catalog import CatalogService
@@ -57,6 +57,7 @@ class Container:
     cart: CartService
     orders: OrderService
     deliveries: DeliveryWorker
+    user_cache: UserCache = field(default_factory=UserCache)
     started_at: float = field(default_factory=time.time)
     wake_drain: list = field(default_factory=list)  # callbacks set by the scheduler
 
@@ -128,4 +129,5 @@ def build(settings: Settings | None = None) -> Container:
                           limiter, ledger, provider, payments, processor, hub, CatalogService(uow, clock),
                           CartService(uow, clock), orders, deliveries)
     container_ref.append(container)
+    hub.subscribe(container.user_cache.on_event)  # other processes' changes to users
     return container

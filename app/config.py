@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # The payment engine.
     rate_limit_capacity: int = 2
     rate_limit_per_second: float = 2.0
-    rate_limit_safety_margin: float = 0.1
+    rate_limit_safety_margin: float = 0.2
     rate_limit_strategy: str = "database"  # or "memory" (one process only)
     retry_base_seconds: float = 1.0
     retry_cap_seconds: float = 30.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,6 +10,8 @@ import jwt
 from passlib.context import CryptContext
 
 from domain.clock import Clock
+from domain.events import Event
+from domain.users import User
 
 ALGORITHM = "HS256"
 
@@ -64,3 +67,34 @@ class TokenService:
         if not isinstance(claims.get("sub"), str):
             raise InvalidToken("invalid token subject")
         return TokenClaims(claims["sub"], str(claims.get("role", "")))
+
+
+class UserCache:
+    """Users by id for a moment, so an API call need not read its caller from the database.
+
+    An entry lives `ttl_seconds` at most; changes to a user are dropped from it at once in this
+    process (the users API calls `forget`) and within one outbox poll in every other process
+    (user.* events). A deactivated account is refused within that time, never later.
+    """
+
+    def __init__(self, ttl_seconds: float = 2.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._entries: dict[str, tuple[float, User]] = {}
+
+    def get(self, user_id: str) -> User | None:
+        entry = self._entries.get(user_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, user: User) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[user.id] = (time.monotonic() + self.ttl_seconds, user)
+
+    def forget(self, user_id: str) -> None:
+        self._entries.pop(user_id, None)
+
+    def on_event(self, event: Event) -> None:
+        if event.type.startswith("user.") and event.aggregate_id:
+            self.forget(event.aggregate_id)

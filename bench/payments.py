@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
+from app.config import Settings
 from bench.server import ROOT, Server, start_server
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -287,6 +288,8 @@ def verdict(ok: bool) -> str:
 def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float) -> str:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load1 = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    _d = {name: f.default for name, f in Settings.model_fields.items()}
+    _d = type("Defaults", (), _d)
     lines = [
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{command}` "
         f"({seconds:.0f} s in all).",
@@ -294,7 +297,9 @@ def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float
         f"{platform.system()} {platform.release()}; server and load generator share it "
         f"(load average at the end: {load1}). "
         "Each part starts its own server process on a fresh SQLite database (default settings: "
-        "mock provider latency 50–150 ms, limiter capacity 2, 2 tokens/s, safety margin 0.1).",
+        f"mock provider latency {_d.mock_min_latency_ms}–{_d.mock_max_latency_ms} ms, limiter capacity "
+        f"{_d.rate_limit_capacity}, {_d.rate_limit_per_second:g} tokens/s, safety margin "
+        f"{_d.rate_limit_safety_margin:g}).",
         "",
         f"### a. Submission throughput ({scale.concurrency} concurrent clients, {scale.requests} requests "
         f"per endpoint in {scale.rounds} alternating rounds)",

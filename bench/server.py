@@ -1,6 +1,7 @@
 """Start a PayGate server as a subprocess on a free localhost port, and stop it again.
 
-Standalone on purpose (no pytest code): the benchmark runs outside the test suite.
+Standalone on purpose (no pytest code): the benchmark runs outside the test suite, and the
+end-to-end tests (tests/e2e/conftest.py) start their servers with this same code.
 """
 
 from __future__ import annotations
@@ -29,12 +30,18 @@ def free_port() -> int:
 
 
 class Server:
+    """A running server process: `.url`, `.stop()` (graceful), `.kill()` (SIGKILL), `.log_tail()`."""
+
     def __init__(self, proc: subprocess.Popen, port: int, data_dir: Path, log_path: Path) -> None:
         self.proc = proc
         self.port = port
         self.data_dir = data_dir
         self.log_path = log_path
         self.url = f"http://127.0.0.1:{port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -64,15 +71,18 @@ class Server:
             return None
 
 
-def start_server(data_dir: Path, *, startup_timeout: float = 30.0, **env: str) -> Server:
-    """A PayGate process on a SQLite file in `data_dir`; `env` adds or overrides PAYGATE_* settings."""
+def start_server(data_dir: Path, *, port: int | None = None, startup_timeout: float = 30.0,
+                 secret: str = SECRET, **env: object) -> Server:
+    """A PayGate process on a SQLite file in `data_dir` (or PAYGATE_DATABASE_URL), waited for until
+    GET /health is 200; `env` adds or overrides PAYGATE_* settings. Inherited PAYGATE_* variables are
+    dropped, so the host's settings never leak in."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     base = {k: v for k, v in os.environ.items() if k not in SCRUBBED and not k.startswith("PAYGATE_")}
-    port = free_port()
+    port = port or free_port()
     base.update({
         "PAYGATE_HOST": "127.0.0.1", "PAYGATE_PORT": str(port), "PAYGATE_DATA_DIR": str(data_dir),
-        "PAYGATE_JWT_SECRET": SECRET, "PAYGATE_STORAGE_SECRET": SECRET, "PAYGATE_DEMO_DATA": "1",
+        "PAYGATE_JWT_SECRET": secret, "PAYGATE_STORAGE_SECRET": secret, "PAYGATE_DEMO_DATA": "1",
         "NICEGUI_STORAGE_PATH": str(data_dir / ".nicegui"), "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     })
@@ -80,10 +90,7 @@ def start_server(data_dir: Path, *, startup_timeout: float = 30.0, **env: str) -
     log_path = data_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         # cwd is the data folder, so no .env file of the checkout is read.
-        # With the baseline flag, bench.serve mounts the baseline route (if the app does not yet).
-        command = ([sys.executable, "-m", "bench.serve"] if base.get("PAYGATE_BENCH_BASELINE") == "1"
-                   else [sys.executable, str(ROOT / "main.py")])
-        proc = subprocess.Popen(command, cwd=data_dir, env=base,
+        proc = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=data_dir, env=base,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(proc, port, data_dir, log_path)
     deadline = time.monotonic() + startup_timeout

@@ -61,10 +61,8 @@ class PaymentService:
         now = self.clock.now()
         request = PaymentRequest.parse(raw, customer_id=customer_id, now=now)
         fingerprint = request.fingerprint()
-        if key:
-            replay = self._replay(actor, key, fingerprint)
-            if replay is not None:
-                return replay, True
+        # Insert first and let the unique (caller, key) pair find a replay: one transaction on the
+        # common path instead of a read and a write.
         payment = self.new_payment(request, key, now)
         try:
             with self.uow() as uow:
@@ -73,7 +71,7 @@ class PaymentService:
                 self.add_payment(uow, payment)
                 uow.commit()
         except DuplicateKey:
-            # Another request with the same key won the race; it has committed by now.
+            # The key was used before, or by a concurrent request that has committed by now.
             replay = self._replay(actor, key, fingerprint) if key else None
             if replay is None:
                 raise IdempotencyKeyInUse("this idempotency key is being used by another request") from None

@@ -70,12 +70,19 @@ class PaymentProcessor:
         count = 0
         try:
             while True:
-                payment = await self._run_sync(self._claim)
-                if payment is None:
+                claimed = await self._run_sync(self._claim)
+                if claimed is None:
                     break
+                # Mark it processing first, then take the token: nothing but this task's start stands
+                # between the grant and the provider's receipt of the call, so the calls keep the
+                # spacing the bucket gave them.
+                payment = await self._run_sync(self._start, claimed.id)
+                if payment is None:
+                    continue
+                self._on_change()
                 if not await self._wait_for_token(payment):
                     continue
-                task = asyncio.create_task(self._attempt(payment, granted_at=self.clock.now()))
+                task = asyncio.create_task(self._attempt(payment))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 count += 1
@@ -113,7 +120,8 @@ class PaymentProcessor:
                 await self._sleep(min(grant.wait_seconds, self.config.max_token_poll_seconds))
         except asyncio.CancelledError:
             # Shutting down before the provider was called: hand the payment back now, so the
-            # next start (or another process) need not wait for the lease to run out.
+            # next start (or another process) need not wait for the lease to run out. It stays
+            # `processing`; whoever claims it next calls the provider with the same key.
             self._release(payment.id)
             raise
 
@@ -182,35 +190,13 @@ class PaymentProcessor:
                                        result.code))
         return result
 
-    def _grant_is_stale(self, granted_at: datetime) -> bool:
-        """True when the token was granted too long ago for the limit to hold at the provider.
-
-        The bucket's safety margin leaves margin / rate seconds (50 ms by default) between a grant
-        and the provider's receipt of the call. `_start` runs between them and can wait for the
-        database (SQLite's one writer) far longer under a burst of submissions; half the margin is
-        allowed for it, the other half for getting the call out.
-        """
-        bucket = getattr(self.limiter, "config", None)
-        if bucket is None or bucket.safety_margin <= 0 or bucket.refill_per_second <= 0:
-            return False
-        allowed = bucket.safety_margin / bucket.refill_per_second / 2
-        return (self.clock.now() - granted_at).total_seconds() > allowed
-
-    async def _attempt(self, claimed: Payment, granted_at: datetime | None = None) -> None:
+    async def _attempt(self, payment: Payment) -> None:
+        """Call the provider (a token is already taken) and apply the outcome."""
         try:
-            payment = await self._run_sync(self._start, claimed.id)
-            if payment is None:
-                return
-            if granted_at is not None and self._grant_is_stale(granted_at):
-                # Too late for that token: take a fresh one right before the call (it is spent).
-                log.debug("payment %s: token granted too long before the call; taking another", payment.id)
-                if not await self._wait_for_token(payment):
-                    return
-            self._on_change()
             result = await self._call(payment)
             self._after_charge(payment)
             await self._run_sync(self._finish, payment.id, result)
             self._on_change()
         except Exception:
             # The lease expires and another drain picks the payment up again.
-            log.exception("payment %s: attempt failed; it will be claimed again", claimed.id)
+            log.exception("payment %s: attempt failed; it will be claimed again", payment.id)

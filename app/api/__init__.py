@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import auth, images, payments, shop, system, users, ws
+from app.api import auth, bench, images, payments, shop, system, users, ws
 from app.api.errors import install_error_handlers
 from app.bootstrap import Container
 
@@ -48,6 +48,8 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
     for router in (system.router, auth.router, users.router, payments.router, shop.products, shop.cart,
                    shop.orders, ws.router, images.router):
         app.include_router(router)
+    if bench.enabled():  # the benchmark's bare baseline; never on unless PAYGATE_BENCH_BASELINE=1
+        app.include_router(bench.router)
     app.add_middleware(SecurityHeaders)
     if container.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.cors_origins,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from app.bootstrap import Container
 from app.security import InvalidToken
@@ -14,7 +15,8 @@ from domain.users import User
 bearer = HTTPBearer(auto_error=False, description="A JWT from POST /api/auth/login")
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: a plain attribute read needs no trip through the thread pool
     return request.app.state.container
 
 
@@ -35,12 +37,26 @@ def user_from_token(container: Container, token: str | None) -> User | None:
     return user
 
 
-def current_user(container: ServicesDep,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+def _load_user(container: Container, user_id: str) -> User | None:
+    with container.uow(read_only=True) as uow:
+        return uow.users.get(user_id)
+
+
+async def current_user(container: ServicesDep,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    """The token's user, still active. Looked up in a short-lived cache first (see UserCache)."""
     if credentials is None:
         raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
-    user = user_from_token(container, credentials.credentials)
+    try:
+        claims = container.tokens.decode(credentials.credentials)
+    except InvalidToken:
+        raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}) from None
+    user = container.user_cache.get(claims.user_id)
     if user is None:
+        user = await run_in_threadpool(_load_user, container, claims.user_id)
+        if user is not None:
+            container.user_cache.put(user)
+    if user is None or not user.active:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     return user
 
@@ -48,7 +64,7 @@ def current_user(container: ServicesDep,
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise HTTPException(403, "admin role required")
     return user

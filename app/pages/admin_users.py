@@ -91,6 +91,7 @@ def register(container: Container) -> None:
                     except DomainError as e:
                         error.set_text(e.message)
                         return
+                    container.user_cache.forget(u.id)
                     ui.notify(f"Saved {u.email}", type="positive")
                     users_table.refresh()
 
@@ -99,6 +100,7 @@ def register(container: Container) -> None:
                         return
                     try:
                         await run.io_bound(container.users.delete, admin, u.id)
+                        container.user_cache.forget(u.id)
                     except DomainError as e:
                         error.set_text(e.message)
                         return

@@ -234,3 +234,14 @@ def test_no_users_endpoint_ever_returns_a_password_or_its_hash(client: TestClien
             users = payload["data"] if "data" in payload else [payload.get("user", payload)]
             for user in users:
                 assert not any("password" in key.lower() or "hash" in key.lower() for key in user)
+
+
+def test_a_deactivated_users_token_is_refused_at_once(client, admin_headers, new_customer):
+    headers = new_customer("soon-gone@example.com")
+    assert client.get("/api/auth/me", headers=headers).status_code == 200  # now in the user cache
+    user_id = client.get("/api/auth/me", headers=headers).json()["id"]
+
+    r = client.put(f"/api/users/{user_id}", headers=admin_headers, json={"active": False})
+
+    assert r.status_code == 200
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
