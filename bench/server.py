@@ -106,3 +106,27 @@ def start_server(data_dir: Path, *, port: int | None = None, startup_timeout: fl
     server.kill()
     raise RuntimeError(f"the server did not answer /health within {startup_timeout:.0f} s:\n"
                        f"{server.log_tail()}")
+
+
+@contextlib.contextmanager
+def postgres_schema(base_url: str, timezone: str | None = None):  # noqa: ANN201 - a context manager of str
+    """A URL of `base_url` whose search_path is a new, empty schema, dropped afterwards.
+
+    `timezone` sets the session time zone (tests use a non-UTC one to catch times stored without it).
+    """
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    options = f"-csearch_path={schema}" + (f" -ctimezone={timezone}" if timezone else "")
+    try:
+        yield make_url(base_url).update_query_dict({"options": options}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
-
+from bench.server import postgres_schema
 from tests.conftest import postgres_url
 
 SKIP_REASON = "PostgreSQL tests need PAYGATE_TEST_POSTGRES_URL (.ci/run sets it)"
@@ -15,17 +13,11 @@ SKIP_REASON = "PostgreSQL tests need PAYGATE_TEST_POSTGRES_URL (.ci/run sets it)
 
 @contextmanager
 def fresh_postgres_schema() -> Iterator[str]:
-    """A URL whose search_path is a new, empty schema; the schema is dropped afterwards."""
+    """A URL whose search_path is a new, empty schema; the schema is dropped afterwards.
+
+    The session's time zone is not UTC, so a time stored without its zone would show.
+    """
     base = postgres_url()
     assert base is not None
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base, timezone="Asia/Tokyo") as url:
+        yield url

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from app.bootstrap import Container, build
 from domain.clock import new_id
@@ -20,6 +18,7 @@ from domain.events import Event
 from domain.orders import Order, OrderItem
 from domain.users import User
 from tests.conftest import make_settings, postgres_url
+from tests.integration.pg import SKIP_REASON, fresh_postgres_schema
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -69,23 +68,15 @@ def orders_of(container: Container) -> list[Order]:
 @pytest.fixture
 def pg_container(tmp_path) -> Iterator[Container]:
     """A container on a fresh PostgreSQL schema, dropped afterwards."""
-    base = postgres_url()
-    if not base:
-        pytest.skip("PostgreSQL not configured: set PAYGATE_TEST_POSTGRES_URL to run this test on it")
-    schema = f"shop_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_settings(tmp_path, database_url=base).resolved_database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    container = build(make_settings(tmp_path, database_url=url))
-    container.init_storage()
-    try:
-        yield container
-    finally:
-        container.db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    if not postgres_url():
+        pytest.skip(SKIP_REASON)
+    with fresh_postgres_schema() as url:
+        container = build(make_settings(tmp_path, database_url=url))
+        container.init_storage()
+        try:
+            yield container
+        finally:
+            container.db.dispose()
 
 
 # --- stock reservation ---------------------------------------------------------------------

@@ -18,8 +18,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app.api import install_api
 from app.bootstrap import build
@@ -34,37 +32,12 @@ from storage.db import Database
 from storage.ledger import SqlMockLedger
 from storage.limiter import DbRateLimiter
 from storage.uow import SqlUnitOfWorkFactory
-from tests.conftest import login, make_settings, postgres_url
+from tests.conftest import login, make_settings
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 # --- fixtures -----------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database of the parametrized kind.
-
-    PostgreSQL sessions run in a non-UTC time zone, so a time stored without its zone would show.
-    """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'paygate.db'}"
-        return
-    base = postgres_url()
-    if base is None:
-        pytest.skip("PostgreSQL not configured: set PAYGATE_TEST_POSTGRES_URL")
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema} -ctimezone=Asia/Tokyo"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 @pytest.fixture
 def open_db(db_url: str) -> Iterator[Callable[[], Database]]:
     """Open Database objects on the one database (each like another process); dispose them all after."""
