@@ -32,10 +32,11 @@ import httpx
 from websockets.asyncio.client import connect
 
 from app.config import Settings
-from bench.server import ROOT, Server, start_server
+from bench.server import ROOT, Server, postgres_schema, start_server
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench:payments:start -->", "<!-- bench:payments:end -->"
+PG_START, PG_END = "<!-- bench:postgres:start -->", "<!-- bench:postgres:end -->"
 CUSTOMER = ("customer@example.com", "password123")
 ADMIN = ("admin@example.com", "admin123")
 
@@ -131,9 +132,9 @@ def merge(name: str, parts: list[Load]) -> Load:
                 [v for x in parts for v in x.latencies_ms], sum(x.errors for x in parts))
 
 
-def bench_throughput(scale: Scale) -> dict:
+def bench_throughput(scale: Scale, env: dict | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="paygate-bench-") as tmp:
-        server = start_server(Path(tmp), PAYGATE_BENCH_BASELINE="1")
+        server = start_server(Path(tmp), PAYGATE_BENCH_BASELINE="1", **(env or {}))
         try:
             with httpx.Client(base_url=server.url, timeout=10.0) as c:
                 headers = login(c, CUSTOMER)
@@ -178,42 +179,50 @@ def window_violations(times: list[float], capacity: float = 2.0, rate: float = 2
 def wait_all_terminal(client: httpx.Client, admin: dict, ids: set[str], deadline: float) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        r = client.get("/api/payments", params={"limit": 200}, headers=admin)
-        r.raise_for_status()
-        done = {p["id"] for p in r.json()["data"] if p["status"] in ("completed", "failed")}
+        done, cursor = set(), None
+        while True:
+            r = client.get("/api/payments", params={"limit": 200, **({"cursor": cursor} if cursor else {})},
+                           headers=admin)
+            r.raise_for_status()
+            done |= {p["id"] for p in r.json()["data"] if p["status"] in ("completed", "failed")}
+            cursor = r.json()["nextCursor"]
+            if not cursor:
+                break
         if ids <= done:
             return
         time.sleep(0.5)
     raise RuntimeError(f"payments not terminal after {deadline:.0f} s")
 
 
-def bench_limiter(scale: Scale) -> dict:
-    n = scale.limiter_payments
+def bench_limiter(scale: Scale, env: dict | None = None, processes: int = 1, payments: int | None = None) -> dict:
+    """Queue `payments` at once, round-robin over `processes` servers sharing one database."""
+    n = payments or scale.limiter_payments
     with tempfile.TemporaryDirectory(prefix="paygate-bench-") as tmp:
-        server = start_server(Path(tmp))
+        servers = [start_server(Path(tmp) / f"p{i}", **(env or {})) for i in range(processes)]
         try:
-            with httpx.Client(base_url=server.url, timeout=30.0) as c:
+            with httpx.Client(base_url=servers[0].url, timeout=30.0) as c:
                 customer, admin = login(c, CUSTOMER), login(c, ADMIN)
 
             async def submit_all() -> list[str]:
-                async with httpx.AsyncClient(base_url=server.url, timeout=30.0,
-                                             limits=httpx.Limits(max_connections=n)) as ac:
+                async with httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=n)) as ac:
                     rs = await asyncio.gather(*(
-                        ac.post("/api/payments", json=payment_body(), headers=customer) for _ in range(n)))
+                        ac.post(f"{servers[i % processes].url}/api/payments", json=payment_body(), headers=customer)
+                        for i in range(n)))
                 for r in rs:
                     r.raise_for_status()
                 return [r.json()["id"] for r in rs]
 
             submitted = time.monotonic()
             ids = asyncio.run(submit_all())
-            with httpx.Client(base_url=server.url, timeout=30.0) as c:
+            with httpx.Client(base_url=servers[-1].url, timeout=30.0) as c:
                 wait_all_terminal(c, admin, set(ids), deadline=n / 2 * 3 + 30)
                 drained = time.monotonic() - submitted
                 r = c.get("/api/providers/mock/charges", params={"limit": 1000}, headers=admin)
                 r.raise_for_status()
                 statuses = [c.get(f"/api/payments/{pid}", headers=admin).json()["status"] for pid in ids]
         finally:
-            server.stop()
+            for server in servers:
+                server.stop()
     wanted = set(ids)
     ledger = [ch for ch in r.json()["data"] if ch["paymentId"] in wanted]
     times = sorted(parse_time(ch["chargedAt"]) for ch in ledger)
@@ -221,7 +230,9 @@ def bench_limiter(scale: Scale) -> dict:
     rate = (len(times) - 1) / span
     worst, violating = window_violations(times)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    return {"payments": n, "charges": len(times), "completed": statuses.count("completed"), "span": span,
+    per_payment = {ch["paymentId"] for ch in ledger}
+    return {"payments": n, "processes": processes, "charges": len(times), "charged_once": len(per_payment) == len(ids)
+            and len(ledger) == len(ids), "completed": statuses.count("completed"), "span": span,
             "rate": rate, "fraction": rate / 2.0, "worst": worst, "violating": violating,
             "windows": len(times) * (len(times) - 1) // 2, "min_gap": min(gaps),
             "median_gap": statistics.median(gaps), "drained": drained}
@@ -288,8 +299,7 @@ def verdict(ok: bool) -> str:
 def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float) -> str:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load1 = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    _d = {name: f.default for name, f in Settings.model_fields.items()}
-    _d = type("Defaults", (), _d)
+    defaults = Settings.model_fields
     lines = [
         f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{command}` "
         f"({seconds:.0f} s in all).",
@@ -297,9 +307,10 @@ def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float
         f"{platform.system()} {platform.release()}; server and load generator share it "
         f"(load average at the end: {load1}). "
         "Each part starts its own server process on a fresh SQLite database (default settings: "
-        f"mock provider latency {_d.mock_min_latency_ms}–{_d.mock_max_latency_ms} ms, limiter capacity "
-        f"{_d.rate_limit_capacity}, {_d.rate_limit_per_second:g} tokens/s, safety margin "
-        f"{_d.rate_limit_safety_margin:g}).",
+        f"mock provider latency {defaults['mock_min_latency_ms'].default}–"
+        f"{defaults['mock_max_latency_ms'].default} ms, limiter capacity {defaults['rate_limit_capacity'].default}, "
+        f"{defaults['rate_limit_per_second'].default:g} tokens/s, safety margin "
+        f"{defaults['rate_limit_safety_margin'].default:g}).",
         "",
         f"### a. Submission throughput ({scale.concurrency} concurrent clients, {scale.requests} requests "
         f"per endpoint in {scale.rounds} alternating rounds)",
@@ -350,15 +361,60 @@ def report(a: dict, b: dict, c: dict, scale: Scale, command: str, seconds: float
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    block = f"{START}\n{section}\n{END}"
+def limiter_rows(b: dict) -> list[str]:
+    return [
+        f"| charges in the mock ledger | {b['charges']} ({b['completed']} of {b['payments']} payments completed; "
+        f"one charge each: {'yes' if b['charged_once'] else '**no**'}) |",
+        f"| first to last charge | {b['span']:.2f} s |",
+        f"| achieved rate (charges − 1) / span | {b['rate']:.3f} /s ({b['fraction'] * 100:.1f} % of 2 TPS) |",
+        f"| gap between charges, min / median | {b['min_gap'] * 1000:.0f} / {b['median_gap'] * 1000:.0f} ms |",
+        f"| worst window: max(count − (2 + 2·t)) | {b['worst']:.3f} |",
+        f"| windows over the bound | {b['violating']} of {b['windows']} |",
+    ]
+
+
+def postgres_report(a: dict, b1: dict, b3: dict, command: str, seconds: float) -> str:
+    lines = [
+        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{command}` ({seconds:.0f} s in all), "
+        "on the machine's PostgreSQL 15 (localhost), a fresh schema for each part; the same machine as above.",
+        "",
+        "### a. Submission throughput on PostgreSQL (one process)",
+        "",
+        "| endpoint | requests | req/s | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+        a["baseline"].row(),
+        a["payments"].row(),
+        "",
+        f"Payments / baseline throughput: **{a['ratio']:.2f}** (target ≥ {TARGET_RATIO}: "
+        f"{verdict(a['ratio'] >= TARGET_RATIO)}; per round {', '.join(f'{r:.2f}' for r in a['round_ratios'])}).",
+        "",
+        "### b. The global limiter on PostgreSQL: one process, then three",
+        "",
+        f"| figure ({b1['payments']} payments, 1 process) | value |",
+        "|---|---:|",
+        *limiter_rows(b1),
+        "",
+        f"| figure ({b3['payments']} payments round-robin over {b3['processes']} processes) | value |",
+        "|---|---:|",
+        *limiter_rows(b3),
+        "",
+        f"Target: zero violations and ≥ {TARGET_RATE_FRACTION:.0%} of 2 TPS: one process "
+        f"{verdict(b1['violating'] == 0 and b1['fraction'] >= TARGET_RATE_FRACTION)}, three processes "
+        f"{verdict(b3['violating'] == 0 and b3['fraction'] >= TARGET_RATE_FRACTION)}. The three processes "
+        "take their tokens from one row of the shared database, so together they keep the limit of one.",
+    ]
+    return "\n".join(lines)
+
+
+def write_doc(section: str, start: str = START, end: str = END, title: str = "Payments") -> None:
+    block = f"{start}\n{section}\n{end}"
     if DOC.exists():
         text = DOC.read_text()
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            text = head + block + rest.split(END, 1)[1]
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            text = head + block + rest.split(end, 1)[1]
         else:
-            text = text.rstrip("\n") + "\n\n## Payments\n\n" + block + "\n"
+            text = text.rstrip("\n") + f"\n\n## {title}\n\n" + block + "\n"
     else:
         text = ("# Benchmarks\n\nFigures from real server processes on this machine; rerun with "
                 "`make bench` (or `.venv/bin/python -m bench.payments`).\n\n## Payments\n\n" + block + "\n")
@@ -370,9 +426,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.payments", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run with fewer requests")
     parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
+    parser.add_argument("--postgres", metavar="URL",
+                        default=(os.environ.get("PAYGATE_BENCH_POSTGRES_URL")
+                                 or os.environ.get("PAYGATE_TEST_POSTGRES_URL")),
+                        help="also measure on this PostgreSQL server (default: $PAYGATE_BENCH_POSTGRES_URL "
+                             "or $PAYGATE_TEST_POSTGRES_URL); each part gets a fresh schema")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), help="run one of the two parts")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     command = "python -m bench.payments" + (" --quick" if args.quick else "")
+    if args.only != "sqlite" and args.postgres:
+        run_postgres(args, scale, command)
+    if args.only == "postgres":
+        return
     started = time.monotonic()
     print("a. throughput ...", file=sys.stderr, flush=True)
     a = bench_throughput(scale)
@@ -384,6 +450,24 @@ def main(argv: list[str] | None = None) -> None:
     print(section)
     if not args.no_write:
         write_doc(section)
+        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+
+
+def run_postgres(args: argparse.Namespace, scale: Scale, command: str) -> None:
+    started = time.monotonic()
+    print("PostgreSQL a. throughput ...", file=sys.stderr, flush=True)
+    with postgres_schema(args.postgres) as url:
+        a = bench_throughput(scale, {"PAYGATE_DATABASE_URL": url})
+    print("PostgreSQL b. limiter, 1 process ...", file=sys.stderr, flush=True)
+    with postgres_schema(args.postgres) as url:
+        b1 = bench_limiter(scale, {"PAYGATE_DATABASE_URL": url})
+    print("PostgreSQL b. limiter, 3 processes ...", file=sys.stderr, flush=True)
+    with postgres_schema(args.postgres) as url:
+        b3 = bench_limiter(scale, {"PAYGATE_DATABASE_URL": url}, processes=3, payments=scale.limiter_payments * 2)
+    section = postgres_report(a, b1, b3, command + " --postgres URL", time.monotonic() - started)
+    print(section)
+    if not args.no_write:
+        write_doc(section, PG_START, PG_END, "PostgreSQL and three processes")
         print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
 
 
