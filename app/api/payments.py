@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import CurrentUser, ServicesDep
 from app.api.errors import responses
+from app.api.idempotency import IdempotencyKeyHeader, created_or_replayed, replay_responses
 from app.api.schemas import EventList, PaymentCreate, PaymentPage, PaymentPublic
 
 router = APIRouter(prefix="/api/payments", tags=["payments"], responses=responses(401))
@@ -16,16 +16,12 @@ PaymentId = Annotated[str, Path(alias="paymentId")]
 
 
 @router.post("", status_code=202, response_model=PaymentPublic,
-             responses={200: {"description": "A replay of an earlier request with the same key and body",
-                              "model": PaymentPublic}, **responses(400, 403, 409, 422)})
+             responses=replay_responses(PaymentPublic, 400, 403, 409, 422))
 def submit_payment(body: PaymentCreate, user: CurrentUser, c: ServicesDep,
-                   idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+                   idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Queue a payment (202); the same key and body again replays it (200, Idempotent-Replayed: true)."""
-    raw = body.model_dump(by_alias=True, exclude_none=True)
-    payment, replayed = c.payments.submit(user, raw, idempotency_key)
-    if replayed:
-        return JSONResponse(payment.public(), status_code=200, headers={"Idempotent-Replayed": "true"})
-    return JSONResponse(payment.public(), status_code=202)
+    payment, replayed = c.payments.submit(user, body.model_dump(by_alias=True, exclude_none=True), idempotency_key)
+    return created_or_replayed(payment.public(), replayed, 202)
 
 
 @router.get("", response_model=PaymentPage, responses=responses(422))

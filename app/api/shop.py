@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.api.body import ExactJSONResponse, exact_json, openapi_body
 from app.api.deps import AdminUser, CurrentUser, ServicesDep
 from app.api.errors import responses
+from app.api.idempotency import IdempotencyKeyHeader, created_or_replayed, replay_responses
 from app.api.schemas import (
     CartPublic,
     CartQuantity,
@@ -97,17 +97,12 @@ def clear_cart(user: CurrentUser, c: ServicesDep) -> Response:
     return Response(status_code=204)
 
 
-@orders.post("", status_code=201, response_model=OrderPublic,
-             responses={200: {"description": "A replay of an earlier request with the same key and body",
-                              "model": OrderPublic}, **responses(400, 409, 422)})
+@orders.post("", status_code=201, response_model=OrderPublic, responses=replay_responses(OrderPublic, 400, 409, 422))
 def place_order(body: OrderCreate, user: CurrentUser, c: ServicesDep,
-                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+                idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Price the items on the server, reserve stock and create the order with its payment (201)."""
-    raw = body.model_dump(by_alias=True, exclude_none=True)
-    order, replayed = c.orders.place(user, raw, idempotency_key)
-    if replayed:
-        return JSONResponse(order.public(), status_code=200, headers={"Idempotent-Replayed": "true"})
-    return JSONResponse(order.public(), status_code=201)
+    order, replayed = c.orders.place(user, body.model_dump(by_alias=True, exclude_none=True), idempotency_key)
+    return created_or_replayed(order.public(), replayed, 201)
 
 
 @orders.get("", response_model=OrderList)
