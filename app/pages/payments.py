@@ -80,9 +80,9 @@ class PaymentForm:
             self.number = ui.input("Card number", placeholder="4242 4242 4242 4242") \
                 .props("outlined inputmode=numeric autocomplete=cc-number").classes("w-full").mark("card-number")
             with ui.row().classes("w-full gap-2 no-wrap"):
-                self.exp_month = ui.input("Exp. month", placeholder="12").props("outlined inputmode=numeric") \
+                self.exp_month = ui.input("Month", placeholder="MM").props("outlined inputmode=numeric") \
                     .classes("flex-1").mark("card-exp-month")
-                self.exp_year = ui.input("Exp. year", placeholder="2030").props("outlined inputmode=numeric") \
+                self.exp_year = ui.input("Year", placeholder="YYYY").props("outlined inputmode=numeric") \
                     .classes("flex-1").mark("card-exp-year")
                 self.cvc = ui.input("CVC", password=True).props("outlined inputmode=numeric autocomplete=cc-csc") \
                     .classes("flex-1").mark("card-cvc")

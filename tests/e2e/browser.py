@@ -29,6 +29,7 @@ def chromium_path() -> str | None:
 async def screenshot(page: Page, name: str) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.png"
+    await page.wait_for_timeout(400)  # Quasar's floating labels and notifications finish their animation
     await page.screenshot(path=str(path))
     tour = os.environ.get("PAYGATE_SCREENSHOT_DIR")
     if tour:

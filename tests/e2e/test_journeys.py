@@ -50,8 +50,8 @@ async def add_to_cart(page: Page, product: str) -> None:
 
 async def fill_card(page: Page, number: str) -> None:
     await page.get_by_label("Card number").fill(number)
-    await page.get_by_label("Exp. month").fill("12")
-    await page.get_by_label("Exp. year").fill("2030")
+    await page.get_by_label("Month", exact=True).fill("12")
+    await page.get_by_label("Year", exact=True).fill("2030")
     await page.get_by_label("CVC").fill("123")
 
 
@@ -99,7 +99,6 @@ async def test_an_admin_creates_a_product_that_a_customer_then_sees_and_buys(ser
     await admin.get_by_label("Price").fill("42.50")
     await admin.get_by_label("Category").fill("home")
     await admin.get_by_label("Stock").fill("5")
-    await admin.wait_for_timeout(400)  # let the floating labels finish their animation
     await screenshot(admin, "product-management")
     await admin.get_by_role("button", name=re.compile("Save", re.I)).click()
     await expect(admin.get_by_text("Journey Teapot").first).to_be_visible()
