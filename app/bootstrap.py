@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -59,7 +60,7 @@ class Container:
     deliveries: DeliveryWorker
     user_cache: UserCache = field(default_factory=UserCache)
     started_at: float = field(default_factory=time.time)
-    wake_drain: list = field(default_factory=list)  # callbacks set by the scheduler
+    wake_drain: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
 
     def init_storage(self) -> None:
         """Create the schema and, on a first start, the demo data."""
@@ -69,10 +70,6 @@ class Container:
             users, products = seed_demo_users(self.users), seed_demo_catalog(self.catalog)
             if users or products:
                 log.info("created %d demo users and %d demo products", users, products)
-
-    def notify_submitted(self) -> None:
-        for wake in self.wake_drain:
-            wake()
 
 
 def _crash_after(settings: Settings):
@@ -110,8 +107,13 @@ def build(settings: Settings | None = None) -> Container:
         limiter = DbRateLimiter(db, bucket, clock)
     ledger = SqlMockLedger(db)
     provider = build_provider(settings, db, clock)
-    container_ref: list[Container] = []
-    payments = PaymentService(uow, provider, clock, on_submitted=lambda: container_ref[0].notify_submitted())
+    wake_drain: list[Callable[[], None]] = []
+
+    def work_queued() -> None:
+        for wake in wake_drain:
+            wake()
+
+    payments = PaymentService(uow, provider, clock, on_submitted=work_queued)
     owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000) % 100000}"
     hub = EventHub(uow)
     processor = PaymentProcessor(
@@ -122,12 +124,11 @@ def build(settings: Settings | None = None) -> Container:
                         call_timeout_seconds=settings.provider_timeout_seconds),
         after_charge=_crash_after(settings),
     )
-    orders = OrderService(uow, payments, clock, on_placed=lambda: container_ref[0].notify_submitted())
+    orders = OrderService(uow, payments, clock, on_placed=work_queued)
     deliveries = DeliveryWorker(uow, {"orders": orders.on_payment_event}, clock, owner)
     container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
                           UserService(uow, hasher, clock), AuthService(uow, hasher, throttle),
                           limiter, ledger, provider, payments, processor, hub, CatalogService(uow, clock),
-                          CartService(uow, clock), orders, deliveries)
-    container_ref.append(container)
+                          CartService(uow, clock), orders, deliveries, wake_drain=wake_drain)
     hub.subscribe(container.user_cache.on_event)  # other processes' changes to users
     return container

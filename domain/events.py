@@ -8,15 +8,6 @@ from typing import Any
 
 from domain.clock import new_id
 
-PAYMENT_EVENTS = (
-    "payment.created",
-    "payment.processing",
-    "payment.retry",
-    "payment.completed",
-    "payment.failed",
-)
-ORDER_EVENTS = ("order.created", "order.paid", "order.payment_failed")
-
 
 @dataclass(frozen=True)
 class Event:

@@ -165,6 +165,6 @@ class SqlDeliveryRepository:
             next_attempt_at=at, last_error=error[:200], lease_owner=None, lease_expires_at=None))
 
     def pending_count(self) -> int:
+        """Deliveries not acknowledged yet (for tests and operations)."""
         return self.session.execute(select(func.count()).select_from(DeliveryRow)
                                     .where(DeliveryRow.status == "pending")).scalar_one()
-
