@@ -12,16 +12,14 @@ from typing import Any
 from domain.cart import MAX_QUANTITY, check_quantity, load_cart
 from domain.clock import Clock, iso, new_id
 from domain.errors import (
-    DuplicateKey,
     FieldError,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
     IllegalTransition,
     InsufficientStock,
     NotFound,
     ValidationFailed,
 )
 from domain.events import Event
+from domain.idempotency import create_once, find_replay
 from domain.money import MAX_AMOUNT_MINOR
 from domain.payment_service import PaymentService, resolve_idempotency_key
 from domain.payments import PaymentRequest
@@ -145,19 +143,18 @@ class OrderService:
                 return replay, True
         if not items:
             raise ValidationFailed.on("items", "the cart is empty")
-        try:
+        def create() -> Order:
             with self.uow() as uow:
                 order = self._create(uow, actor, items, template, key, digest, now)
                 if from_cart:
                     uow.carts.clear(actor.id)
                 uow.commit()
-        except DuplicateKey:
-            replay = self._replay(actor, key, digest) if key else None
-            if replay is None:
-                raise IdempotencyKeyInUse("this idempotency key is being used by another request") from None
-            return replay, True
-        self.on_placed()
-        return order, False
+            return order
+
+        order, replayed = create_once(create, (lambda: self._replay(actor, key, digest)) if key else None)
+        if not replayed:
+            self.on_placed()
+        return order, replayed
 
     def _create(self, uow: UnitOfWork, actor: User, items: list[tuple[str, int]], template: PaymentRequest,
                 key: str | None, digest: str, now: datetime) -> Order:
@@ -196,16 +193,7 @@ class OrderService:
         return order
 
     def _replay(self, actor: User, key: str, digest: str) -> Order | None:
-        with self.uow(read_only=True) as uow:
-            record = uow.idempotency.get(actor.id, key)
-            if record is None:
-                return None
-            if record.fingerprint != digest or record.resource_type != "order":
-                raise IdempotencyKeyReused("this idempotency key was used with a different request")
-            order = uow.orders.get(record.resource_id)
-        if order is None:  # pragma: no cover - written together
-            raise NotFound("order not found")
-        return order
+        return find_replay(self.uow, actor.id, key, digest, "order", lambda tx, oid: tx.orders.get(oid))
 
     def get(self, actor: User, order_id: str) -> Order:
         with self.uow(read_only=True) as uow:

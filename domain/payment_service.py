@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import Clock, new_id, utc
-from domain.errors import DuplicateKey, Forbidden, IdempotencyKeyInUse, IdempotencyKeyReused, NotFound, ValidationFailed
+from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.events import Event
+from domain.idempotency import create_once, find_replay
 from domain.payments import TRANSITIONS, Payment, PaymentRequest, check_idempotency_key
 from domain.ports import IdempotencyRecord, PageCursor, UnitOfWork
 from domain.providers import PaymentProvider
@@ -64,20 +65,19 @@ class PaymentService:
         # Insert first and let the unique (caller, key) pair find a replay: one transaction on the
         # common path instead of a read and a write.
         payment = self.new_payment(request, key, now)
-        try:
+
+        def create() -> Payment:
             with self.uow() as uow:
                 if key:
                     uow.idempotency.add(IdempotencyRecord(actor.id, key, fingerprint, "payment", payment.id, now))
                 self.add_payment(uow, payment)
                 uow.commit()
-        except DuplicateKey:
-            # The key was used before, or by a concurrent request that has committed by now.
-            replay = self._replay(actor, key, fingerprint) if key else None
-            if replay is None:
-                raise IdempotencyKeyInUse("this idempotency key is being used by another request") from None
-            return replay, True
-        self.on_submitted()
-        return payment, False
+            return payment
+
+        payment, replayed = create_once(create, (lambda: self._replay(actor, key, fingerprint)) if key else None)
+        if not replayed:
+            self.on_submitted()
+        return payment, replayed
 
     def new_payment(self, request: PaymentRequest, key: str | None, now: datetime) -> Payment:
         """Build a pending payment; tokenizes the card so only token, brand and last 4 remain."""
@@ -110,16 +110,7 @@ class PaymentService:
         payment.events.clear()
 
     def _replay(self, actor: User, key: str, fingerprint: str) -> Payment | None:
-        with self.uow(read_only=True) as uow:
-            record = uow.idempotency.get(actor.id, key)
-            if record is None:
-                return None
-            if record.fingerprint != fingerprint or record.resource_type != "payment":
-                raise IdempotencyKeyReused("this idempotency key was used with a different request")
-            payment = uow.payments.get(record.resource_id)
-        if payment is None:  # pragma: no cover - the record and payment are written together
-            raise NotFound("payment not found")
-        return payment
+        return find_replay(self.uow, actor.id, key, fingerprint, "payment", lambda tx, pid: tx.payments.get(pid))
 
     # --- read --------------------------------------------------------------------------
     def get(self, actor: User, payment_id: str) -> Payment:
