@@ -31,6 +31,7 @@ lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 
 bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
+	$(PY) -m bench.startup
 	$(PY) -m bench.payments
 
 screenshots: $(VENV)/.dev browser  ## refresh the README's tour (docs/screenshots) from the browser journeys
