@@ -42,6 +42,11 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     await context.close()
 
 
+def bearer(url: str, who: tuple[str, str]) -> dict[str, str]:
+    token = httpx.post(f"{url}/api/auth/login", json={"email": who[0], "password": who[1]}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def add_to_cart(page: Page, product: str) -> None:
     card = page.locator(".q-card", has=page.get_by_text(product, exact=True))
     await card.get_by_role("button", name=re.compile("Add to Cart", re.I)).click()
@@ -120,9 +125,9 @@ async def test_an_admin_creates_a_product_that_a_customer_then_sees_and_buys(ser
 
 
 async def test_an_admin_sees_the_metrics_charts_render_with_data(server: Server, page: Page):
-    token = httpx.post(f"{server.url}/api/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()["token"]
+    headers = bearer(server.url, ADMIN)
     for number in (CARD["4242"], CARD["decline"]):
-        httpx.post(f"{server.url}/api/payments", headers={"Authorization": f"Bearer {token}"},
+        httpx.post(f"{server.url}/api/payments", headers=headers,
                    json={"amount": 500, "currency": "USD", "card": {"number": number, "expMonth": 12,
                                                                     "expYear": 2030, "cvc": "123"}})
     await sign_in(page, server.url, *ADMIN)
@@ -168,3 +173,28 @@ async def test_sign_in_and_checkout_work_with_the_keyboard_alone(server: Server,
 
     await expect(page.locator(".q-badge", has_text="completed")).to_be_visible(timeout=15_000)
     await screenshot(page, "keyboard-checkout")
+
+
+async def test_the_dashboard_follows_a_payment_that_another_process_finishes(
+        tmp_path_factory: pytest.TempPathFactory, page: Page):
+    # Two processes on one database: the browser watches A; B takes the payment and processes it
+    # (A's own drain runs only hourly and is not woken, since the payment is not submitted to A).
+    shared = tmp_path_factory.mktemp("shared")
+    database = {"PAYGATE_DATABASE_URL": f"sqlite:///{shared / 'paygate.db'}"}
+    a = start_server(shared / "a", PAYGATE_DRAIN_INTERVAL_SECONDS="3600", **database)
+    b = start_server(shared / "b", **database)
+    try:
+        await sign_in(page, a.url, *CUSTOMER)
+        await expect(page.get_by_text("No payments yet.")).to_be_visible()
+        r = httpx.post(f"{b.url}/api/payments", headers=bearer(b.url, CUSTOMER),
+                       json={"amount": 4321, "currency": "USD", "description": "paid through process B"})
+        assert r.status_code == 202
+
+        await expect(page.get_by_text("paid through process B")).to_be_visible(timeout=10_000)
+        await expect(page.locator(".q-badge", has_text="completed")).to_be_visible(timeout=10_000)
+        await expect(page.get_by_text("$43.21").first).to_be_visible()
+        ledger = httpx.get(f"{b.url}/api/providers/mock/charges", headers=bearer(b.url, ADMIN)).json()["data"]
+        assert [c["paymentId"] for c in ledger] == [r.json()["id"]]
+    finally:
+        a.stop()
+        b.stop()
