@@ -32,7 +32,6 @@ class EventHub:
         self._floor: int | None = None  # every seq <= floor has been seen or given up
         self._seen: set[int] = set()
         self._gaps: dict[int, float] = {}
-        self.delivered = 0
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         self._next += 1
@@ -79,7 +78,6 @@ class EventHub:
                     callback(event)
                 except Exception:  # one broken page must not stop the others
                     log.exception("event subscriber failed")
-            self.delivered += 1
 
     async def tick(self) -> None:
         events = await asyncio.to_thread(self.poll)
