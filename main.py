@@ -1,5 +1,6 @@
 """PayGate's entry point: build settings, wire the app, serve it."""
 
+import contextlib
 import logging
 import sys
 
@@ -24,11 +25,10 @@ def main() -> None:
     except ConfigError as e:
         print(f"PayGate cannot start: {e}", file=sys.stderr)
         sys.exit(2)
-    try:
+    # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out, not an error.
+    with contextlib.suppress(KeyboardInterrupt):
         ui.run(host=settings.host, port=settings.port, title="PayGate", storage_secret=container.storage_secret,
                reload=settings.reload, show=False, favicon="💳", uvicorn_logging_level="warning")
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out
-        pass
 
 
 if __name__ in {"__main__", "__mp_main__"}:
