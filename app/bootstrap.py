@@ -32,6 +32,7 @@ from storage.db import Database
 from storage.ledger import SqlMockLedger
 from storage.limiter import DbRateLimiter
 from storage.seed import seed_demo_catalog, seed_demo_users
+from storage.throttle import SqlFailureStore
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("paygate")
@@ -97,7 +98,8 @@ def build(settings: Settings | None = None) -> Container:
     hasher = Argon2Hasher()
     tokens = TokenService(load_or_create_secret(settings, "jwt_secret"), clock, settings.jwt_ttl_seconds)
     storage_secret = load_or_create_secret(settings, "storage_secret")
-    throttle = LoginThrottle(clock, settings.login_max_failures, timedelta(seconds=settings.login_window_seconds))
+    throttle = LoginThrottle(clock, settings.login_max_failures, timedelta(seconds=settings.login_window_seconds),
+                             SqlFailureStore(db))
     bucket = BucketConfig(settings.rate_limit_capacity, settings.rate_limit_per_second,
                           settings.rate_limit_safety_margin)
     limiter: RateLimiter

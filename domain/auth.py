@@ -7,7 +7,7 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from domain.clock import Clock
 from domain.errors import InvalidCredentials, RateLimited
@@ -17,54 +17,84 @@ if TYPE_CHECKING:
     from domain.ports import PasswordHasher, UnitOfWork
 
 
+class FailureStore(Protocol):
+    """Where failed sign-ins are counted: memory for one process, the database for a fleet."""
+
+    def failures(self, key: str, since: datetime) -> list[datetime]:
+        """The key's failures after `since`, oldest first."""
+        ...
+
+    def add(self, keys: tuple[str, ...], at: datetime) -> None: ...
+
+    def clear(self, key: str) -> None: ...
+
+    def prune(self, before: datetime) -> None:
+        """Forget failures at or before `before`."""
+        ...
+
+
+class MemoryFailureStore:
+    def __init__(self) -> None:
+        self._times: dict[str, deque[datetime]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def failures(self, key: str, since: datetime) -> list[datetime]:
+        with self._lock:
+            return [t for t in self._times.get(key, ()) if t > since]
+
+    def add(self, keys: tuple[str, ...], at: datetime) -> None:
+        with self._lock:
+            for key in keys:
+                self._times[key].append(at)
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._times.pop(key, None)
+
+    def prune(self, before: datetime) -> None:
+        with self._lock:
+            for key in list(self._times):
+                times = self._times[key]
+                while times and times[0] <= before:
+                    times.popleft()
+                if not times:
+                    del self._times[key]
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+
 class LoginThrottle:
     """Counts failed sign-ins per key (an email, a client address) in a sliding window.
 
-    Kept in memory per process: a restart forgets it, which errs towards letting people in.
+    With the database store every process of the gateway counts the same failures; the memory
+    store is for one process (and unit tests), and forgets on restart.
     """
 
-    def __init__(self, clock: Clock, max_failures: int = 10, window: timedelta = timedelta(minutes=15)) -> None:
+    def __init__(self, clock: Clock, max_failures: int = 10, window: timedelta = timedelta(minutes=15),
+                 store: FailureStore | None = None) -> None:
         self.clock = clock
         self.max_failures = max_failures
         self.window = window
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _prune(self, key: str, now: datetime) -> deque[datetime]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def _sweep(self, now: datetime) -> None:
-        """Forget keys whose failures have all left the window, so memory does not grow forever."""
-        for key in [k for k, failures in self._failures.items() if not failures or failures[-1] <= now - self.window]:
-            del self._failures[key]
+        self.store: FailureStore = store if store is not None else MemoryFailureStore()
 
     def check(self, *keys: str) -> None:
         """Raise RateLimited when any key has used up its failures in the window."""
         now = self.clock.now()
-        with self._lock:
-            if len(self._failures) > 10_000:
-                self._sweep(now)
-            for key in keys:
-                failures = self._prune(key, now)
-                if not failures:
-                    del self._failures[key]
-                    continue
-                if len(failures) >= self.max_failures:
-                    retry_after = failures[0] + self.window - now
-                    raise RateLimited(retry_after_seconds=max(1, math.ceil(retry_after.total_seconds())))
+        for key in keys:
+            times = self.store.failures(key, now - self.window)
+            if len(times) >= self.max_failures:
+                # Allowed again when enough of them have left the window to be under the limit.
+                frees_at = times[len(times) - self.max_failures] + self.window
+                raise RateLimited(retry_after_seconds=max(1, math.ceil((frees_at - now).total_seconds())))
 
     def record_failure(self, *keys: str) -> None:
         now = self.clock.now()
-        with self._lock:
-            for key in keys:
-                self._prune(key, now).append(now)
+        self.store.add(keys, now)
+        self.store.prune(now - self.window)
 
     def reset(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        self.store.clear(key)
 
 
 class AuthService:

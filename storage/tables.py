@@ -177,3 +177,14 @@ class DeliveryRow(SQLModel, table=True):
     lease_expires_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=200)
     done_at: datetime | None = None
+
+
+class LoginFailureRow(SQLModel, table=True):
+    """One failed sign-in for one key (an email or a client address), shared by every process."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"), Index("ix_login_failures_at", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)
+    at: datetime

@@ -17,7 +17,7 @@ def test_migrations_create_every_table_and_leave_no_drift_from_the_models(db_url
 
     tables = set(inspect(db.engine).get_table_names())
     assert {"users", "payments", "idempotency_keys", "outbox", "rate_limiter", "mock_charges", "products",
-            "cart_items", "orders", "order_items", "event_deliveries", "alembic_version"} <= tables
+            "cart_items", "orders", "order_items", "event_deliveries", "login_failures", "alembic_version"} <= tables
     config = alembic_config()
     with db.engine.connect() as conn:
         config.attributes["connection"] = conn

@@ -1,0 +1,37 @@
+"""Failed sign-ins in the shared database, so every process of the gateway throttles the same way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from storage.db import Database
+from storage.tables import LoginFailureRow
+
+
+class SqlFailureStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def failures(self, key: str, since: datetime) -> list[datetime]:
+        with self.db.session(read_only=True) as session:
+            rows = session.execute(select(LoginFailureRow.at).where(LoginFailureRow.key == key,
+                                                                      LoginFailureRow.at > since)
+                                   .order_by(LoginFailureRow.at)).scalars().all()
+        return list(rows)
+
+    def add(self, keys: tuple[str, ...], at: datetime) -> None:
+        with self.db.session() as session:
+            session.add_all([LoginFailureRow(key=key[:300], at=at) for key in keys])
+            session.commit()
+
+    def clear(self, key: str) -> None:
+        with self.db.session() as session:
+            session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
+            session.commit()
+
+    def prune(self, before: datetime) -> None:
+        with self.db.session() as session:
+            session.execute(delete(LoginFailureRow).where(LoginFailureRow.at <= before))
+            session.commit()
