@@ -70,15 +70,12 @@ class PaymentProcessor:
         count = 0
         try:
             while True:
-                claimed = await self._run_sync(self._claim)
-                if claimed is None:
-                    break
-                # Mark it processing first, then take the token: nothing but this task's start stands
-                # between the grant and the provider's receipt of the call, so the calls keep the
-                # spacing the bucket gave them.
-                payment = await self._run_sync(self._start, claimed.id)
+                # Claimed and marked processing first, then the token: nothing but this task's start
+                # stands between the grant and the provider's receipt of the call, so the calls keep
+                # the spacing the bucket gave them.
+                payment = await self._run_sync(self._claim)
                 if payment is None:
-                    continue
+                    break
                 self._on_change()
                 if not await self._wait_for_token(payment):
                     continue
@@ -98,9 +95,14 @@ class PaymentProcessor:
         return self.clock.now() + timedelta(seconds=self.config.lease_seconds)
 
     def _claim(self) -> Payment | None:
+        """Lease one due payment and move it to processing, in one transaction."""
         with self.uow() as uow:
             payment = uow.payments.claim_due(now=self.clock.now(), owner=self.config.owner,
                                              lease_until=self._lease_until())
+            if payment is not None and payment.status in ("pending", "retrying"):
+                payment.start_processing(self.clock.now())
+                self._save(uow, payment)
+            # else: `processing` again after a crash; the provider's idempotency key makes the call safe
             uow.commit()
             return payment
 
@@ -138,18 +140,6 @@ class PaymentProcessor:
             ok = uow.payments.renew_lease(payment_id, self.config.owner, self._lease_until())
             uow.commit()
             return ok
-
-    def _start(self, payment_id: str) -> Payment | None:
-        with self.uow() as uow:
-            payment = uow.payments.get(payment_id, for_update=True)
-            if payment is None or payment.terminal or payment.lease_owner != self.config.owner:
-                return None
-            if payment.status in ("pending", "retrying"):
-                payment.start_processing(self.clock.now())
-                self._save(uow, payment)
-            # else: `processing` again after a crash; the provider's idempotency key makes the call safe
-            uow.commit()
-            return payment
 
     def _finish(self, payment_id: str, result: ChargeResult) -> Payment | None:
         with self.uow() as uow:

@@ -43,9 +43,11 @@ class SqlMockLedger:
                                      .values(attempts=MockAttemptRow.attempts + 1))
             if result.rowcount == 0:
                 session.add(MockAttemptRow(idempotency_key=key, attempts=1))
+                session.flush()
+            attempts = session.execute(select(MockAttemptRow.attempts)
+                                       .where(MockAttemptRow.idempotency_key == key)).scalar_one()
             session.commit()
-        with self.db.session(read_only=True) as session:
-            return session.get(MockAttemptRow, key).attempts
+            return attempts
 
     def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
         with self.db.session(read_only=True) as session:
