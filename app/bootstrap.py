@@ -59,7 +59,7 @@ class Container:
     cart: CartService
     orders: OrderService
     deliveries: DeliveryWorker
-    user_cache: UserCache = field(default_factory=UserCache)
+    user_cache: UserCache
     started_at: float = field(default_factory=time.time)
     wake_drain: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
 
@@ -109,6 +109,7 @@ def build(settings: Settings | None = None) -> Container:
         limiter = DbRateLimiter(db, bucket, clock)
     ledger = SqlMockLedger(db)
     provider = build_provider(settings, db, clock)
+    user_cache = UserCache()
     wake_drain: list[Callable[[], None]] = []
 
     def work_queued() -> None:
@@ -129,8 +130,9 @@ def build(settings: Settings | None = None) -> Container:
     orders = OrderService(uow, payments, clock, on_placed=work_queued)
     deliveries = DeliveryWorker(uow, {"orders": orders.on_payment_event}, clock, owner)
     container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
-                          UserService(uow, hasher, clock), AuthService(uow, hasher, throttle),
+                          UserService(uow, hasher, clock, on_changed=user_cache.forget),
+                          AuthService(uow, hasher, throttle),
                           limiter, ledger, provider, payments, processor, hub, CatalogService(uow, clock),
-                          CartService(uow, clock), orders, deliveries, wake_drain=wake_drain)
-    hub.subscribe(container.user_cache.on_event)  # other processes' changes to users
+                          CartService(uow, clock), orders, deliveries, user_cache, wake_drain=wake_drain)
+    hub.subscribe(user_cache.on_event)  # other processes' changes to users
     return container

@@ -73,7 +73,7 @@ class UserCache:
     """Users by id for a moment, so an API call need not read its caller from the database.
 
     An entry lives `ttl_seconds` at most; changes to a user are dropped from it at once in this
-    process (the users API calls `forget`) and within one outbox poll in every other process
+    process (UserService reports them to `forget`) and within one outbox poll in every other process
     (user.* events). A deactivated account is refused within that time, never later.
     """
 

@@ -80,10 +80,12 @@ def check_role(role: str) -> str:
 class UserService:
     """Use cases of user management; admin-only checks happen at the edge."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], hasher: PasswordHasher, clock: Clock,
+                 on_changed: Callable[[str], None] = lambda user_id: None) -> None:
         self.uow = uow
         self.hasher = hasher
         self.clock = clock
+        self.on_changed = on_changed  # told the id of a user just updated or deleted (caches drop it)
 
     def create(self, *, email: str, password: str, name: str, role: str = "customer") -> User:
         email = normalize_email(email)
@@ -149,6 +151,7 @@ class UserService:
             uow.users.update(updated)
             uow.outbox.add(Event("user.updated", updated.public(), updated.updated_at, aggregate_id=user.id))
             uow.commit()
+        self.on_changed(user_id)
         return updated
 
     def delete(self, actor: User, user_id: str) -> None:
@@ -161,3 +164,4 @@ class UserService:
             uow.users.delete(user_id)
             uow.outbox.add(Event("user.deleted", {"id": user_id}, self.clock.now(), aggregate_id=user_id))
             uow.commit()
+        self.on_changed(user_id)

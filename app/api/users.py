@@ -35,15 +35,12 @@ def get_user(user_id: UserId, _admin: AdminUser, c: ServicesDep) -> dict:
 @router.put("/{userId}", response_model=UserPublic, responses=responses(400, 404, 409, 422))
 def update_user(user_id: UserId, body: UserUpdate, admin: AdminUser, c: ServicesDep) -> dict:
     """Change name, role, password or active; an admin cannot demote or deactivate themself (409)."""
-    updated = c.users.update(admin, user_id, name=body.name, role=body.role, password=body.password,
-                             active=body.active)
-    c.user_cache.forget(user_id)
-    return updated.public()
+    return c.users.update(admin, user_id, name=body.name, role=body.role, password=body.password,
+                          active=body.active).public()
 
 
 @router.delete("/{userId}", status_code=204, responses=responses(404, 409))
 def delete_user(user_id: UserId, admin: AdminUser, c: ServicesDep) -> Response:
     """Delete a user; an admin cannot delete themself (409)."""
     c.users.delete(admin, user_id)
-    c.user_cache.forget(user_id)
     return Response(status_code=204)

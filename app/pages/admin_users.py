@@ -91,7 +91,6 @@ def register(container: Container) -> None:
                     except DomainError as e:
                         error.set_text(e.message)
                         return
-                    container.user_cache.forget(u.id)
                     ui.notify(f"Saved {u.email}", type="positive")
                     users_table.refresh()
 
@@ -100,7 +99,6 @@ def register(container: Container) -> None:
                         return
                     try:
                         await run.io_bound(container.users.delete, admin, u.id)
-                        container.user_cache.forget(u.id)
                     except DomainError as e:
                         error.set_text(e.message)
                         return
