@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
-from app.pages.widgets import clear_field_errors, confirm, money, show_field_errors
+from app.pages.widgets import attempt, clear_field_errors, confirm, money
 from domain.catalog import Product, ProductQuery
-from domain.errors import DomainError, ValidationFailed
+from domain.errors import DomainError
 from domain.money import CURRENCIES
 from domain.users import User
 
@@ -75,17 +75,11 @@ class ProductForm:
                 "imageUrl": (self.image.value or "").strip() or None, "active": bool(self.active.value)}
 
     async def save(self) -> None:
-        clear_field_errors(self.fields.values(), self.error)
-        try:
-            if self.product is None:
-                product = await run.io_bound(self.container.catalog.create, self.raw())
-            else:
-                product = await run.io_bound(self.container.catalog.update, self.product.id, self.raw())
-        except ValidationFailed as e:
-            show_field_errors(e, self.fields, self.error)
-            return
-        except DomainError as e:
-            self.error.set_text(e.message)
+        catalog, product_id = self.container.catalog, self.product.id if self.product else None
+        ok, product = await attempt(
+            lambda: run.io_bound(catalog.create, self.raw()) if product_id is None
+            else run.io_bound(catalog.update, product_id, self.raw()), self.fields, self.error)
+        if not ok:
             return
         self.dialog.close()
         ui.notify(f"Saved {product.name}", type="positive")

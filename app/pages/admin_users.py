@@ -8,8 +8,7 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
-from app.pages.widgets import clear_field_errors, confirm, show_field_errors
-from domain.errors import DomainError, ValidationFailed
+from app.pages.widgets import attempt, confirm
 from domain.users import ROLES, User
 
 TITLE = "User Management"
@@ -40,15 +39,10 @@ def register(container: Container) -> None:
             fields = {"email": email, "name": name, "password": password, "role": role}
 
             async def create() -> None:
-                clear_field_errors(fields.values(), error)
-                try:
-                    user = await run.io_bound(container.users.create, email=email.value or "",
-                                              password=password.value or "", name=name.value or "", role=role.value)
-                except ValidationFailed as e:
-                    show_field_errors(e, fields, error)
-                    return
-                except DomainError as e:
-                    error.set_text(e.message)
+                ok, user = await attempt(lambda: run.io_bound(
+                    container.users.create, email=email.value or "", password=password.value or "",
+                    name=name.value or "", role=role.value), fields, error)
+                if not ok:
                     return
                 email.value = name.value = password.value = ""
                 ui.notify(f"Created {user.email}", type="positive")
@@ -81,15 +75,10 @@ def register(container: Container) -> None:
                 error = ui.label("").classes("text-negative text-sm")
 
                 async def save() -> None:
-                    clear_field_errors([name, new_password], error)
-                    try:
-                        await run.io_bound(container.users.update, admin, u.id, name=name.value, role=role.value,
-                                           active=active.value, password=new_password.value or None)
-                    except ValidationFailed as e:
-                        show_field_errors(e, {"name": name, "password": new_password}, error)
-                        return
-                    except DomainError as e:
-                        error.set_text(e.message)
+                    ok, _ = await attempt(lambda: run.io_bound(
+                        container.users.update, admin, u.id, name=name.value, role=role.value, active=active.value,
+                        password=new_password.value or None), {"name": name, "password": new_password}, error)
+                    if not ok:
                         return
                     ui.notify(f"Saved {u.email}", type="positive")
                     users_table.refresh()
@@ -97,10 +86,8 @@ def register(container: Container) -> None:
                 async def delete() -> None:
                     if not await confirm(f"Delete {u.email}? This cannot be undone."):
                         return
-                    try:
-                        await run.io_bound(container.users.delete, admin, u.id)
-                    except DomainError as e:
-                        error.set_text(e.message)
+                    ok, _ = await attempt(lambda: run.io_bound(container.users.delete, admin, u.id), {}, error)
+                    if not ok:
                         return
                     ui.notify(f"Deleted {u.email}")
                     users_table.refresh()

@@ -12,9 +12,9 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.session import signed_in_user
-from app.pages.widgets import clear_field_errors, money, on_events, set_status, show_field_errors, status_badge
+from app.pages.widgets import attempt, money, on_events, set_status, status_badge
 from domain.clock import iso
-from domain.errors import DomainError, ValidationFailed
+from domain.errors import ValidationFailed
 from domain.events import Event
 from domain.money import CURRENCIES, parse_major, to_major
 from domain.payments import Payment
@@ -108,17 +108,14 @@ class PaymentForm:
         return raw
 
     async def submit(self) -> None:
-        clear_field_errors(self.fields.values(), self.error)
-        try:
+        async def pay() -> Payment:
             raw = self.raw()
             if raw["amount"] == 0:
                 raise ValidationFailed.on("amount", "enter an amount greater than zero")
-            payment = await self.place(raw)
-        except ValidationFailed as e:
-            show_field_errors(e, self.fields, self.error)
-            return
-        except DomainError as e:
-            self.error.set_text(e.message)
+            return await self.place(raw)
+
+        ok, payment = await attempt(pay, self.fields, self.error)
+        if not ok:
             return
         self.key = uuid.uuid4().hex
         self.number.value = self.cvc.value = ""

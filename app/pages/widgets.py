@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 from nicegui import ui
 
 from app.bootstrap import Container
-from domain.errors import ValidationFailed
+from domain.errors import DomainError, ValidationFailed
 from domain.events import Event
 from domain.money import format_money
+
+T = TypeVar("T")
 
 STATUS_COLORS = {
     "pending": "grey-7",
@@ -59,6 +62,20 @@ def clear_field_errors(fields: Iterable[ui.element], fallback: ui.label) -> None
     for element in fields:
         element.error = None  # type: ignore[attr-defined]
     fallback.set_text("")
+
+
+async def attempt(action: Callable[[], Awaitable[T]], fields: dict[str, ui.element],
+                  error: ui.label) -> tuple[bool, T | None]:
+    """Run a form's action: (True, result), or (False, None) with the domain's errors shown,
+    each beside its field where there is one, the rest in `error`. Earlier errors are cleared first."""
+    clear_field_errors(fields.values(), error)
+    try:
+        return True, await action()
+    except ValidationFailed as e:
+        show_field_errors(e, fields, error)
+    except DomainError as e:
+        error.set_text(e.message)
+    return False, None
 
 
 async def confirm(question: str, action: str = "Delete") -> bool:
