@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.body import MalformedJson
+from app.api.headers import SECURITY_HEADERS
 from domain.errors import (
     Conflict,
     DomainError,
@@ -96,10 +98,9 @@ async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-    from app.api import SECURITY_HEADERS  # a 500 is sent by ServerErrorMiddleware, outside SecurityHeaders
-
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", "something went wrong on our side; it has been logged",
+                          # a 500 is sent by Starlette's outermost middleware, outside SecurityHeaders
                           headers={k.decode(): v.decode() for k, v in SECURITY_HEADERS})
 
 
@@ -108,8 +109,6 @@ async def malformed_json(_request: Request, _exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from app.api.body import MalformedJson
-
     app.add_exception_handler(MalformedJson, malformed_json)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)

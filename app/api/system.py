@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
-import psutil
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import AdminUser, ServicesDep
 from app.api.errors import responses
 from app.api.schemas import LedgerList
+from app.metrics import system_info
 from domain.clock import iso
 from domain.payments import TRANSITIONS
 
@@ -56,8 +54,7 @@ def metrics(_admin: AdminUser, c: ServicesDep) -> dict:
         "payments": {"total": sum(by_status.values()),
                      "byStatus": {s: by_status.get(s, 0) for s in TRANSITIONS},
                      "successRate": round(completed / finished, 4) if finished else 1.0},
-        "system": {"uptimeSeconds": round(time.time() - c.started_at, 1),
-                   "memoryRssBytes": psutil.Process(os.getpid()).memory_info().rss},
+        "system": system_info(c),
         "recentErrors": [{"paymentId": p.id, "code": p.failure_code, "message": p.failure_message,
                           "at": iso(p.updated_at)} for p in failures],
     }

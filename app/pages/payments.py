@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse
 
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
-from app.pages.session import signed_in_user
+from app.pages.guard import require_user
 from app.pages.widgets import attempt, money, on_events, set_status, status_badge
 from domain.clock import iso
 from domain.errors import ValidationFailed
@@ -206,9 +206,9 @@ def register(container: Container) -> None:
 
     @ui.page("/payments/new")
     def new_payment_page() -> RedirectResponse | None:
-        user = signed_in_user(container)
-        if user is None:
-            return RedirectResponse("/login")
+        user = require_user(container)
+        if not isinstance(user, User):
+            return user
         with frame("New Payment", user), ui.row().classes("w-full gap-4 items-start flex-wrap"):
             with ui.card().classes("w-full sm:w-[28rem] gap-2"):
                 box_slot = ui.column().classes("w-full")
@@ -228,9 +228,9 @@ def register(container: Container) -> None:
 
     @ui.page("/payments")
     def history_page() -> RedirectResponse | None:
-        user = signed_in_user(container)
-        if user is None:
-            return RedirectResponse("/login")
+        user = require_user(container)
+        if not isinstance(user, User):
+            return user
         state: dict[str, Any] = {"status": None, "cursors": [None], "visible": set()}
         with frame("Payment History", user):
             with ui.row().classes("items-center gap-2"):

@@ -29,7 +29,7 @@ def register(container: Container) -> None:
         user = require_user(container)
         if not isinstance(user, User):
             return user
-        state: dict[str, Any] = {"category": None, "search": "", "sort": None}
+        state: dict[str, Any] = {"category": None, "search": "", "sort": None, "drawn_cart": None}
 
         async def set_quantity(product: Product, quantity: int) -> None:
             try:
@@ -106,6 +106,7 @@ def register(container: Container) -> None:
                     @ui.refreshable
                     def cart_panel() -> None:
                         cart = container.cart.view(user)
+                        state["drawn_cart"] = (cart.total, cart.item_count)
                         with ui.row().classes("items-center gap-2"):
                             ui.icon("shopping_cart")
                             ui.label(f"Cart ({cart.item_count})").classes("text-lg font-semibold")
@@ -136,7 +137,9 @@ def register(container: Container) -> None:
                     cart_panel()
 
         def on_event(event: Event) -> None:  # the cart changed elsewhere (another tab, the API)
-            if event.type == "cart.updated" and event.customer_id == user.id:
+            # A change made here is drawn already; only a change from elsewhere needs a redraw.
+            drawn = (event.data.get("totalAmount"), event.data.get("itemCount"))
+            if event.type == "cart.updated" and event.customer_id == user.id and drawn != state["drawn_cart"]:
                 cart_panel.refresh()
                 products.refresh()
             elif event.type.startswith("product."):
