@@ -232,3 +232,19 @@ def test_payments_pending_at_shutdown_are_processed_after_the_next_start(tmp_pat
                 assert len(charges(c, admin, pid)) == 1
     finally:
         second.stop()
+
+
+def test_a_submit_wakes_the_drain_job_of_an_idle_gateway(tmp_path: Path) -> None:
+    # The drain job's own interval is an hour, so only the wake-up on submit can process this payment.
+    server = start_server(tmp_path, PAYGATE_DRAIN_INTERVAL_SECONDS="3600")
+    try:
+        with httpx.Client(base_url=server.url, timeout=10.0) as c:
+            customer = login(c, "customer@example.com", "password123")
+            time.sleep(1.0)  # the first scheduled run (at start) is over; the queue was empty
+
+            r = submit(c, customer)
+
+            assert r.status_code == 202, r.text
+            assert wait_terminal(c, customer, r.json()["id"], deadline=10)["status"] == "completed"
+    finally:
+        server.stop()
