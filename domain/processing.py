@@ -19,7 +19,7 @@ from domain.clock import Clock
 from domain.payments import Payment
 from domain.ports import UnitOfWork
 from domain.providers import ChargeRequest, ChargeResult, PaymentProvider
-from domain.rate_limit import RateLimiter
+from domain.rate_limit import Grant, RateLimiter, epoch_us
 from domain.retry import RetryPolicy
 
 log = logging.getLogger("paygate.processing")
@@ -77,9 +77,10 @@ class PaymentProcessor:
                 if payment is None:
                     break
                 self._on_change()
-                if not await self._wait_for_token(payment):
+                grant = await self._wait_for_token(payment)
+                if grant is None:
                     continue
-                task = asyncio.create_task(self._attempt(payment))
+                task = asyncio.create_task(self._attempt(payment, grant))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 count += 1
@@ -106,18 +107,20 @@ class PaymentProcessor:
             uow.commit()
             return payment
 
-    async def _wait_for_token(self, payment: Payment) -> bool:
-        """Wait (not fail) until the limiter grants a token; keep the lease alive meanwhile."""
+    async def _wait_for_token(self, payment: Payment) -> Grant | None:
+        """Wait (not fail) until the limiter grants a token; keep the lease alive meanwhile.
+
+        None when the lease was lost while waiting (someone else has the payment now)."""
         renew_every = self.config.lease_seconds / 3
         last_renewal = self.clock.now()
         try:
             while True:
                 grant = await self._run_sync(self.limiter.try_acquire)
                 if grant.granted:
-                    return True
+                    return grant
                 if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
                     if not await self._run_sync(self._renew, payment.id):
-                        return False  # the lease was lost; someone else has the payment now
+                        return None
                     last_renewal = self.clock.now()
                 await self._sleep(min(grant.wait_seconds, self.config.max_token_poll_seconds))
         except asyncio.CancelledError:
@@ -180,9 +183,28 @@ class PaymentProcessor:
                                        result.code))
         return result
 
-    async def _attempt(self, payment: Payment) -> None:
+    def _late(self, grant: Grant) -> bool:
+        """Whether the call would reach the provider too long after its grant for the limit to hold.
+
+        The bucket's safety margin tolerates margin / rate seconds between grant and call (100 ms
+        by default). A process that stalls longer (CPU starved, a busy event loop) lets that token
+        go and takes a fresh one, rather than crowding the next process's call.
+        """
+        config = self.limiter.config
+        if config.safety_margin <= 0 or config.refill_per_second <= 0:
+            return False
+        tolerance_us = 0.8 * config.safety_margin / config.refill_per_second * 1_000_000
+        return epoch_us(self.clock.now()) - grant.at_us > tolerance_us
+
+    async def _attempt(self, payment: Payment, grant: Grant) -> None:
         """Call the provider (a token is already taken) and apply the outcome."""
         try:
+            while self._late(grant):
+                log.info("payment %s: token granted too long ago; taking a fresh one", payment.id)
+                fresh = await self._wait_for_token(payment)
+                if fresh is None:
+                    return
+                grant = fresh
             result = await self._call(payment)
             self._after_charge(payment)
             await self._run_sync(self._finish, payment.id, result)

@@ -54,6 +54,7 @@ class Grant:
     granted: bool
     state: BucketState
     wait_seconds: float  # 0 when granted; otherwise how long until a token is due
+    at_us: int = 0  # when the bucket was read, on the limiter's clock
 
 
 def refill(state: BucketState, now_us: int, config: BucketConfig) -> BucketState:
@@ -76,10 +77,10 @@ def refill(state: BucketState, now_us: int, config: BucketConfig) -> BucketState
 def take(state: BucketState, now_us: int, config: BucketConfig) -> Grant:
     current = refill(state, now_us, config)
     if current.tokens_micro >= config.threshold_micro:
-        return Grant(True, BucketState(current.tokens_micro - MICRO, current.updated_us), 0.0)
+        return Grant(True, BucketState(current.tokens_micro - MICRO, current.updated_us), 0.0, now_us)
     missing = config.threshold_micro - current.tokens_micro
     wait = missing / config.rate_micro_per_second
-    return Grant(False, current, max(wait, 0.001))
+    return Grant(False, current, max(wait, 0.001), now_us)
 
 
 def full_bucket(now_us: int, config: BucketConfig) -> BucketState:

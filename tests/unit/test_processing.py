@@ -445,3 +445,24 @@ async def test_the_processor_records_each_provider_call_for_the_metrics():
 
     outcomes = sorted((c.approved, c.code) for c in rig.processor.calls)
     assert outcomes == [(False, "card_declined"), (True, None)]
+
+
+async def test_a_token_granted_too_long_before_the_call_is_let_go_and_a_fresh_one_taken():
+    # The margin tolerates 0.2 / 2 = 100 ms between grant and call; a 300 ms stall exceeds it.
+    rig = Rig(bucket=BucketConfig(capacity=2, refill_per_second=2.0, safety_margin=0.2))
+    rig.submit("4242424242424242")
+    rig.limiter.on_grant.append(lambda: rig.clock.advance(0.3))  # the process stalls after its grant
+
+    await rig.processor.drain()
+
+    assert rig.grants_and_calls() == ["grant", "grant", "call"]
+
+
+async def test_a_call_soon_after_its_grant_uses_that_token():
+    rig = Rig(bucket=BucketConfig(capacity=2, refill_per_second=2.0, safety_margin=0.2))
+    rig.submit("4242424242424242")
+    rig.limiter.on_grant.append(lambda: rig.clock.advance(0.05))  # within the 100 ms tolerance
+
+    await rig.processor.drain()
+
+    assert rig.grants_and_calls() == ["grant", "call"]
