@@ -46,6 +46,12 @@ class InsufficientStock(Conflict):
     code = "conflict"
 
 
+class CartChanged(Conflict):
+    """The cart changed (or was checked out) between reading it and ordering it."""
+
+    code = "cart_changed"
+
+
 class IllegalTransition(DomainError):
     code = "illegal_transition"
 

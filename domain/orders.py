@@ -12,6 +12,7 @@ from typing import Any
 from domain.cart import MAX_QUANTITY, check_quantity, load_cart
 from domain.clock import Clock, iso, new_id
 from domain.errors import (
+    CartChanged,
     FieldError,
     IllegalTransition,
     InsufficientStock,
@@ -142,16 +143,28 @@ class OrderService:
             if replay is not None:
                 return replay, True
         if not items:
-            raise ValidationFailed.on("items", "the cart is empty")
+            # 409, not 422: the request is well formed; the cart's state refuses it. A checkout that
+            # lost a race to a concurrent one of the same cart lands here too, and must read the same.
+            raise CartChanged("the cart is empty (it may just have been ordered)")
+
         def create() -> Order:
             with self.uow() as uow:
+                # First, so that of concurrent checkouts of one cart only one goes on (the others
+                # wait for its row locks on PostgreSQL, or its write lock on SQLite, and find it gone).
+                if from_cart and not uow.carts.take(actor.id, items):
+                    raise CartChanged("the cart changed or was already ordered; review it and try again")
                 order = self._create(uow, actor, items, template, key, digest, now)
-                if from_cart:
-                    uow.carts.clear(actor.id)
                 uow.commit()
             return order
 
-        order, replayed = create_once(create, (lambda: self._replay(actor, key, digest)) if key else None)
+        try:
+            order, replayed = create_once(create, (lambda: self._replay(actor, key, digest)) if key else None)
+        except CartChanged:
+            # A concurrent request with the same key may have ordered this cart: that is its replay.
+            replay = self._replay(actor, key, digest) if key else None
+            if replay is None:
+                raise
+            return replay, True
         if not replayed:
             self.on_placed()
         return order, replayed

@@ -132,6 +132,13 @@ class CartRepository(Protocol):
 
     def clear(self, customer_id: str) -> None: ...
 
+    def take(self, customer_id: str, lines: list[tuple[str, int]]) -> bool:
+        """Empty the cart if it holds exactly `lines` (product, quantity); False, and no change, if not.
+
+        Concurrent takes of one cart: at most one returns True (the others see its rows gone).
+        """
+        ...
+
     def remove_product_everywhere(self, product_id: str) -> None: ...
 
 

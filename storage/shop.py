@@ -89,6 +89,20 @@ class SqlCartRepository:
     def clear(self, customer_id: str) -> None:
         self.session.execute(delete(CartItemRow).where(CartItemRow.customer_id == customer_id))
 
+    def take(self, customer_id: str, lines: list[tuple[str, int]]) -> bool:
+        # Row by row, each DELETE conditional on the quantity that was read: on PostgreSQL a
+        # concurrent take waits for our row locks, then finds the rows gone (rowcount 0).
+        taken = 0
+        for product_id, quantity in lines:
+            taken += self.session.execute(delete(CartItemRow).where(
+                CartItemRow.customer_id == customer_id, CartItemRow.product_id == product_id,
+                CartItemRow.quantity == quantity)).rowcount
+        if taken != len(lines):
+            return False
+        left = self.session.execute(select(func.count()).select_from(CartItemRow)
+                                    .where(CartItemRow.customer_id == customer_id)).scalar_one()
+        return left == 0
+
     def remove_product_everywhere(self, product_id: str) -> None:
         self.session.execute(delete(CartItemRow).where(CartItemRow.product_id == product_id))
 

@@ -610,11 +610,11 @@ def test_an_explicit_empty_item_list_does_not_order_the_cart(client, customer_he
     assert stock_of(client, "prod_005") == 200
 
 
-def test_ordering_an_empty_cart_is_refused(client, customer_headers):
+def test_ordering_an_empty_cart_is_refused_as_a_conflict_with_the_carts_state(client, customer_headers):
     response = client.post("/api/orders", headers=customer_headers, json={})
 
-    assert response.status_code == 422
-    assert "items" in error_fields(response)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "cart_changed"
 
 
 def test_another_customers_order_is_not_found_but_an_admin_sees_all(client, customer_headers, admin_headers,
