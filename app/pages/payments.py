@@ -1,230 +1,26 @@
-"""New Payment and Payment History, with statuses that change live."""
+"""Payment History: the payments of the signed-in customer (every customer's for an admin), live."""
 
 from __future__ import annotations
 
-import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 from starlette.responses import RedirectResponse
 
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_user
-from app.pages.widgets import attempt, money, on_events, set_status, status_badge
+from app.pages.new_payment import METHODS
+from app.pages.widgets import money, on_events
 from domain.clock import iso
-from domain.errors import ValidationFailed
 from domain.events import Event
-from domain.money import CURRENCIES, parse_major, to_major
-from domain.payments import Payment
 from domain.users import User
 
-METHODS = {"credit_card": "Credit card", "debit_card": "Debit card", "bank_transfer": "Bank transfer",
-           "wallet": "Wallet"}
-CARD_METHODS = {"credit_card", "debit_card"}
 PAGE_SIZE = 10
 
 
-def _int_or_raw(text: str | None) -> Any:
-    text = (text or "").strip()
-    return int(text) if text.isdigit() else text
-
-
-def payment_status_card(container: Container, payment: Payment) -> None:
-    """A card that follows one payment live: pending → processing → completed or failed."""
-    with ui.card().classes("w-full").mark("payment-status"):
-        with ui.row().classes("items-center justify-between w-full"):
-            ui.label(money(payment.amount, payment.currency)).classes("text-lg font-semibold")
-            badge = status_badge(payment.status).mark("payment-status-badge")
-        ui.label(payment.id).classes("text-xs text-grey-7 font-mono")
-        detail = ui.label("").classes("text-sm").mark("payment-detail")
-
-    def show(data: dict[str, Any]) -> None:
-        set_status(badge, data["status"])
-        if data["status"] == "failed":
-            detail.set_text(f"Failed: {data['failureMessage']} ({data['failureCode']})")
-        elif data["status"] == "retrying":
-            detail.set_text(f"Retry {data['retryCount']} scheduled: {data['failureMessage']}")
-        elif data["status"] == "completed":
-            detail.set_text(f"Completed · transaction {data['transactionId']}")
-        else:
-            detail.set_text("")
-
-    def on_event(event: Event) -> None:
-        if event.aggregate_id == payment.id and event.type.startswith("payment."):
-            show(event.data)
-
-    show(payment.public())
-    on_events(container, on_event)
-
-
-class PaymentForm:
-    """The New Payment form. The cart integration hooks into `amount` and `description`."""
-
-    def __init__(self, container: Container, user: User, results: ui.column) -> None:
-        self.container = container
-        self.user = user
-        self.results = results
-        self.key = uuid.uuid4().hex  # one key per form: a double click cannot pay twice
-        self.cart_box: CartBox | None = None
-        self.amount = ui.input("Amount", placeholder="10.00").props("outlined inputmode=decimal") \
-            .classes("w-full").mark("amount")
-        self.currency = ui.select(list(CURRENCIES), value="USD", label="Currency").props("outlined") \
-            .classes("w-full").mark("currency")
-        self.description = ui.input("Description").props("outlined maxlength=500").classes("w-full") \
-            .mark("description")
-        self.method = ui.select(METHODS, value="credit_card", label="Payment method").props("outlined") \
-            .classes("w-full").mark("method")
-        with ui.column().classes("w-full gap-2") as self.card_fields:
-            self.number = ui.input("Card number", placeholder="4242 4242 4242 4242") \
-                .props("outlined inputmode=numeric autocomplete=cc-number").classes("w-full").mark("card-number")
-            with ui.row().classes("w-full gap-2 no-wrap"):
-                self.exp_month = ui.input("Month", placeholder="MM").props("outlined inputmode=numeric") \
-                    .classes("flex-1").mark("card-exp-month")
-                self.exp_year = ui.input("Year", placeholder="YYYY").props("outlined inputmode=numeric") \
-                    .classes("flex-1").mark("card-exp-year")
-                self.cvc = ui.input("CVC", password=True).props("outlined inputmode=numeric autocomplete=cc-csc") \
-                    .classes("flex-1").mark("card-cvc")
-        self.card_fields.bind_visibility_from(self.method, "value", backward=lambda m: m in CARD_METHODS)
-        self.error = ui.label("").classes("text-negative text-sm").mark("form-error")
-        self.button = ui.button("Pay", icon="lock", on_click=self.submit).classes("w-full").mark("pay-button")
-        self.fields = {"amount": self.amount, "currency": self.currency, "description": self.description,
-                       "paymentMethod": self.method, "card.number": self.number, "card.expMonth": self.exp_month,
-                       "card.expYear": self.exp_year, "card.cvc": self.cvc}
-
-    def raw(self) -> dict[str, Any]:
-        raw: dict[str, Any] = {
-            "amount": parse_major((self.amount.value or "").strip() or "0", self.currency.value, "amount"),
-            "currency": self.currency.value,
-            "description": self.description.value or "",
-            "paymentMethod": self.method.value,
-            "idempotencyKey": self.key,
-        }
-        if self.method.value in CARD_METHODS:
-            raw["card"] = {"number": (self.number.value or "").replace(" ", ""),
-                           "expMonth": _int_or_raw(self.exp_month.value),
-                           "expYear": _int_or_raw(self.exp_year.value), "cvc": (self.cvc.value or "").strip()}
-        return raw
-
-    async def submit(self) -> None:
-        async def pay() -> Payment:
-            raw = self.raw()
-            if raw["amount"] == 0:
-                raise ValidationFailed.on("amount", "enter an amount greater than zero")
-            return await self.place(raw)
-
-        ok, payment = await attempt(pay, self.fields, self.error)
-        if not ok:
-            return
-        self.key = uuid.uuid4().hex
-        self.number.value = self.cvc.value = ""
-        with self.results:
-            payment_status_card(self.container, payment)
-        ui.notify("Payment submitted", type="positive")
-
-    async def place(self, raw: dict[str, Any]) -> Payment:
-        """Pay the cart (an order, priced on the server) when the amount is its total, else a one-off payment."""
-        self.button.props("loading")
-        try:
-            if self.cart_box is not None and self.cart_box.matches():
-                order, _ = await run.io_bound(self.container.orders.place, self.user, raw)
-                payment = await run.io_bound(self.container.payments.get, self.user, order.payment_id)
-                self.cart_box.reload()
-                return payment
-            payment, _ = await run.io_bound(self.container.payments.submit, self.user, raw)
-            return payment
-        finally:
-            self.button.props(remove="loading")
-
-
-class CartBox:
-    """The green box of New Payment: the cart's total drives the amount while they agree."""
-
-    def __init__(self, container: Container, user: User, form: PaymentForm) -> None:
-        self.container = container
-        self.user = user
-        self.form = form
-        self.cart = container.cart.view(user)
-        with ui.card().classes("w-full bg-green-1 border border-green-6 gap-1").mark("cart-box") as self.card:
-            with ui.row().classes("items-center gap-2"):
-                ui.icon("shopping_cart", color="green-9")
-                self.summary = ui.label("").classes("font-semibold text-green-10").mark("cart-summary")
-            self.note = ui.label("✓ Amount automatically set to cart total").classes("text-sm text-green-9") \
-                .mark("cart-auto-note")
-            self.problems = ui.label("").classes("text-sm text-negative").mark("cart-problems")
-            self.button = ui.button("Use Cart Total", icon="sync", on_click=self.use_total) \
-                .props("outline color=green-9 dense no-caps").mark("use-cart-total")
-        form.amount.on_value_change(lambda _: self.show())
-        form.cart_box = self
-        if self.cart.lines:
-            self.use_total()
-        self.show()
-
-    @property
-    def total_text(self) -> str:
-        return str(to_major(self.cart.total, self.cart.currency or "USD"))
-
-    def matches(self) -> bool:
-        """Whether the form's amount is the cart total right now (compared exactly, as Decimals)."""
-        if not self.cart.lines:
-            return False
-        try:
-            return Decimal((self.form.amount.value or "").strip()) == to_major(self.cart.total, self.cart.currency)
-        except InvalidOperation:
-            return False
-
-    def use_total(self) -> None:
-        if not self.cart.lines:
-            return
-        self.form.currency.value = self.cart.currency
-        self.form.amount.value = self.total_text
-        self.form.description.value = f"Payment for {self.cart.item_count} item(s) from cart"
-        self.show()
-
-    def show(self) -> None:
-        self.card.set_visibility(bool(self.cart.lines))
-        self.summary.set_text(f"Cart: {self.cart.item_count} item(s) · total "
-                              f"{money(self.cart.total, self.cart.currency or 'USD')}")
-        matches = self.matches()
-        self.note.set_visibility(matches)
-        self.button.set_text("Update Cart Total" if matches else "Use Cart Total")
-        self.problems.set_text("; ".join(self.cart.problems))
-
-    def reload(self) -> None:
-        """The cart changed (here, in another tab, or through the API): follow it."""
-        was_following = self.matches()
-        self.cart = self.container.cart.view(self.user)
-        if was_following or not (self.form.amount.value or "").strip():
-            self.use_total()
-        self.show()
-
-
 def register(container: Container) -> None:
-    add_nav("New Payment", "/payments/new", "add_card")
     add_nav("Payment History", "/payments", "receipt_long")
-
-    @ui.page("/payments/new")
-    def new_payment_page() -> RedirectResponse | None:
-        user = require_user(container)
-        if not isinstance(user, User):
-            return user
-        with frame("New Payment", user), ui.row().classes("w-full gap-4 items-start flex-wrap"):
-            with ui.card().classes("w-full sm:w-[28rem] gap-2"):
-                box_slot = ui.column().classes("w-full")
-                form_slot = ui.column().classes("w-full gap-2")
-            results = ui.column().classes("flex-1 min-w-[18rem] gap-2").mark("payment-results")
-            with form_slot:
-                form = PaymentForm(container, user, results)
-            with box_slot:
-                box = CartBox(container, user, form)
-
-        def on_event(event: Event) -> None:
-            if event.type == "cart.updated" and event.customer_id == user.id:
-                box.reload()
-
-        on_events(container, on_event)
-        return None
 
     @ui.page("/payments")
     def history_page() -> RedirectResponse | None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from nicegui import app
 from nicegui.testing import User
+
+from domain.users import User as Account
 
 
 async def sign_in(user: User, email: str = "customer@example.com", password: str = "password123") -> None:
@@ -11,3 +16,29 @@ async def sign_in(user: User, email: str = "customer@example.com", password: str
     user.find(marker="password").type(password)
     user.find(marker="sign-in").click()
     await user.should_see(marker="user-name", retries=50)
+
+
+def the(user: User, marker: str) -> Any:
+    """The one element with this marker (an assertion error when there are none or several)."""
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f"expected one element marked {marker!r}, found {len(elements)}"
+    return next(iter(elements))
+
+
+def account(email: str = "customer@example.com") -> Account:
+    return next(u for u in app.state.container.users.list() if u.email == email)
+
+
+def fill_cart(*items: tuple[str, int], email: str = "customer@example.com") -> None:
+    """Put (product id, quantity) lines in the cart, as the shop or the API would."""
+    c = app.state.container
+    for product_id, quantity in items:
+        c.cart.set_quantity(account(email), product_id, quantity)
+
+
+def enter_card(user: User, number: str = "4242424242424242") -> None:
+    """Type a card into the New Payment form (expiry 12/2030, CVC 123)."""
+    user.find(marker="card-number").type(number)
+    user.find(marker="card-exp-month").type("12")
+    user.find(marker="card-exp-year").type("2030")
+    user.find(marker="card-cvc").type("123")
