@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import os
 import sys
 
 from nicegui import ui
@@ -17,6 +18,8 @@ def main() -> None:
     # A 0.1 s job that once takes longer is skipped for a tick, by design (max_instances=1); our job
     # wrappers log their own failures, so only APScheduler's errors are worth a line.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # Everything this process writes (database, secrets, browser sessions) is for its own user only.
+    os.umask(0o077)
     try:
         settings = Settings()
         settings.check()
@@ -28,7 +31,10 @@ def main() -> None:
     # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out, not an error.
     with contextlib.suppress(KeyboardInterrupt):
         ui.run(host=settings.host, port=settings.port, title="PayGate", storage_secret=container.storage_secret,
-               reload=settings.reload, show=False, favicon="💳", uvicorn_logging_level="warning")
+               reload=settings.reload, show=False, favicon="💳", uvicorn_logging_level="warning",
+               # X-Forwarded-For is read by app/net.py, from PAYGATE_TRUSTED_PROXIES only (uvicorn
+               # would believe it from 127.0.0.1, so anyone on the host could pose as any client).
+               proxy_headers=False)
 
 
 if __name__ in {"__main__", "__mp_main__"}:

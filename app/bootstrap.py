@@ -60,17 +60,19 @@ class Container:
     orders: OrderService
     deliveries: DeliveryWorker
     user_cache: UserCache
+    owner: str = ""  # this process's name in leases and heartbeats
     started_at: float = field(default_factory=time.time)
     wake_drain: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
 
     def init_storage(self) -> None:
         """Create the schema and, on a first start, the demo data."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db.create_all()
-        if self.settings.demo_data:
-            users, products = seed_demo_users(self.users), seed_demo_catalog(self.catalog)
-            if users or products:
-                log.info("created %d demo users and %d demo products", users, products)
+        self.db.create_all(then=self._seed if self.settings.demo_data else None)
+
+    def _seed(self) -> None:
+        users, products = seed_demo_users(self.users), seed_demo_catalog(self.catalog)
+        if users or products:
+            log.info("created %d demo users and %d demo products", users, products)
 
 
 def _crash_after(settings: Settings):
@@ -98,8 +100,9 @@ def build(settings: Settings | None = None) -> Container:
     hasher = Argon2Hasher()
     tokens = TokenService(load_or_create_secret(settings, "jwt_secret"), clock, settings.jwt_ttl_seconds)
     storage_secret = load_or_create_secret(settings, "storage_secret")
-    throttle = LoginThrottle(clock, settings.login_max_failures, timedelta(seconds=settings.login_window_seconds),
-                             SqlFailureStore(db))
+    window = timedelta(seconds=settings.login_window_seconds)
+    throttle = LoginThrottle(clock, settings.login_max_failures, window, SqlFailureStore(db))
+    client_throttle = LoginThrottle(clock, settings.login_max_client_failures, window, SqlFailureStore(db))
     bucket = BucketConfig(settings.rate_limit_capacity, settings.rate_limit_per_second,
                           settings.rate_limit_safety_margin)
     limiter: RateLimiter
@@ -131,8 +134,9 @@ def build(settings: Settings | None = None) -> Container:
     deliveries = DeliveryWorker(uow, {"orders": orders.on_payment_event}, clock, owner)
     container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
                           UserService(uow, hasher, clock, on_changed=user_cache.forget),
-                          AuthService(uow, hasher, throttle),
+                          AuthService(uow, hasher, throttle, client_throttle),
                           limiter, ledger, provider, payments, processor, hub, CatalogService(uow, clock),
-                          CartService(uow, clock), orders, deliveries, user_cache, wake_drain=wake_drain)
+                          CartService(uow, clock), orders, deliveries, user_cache, owner=owner,
+                          wake_drain=wake_drain)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
     return container

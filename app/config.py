@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.net import Network, parse_networks
 
 MIN_SECRET_BYTES = 32
 PROVIDERS = ("mock",)  # the adapters app/providers.py can build
@@ -35,8 +38,11 @@ class Settings(BaseSettings):
     jwt_ttl_seconds: int = 3600
     cors_origins: list[str] = []
 
-    login_max_failures: int = 10
+    login_max_failures: int = 10  # per (email, client)
+    login_max_client_failures: int = 30  # per client, whatever the emails
     login_window_seconds: int = 900
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     # The payment engine.
     rate_limit_capacity: int = 2
@@ -73,8 +79,16 @@ class Settings(BaseSettings):
             return url
         return f"sqlite:///{(self.data_dir / 'paygate.db').resolve()}"
 
+    @cached_property
+    def trusted_proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
+
     def check(self) -> None:
         """Refuse settings that must not reach production."""
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as e:
+            raise ConfigError(f"PAYGATE_TRUSTED_PROXIES: {e}.") from None
         if self.provider not in PROVIDERS:
             raise ConfigError(f"PAYGATE_PROVIDER={self.provider!r} is unknown; available: {', '.join(PROVIDERS)}.")
         if self.rate_limit_strategy not in ("database", "memory"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,12 +26,27 @@ class Jobs:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._again = False
         self._draining = False
+        self.last_drain_tick: float | None = None  # time.time() when a drain pass last finished cleanly
+        self.last_drain_error: str | None = None
+        self.started_at: float | None = None
 
     @property
     def running(self) -> bool:
         return self.scheduler is not None and self.scheduler.running
 
+    def drain_health(self, now: float) -> str:
+        """'ok' while the drain job ticks (or is busy draining), 'failing' when its last pass raised,
+        'stalled' when it has not finished a pass for a long while."""
+        if self.last_drain_error is not None:
+            return "failing"
+        if self._draining:
+            return "ok"  # a long drain (a big queue at 2/s) is work, not a stall
+        patience = max(10.0, 20 * self.c.settings.drain_interval_seconds)
+        last = self.last_drain_tick if self.last_drain_tick is not None else self.started_at
+        return "ok" if last is not None and now - last <= patience else "stalled"
+
     def start(self) -> None:
+        self.started_at = time.time()
         self._loop = asyncio.get_running_loop()
         settings = self.c.settings
         self.c.hub.start_from_now()
@@ -74,9 +90,11 @@ class Jobs:
             while True:
                 self._again = False
                 await self.c.processor.drain()
+                self.last_drain_tick, self.last_drain_error = time.time(), None
                 if not self._again:
                     break
-        except Exception:
+        except Exception as e:
+            self.last_drain_error = type(e).__name__
             log.exception("drain job failed; it runs again at the next interval")
         finally:
             self._draining = False

@@ -45,6 +45,13 @@ class InvalidToken(Exception):
 class TokenClaims:
     user_id: str
     role: str
+    version: int = 0
+    expires_at: float = 0.0  # Unix time
+
+    def admits(self, user: User | None) -> bool:
+        """Whether the token still speaks for `user`: it exists, is active, and its password was not
+        changed since the token was issued. The role is the user's current one, never the token's."""
+        return user is not None and user.active and user.token_version == self.version
 
 
 class TokenService:
@@ -53,9 +60,10 @@ class TokenService:
         self.clock = clock
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: str, role: str) -> str:
+    def issue(self, user: User) -> str:
         now = self.clock.now()
-        claims = {"sub": user_id, "role": role, "iat": now, "exp": now + timedelta(seconds=self.ttl_seconds)}
+        claims = {"sub": user.id, "role": user.role, "ver": user.token_version, "iat": now,
+                  "exp": now + timedelta(seconds=self.ttl_seconds)}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> TokenClaims:
@@ -66,7 +74,10 @@ class TokenService:
             raise InvalidToken("invalid or expired token") from None
         if not isinstance(claims.get("sub"), str):
             raise InvalidToken("invalid token subject")
-        return TokenClaims(claims["sub"], str(claims.get("role", "")))
+        version = claims.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidToken("invalid token version")
+        return TokenClaims(claims["sub"], str(claims.get("role", "")), version, float(claims["exp"]))
 
 
 class UserCache:

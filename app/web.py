@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from nicegui import app
+from nicegui.storage import Storage
 
 from app.api import install_api
 from app.bootstrap import Container
@@ -27,9 +30,19 @@ def check_production_data(container: Container) -> None:
         raise ConfigError(f"demo user(s) {', '.join(present)} exist; delete them before running in production.")
 
 
+def keep_browser_sessions_in(data_dir: Path) -> None:
+    """NiceGUI's per-user storage goes in the data folder (not the working directory), in a folder
+    only this user can read; main.py's umask makes the files in it 600."""
+    if "NICEGUI_STORAGE_PATH" not in os.environ:  # an explicit choice of the operator wins
+        Storage.path = (data_dir / ".nicegui").resolve()
+    Storage.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    Storage.path.chmod(0o700)
+
+
 def setup(container: Container) -> Jobs:
     """Prepare storage, mount the API and pages, start/stop the jobs with the app."""
     container.init_storage()
+    keep_browser_sessions_in(container.settings.data_dir)
     check_production_data(container)
     sampler = Sampler(container)
     jobs = Jobs(container, sampler)

@@ -19,7 +19,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 # Never inherited: they would change what the server does (NiceGUI's test modes, another database).
-SCRUBBED = ("PYTEST_CURRENT_TEST", "NICEGUI_USER_SIMULATION", "DATABASE_URL", "PORT")
+SCRUBBED = ("PYTEST_CURRENT_TEST", "NICEGUI_USER_SIMULATION", "NICEGUI_STORAGE_PATH", "DATABASE_URL", "PORT")
 SECRET = "bench-secret-" + "b" * 40
 
 
@@ -83,7 +83,7 @@ def start_server(data_dir: Path, *, port: int | None = None, startup_timeout: fl
     base.update({
         "PAYGATE_HOST": "127.0.0.1", "PAYGATE_PORT": str(port), "PAYGATE_DATA_DIR": str(data_dir),
         "PAYGATE_JWT_SECRET": secret, "PAYGATE_STORAGE_SECRET": secret, "PAYGATE_DEMO_DATA": "1",
-        "NICEGUI_STORAGE_PATH": str(data_dir / ".nicegui"), "PYTHONUNBUFFERED": "1",
+        "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     })
     base.update({k: str(v) for k, v in env.items()})

@@ -98,17 +98,26 @@ class LoginThrottle:
 
 
 class AuthService:
-    def __init__(self, uow: Callable[[], UnitOfWork], hasher: PasswordHasher, throttle: LoginThrottle) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], hasher: PasswordHasher, throttle: LoginThrottle,
+                 client_throttle: LoginThrottle | None = None) -> None:
         self.uow = uow
         self.hasher = hasher
-        self.throttle = throttle
+        self.throttle = throttle  # per (email, client)
+        self.client_throttle = client_throttle or throttle  # per client, usually with a higher limit
 
     def authenticate(self, email: str, password: str, client: str) -> User:
-        email_key = f"email:{(email or '').strip().lower()}"
+        """The user, or InvalidCredentials; RateLimited for a client that guessed wrong too often.
+
+        Failures count per (email, client) and per client, never per email alone: a stranger's
+        wrong guesses must not lock the owner of an account out of it.
+        """
+        email = (email or "").strip().lower()
+        pair_key = f"pair:{email}|{client}"
         client_key = f"client:{client}"
-        self.throttle.check(email_key, client_key)
+        self.throttle.check(pair_key)
+        self.client_throttle.check(client_key)
         with self.uow() as uow:
-            user = uow.users.get_by_email((email or "").strip().lower())
+            user = uow.users.get_by_email(email)
         if user is None:
             # Spend the same hashing time as a real check, so timing does not reveal accounts.
             self.hasher.dummy_verify(password)
@@ -116,7 +125,8 @@ class AuthService:
         else:
             ok = self.hasher.verify(password, user.password_hash) and user.active
         if not ok or user is None:
-            self.throttle.record_failure(email_key, client_key)
+            self.throttle.record_failure(pair_key)
+            self.client_throttle.record_failure(client_key)
             raise InvalidCredentials("invalid email or password")
-        self.throttle.reset(email_key)
+        self.throttle.reset(pair_key)
         return user

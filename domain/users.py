@@ -31,6 +31,8 @@ class User:
     active: bool
     created_at: datetime
     updated_at: datetime
+    # Bumped by a password change: every token and browser session issued before it is refused.
+    token_version: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -147,6 +149,8 @@ class UserService:
                 raise Conflict("you cannot remove your own admin role")
             if user.id == actor.id and changes.get("active") is False:
                 raise Conflict("you cannot deactivate yourself")
+            if "password_hash" in changes:
+                changes["token_version"] = user.token_version + 1
             updated = replace(user, **changes, updated_at=self.clock.now())
             uow.users.update(updated)
             uow.outbox.add(Event("user.updated", updated.public(), updated.updated_at, aggregate_id=user.id))

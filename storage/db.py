@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from domain.clock import utc
 from storage import tables  # noqa: F401  (registers the tables on the metadata)
+from storage.tables import HeartbeatRow
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -67,11 +68,11 @@ class Database:
 
         return engine
 
-    def create_all(self) -> None:
-        """Bring the schema up to date with the migrations."""
+    def create_all(self, then: Callable[[], None] | None = None) -> None:
+        """Bring the schema up to date with the migrations; run `then` under the same start lock."""
         from storage.migrate import upgrade
 
-        upgrade(self)
+        upgrade(self, then=then)
 
     @contextmanager
     def session(self, read_only: bool = False) -> Iterator[Session]:
@@ -89,6 +90,16 @@ class Database:
     def ping(self) -> None:
         with self.read_engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def heartbeat(self, owner: str, now: datetime) -> None:
+        """Commit a write (this process's heartbeat row): proof that the database takes writes now.
+        Raises what the write raises (a full disk, a read-only file, a lost server)."""
+        with self.session() as session:
+            updated = session.execute(update(HeartbeatRow).where(HeartbeatRow.owner == owner)
+                                      .values(at=to_db(now))).rowcount
+            if not updated:
+                session.add(HeartbeatRow(owner=owner, at=to_db(now)))
+            session.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,11 +7,13 @@ the database does. `make migrate` (alembic upgrade head) applies the same migrat
 from __future__ import annotations
 
 import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from storage.db import Database
 
@@ -26,23 +28,35 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    config = alembic_config()
+@contextmanager
+def start_lock(db: Database) -> Iterator[Connection]:
+    """Held by one starting process at a time: an advisory lock on PostgreSQL, a file lock beside the
+    SQLite file. Yields the connection that holds it (Alembic runs on it)."""
     if db.is_sqlite:
         path = Path(db.engine.url.database or "paygate.db")
         with open(path.with_suffix(path.suffix + ".migrate-lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             with db.engine.connect() as conn:
-                config.attributes["connection"] = conn
-                command.upgrade(config, revision)
-                conn.commit()
+                yield conn
         return
     with db.engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+        conn.commit()
         try:
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
-            conn.commit()
+            yield conn
         finally:
+            conn.rollback()
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             conn.commit()
+
+
+def upgrade(db: Database, revision: str = "head", then: Callable[[], None] | None = None) -> None:
+    """Apply the migrations, then run `then` (the demo seed) while still holding the start lock, so
+    processes that start at once take turns at both."""
+    config = alembic_config()
+    with start_lock(db) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        conn.commit()
+        if then is not None:
+            then()

@@ -34,7 +34,7 @@ _TIME_FIELDS = {"created_at", "updated_at", "next_attempt_at", "completed_at", "
 
 def _user(row: UserRow) -> User:
     return User(row.id, row.email, row.name, row.role, row.password_hash, row.active,
-                from_db(row.created_at), from_db(row.updated_at))
+                from_db(row.created_at), from_db(row.updated_at), row.token_version)
 
 
 class SqlUserRepository:
@@ -56,13 +56,14 @@ class SqlUserRepository:
     def add(self, user: User) -> None:
         self.session.add(UserRow(id=user.id, email=user.email, name=user.name, role=user.role,
                                  password_hash=user.password_hash, active=user.active,
-                                 created_at=to_db(user.created_at), updated_at=to_db(user.updated_at)))
+                                 token_version=user.token_version, created_at=to_db(user.created_at),
+                                 updated_at=to_db(user.updated_at)))
         flush(self.session)
 
     def update(self, user: User) -> None:
         self.session.execute(update(UserRow).where(UserRow.id == user.id).values(
             name=user.name, role=user.role, password_hash=user.password_hash, active=user.active,
-            updated_at=to_db(user.updated_at)))
+            token_version=user.token_version, updated_at=to_db(user.updated_at)))
 
     def delete(self, user_id: str) -> None:
         self.session.execute(delete(UserRow).where(UserRow.id == user_id))

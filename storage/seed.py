@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.catalog import CatalogService, ProductQuery
-from domain.errors import DuplicateKey
+from domain.errors import Conflict
 from domain.users import UserService
 
 DEMO_USERS = (
@@ -24,7 +24,7 @@ def seed_demo_users(users: UserService) -> int:
         try:
             users.create(email=email, password=password, name=name, role=role)
             created += 1
-        except DuplicateKey:  # another process seeded it at the same moment
+        except Conflict:  # another process seeded it at the same moment (the start lock makes this rare)
             pass
     return created
 
@@ -68,6 +68,6 @@ def seed_demo_catalog(catalog: CatalogService) -> int:
                             "category": category, "stock": stock, "imageUrl": f"/images/products/{pid}.svg",
                             "metadata": {"brand": brand}}, product_id=pid)
             created += 1
-        except DuplicateKey:  # another process seeded it at the same moment
+        except Conflict:  # another process seeded it at the same moment (the start lock makes this rare)
             pass
     return created

@@ -17,6 +17,7 @@ class UserRow(SQLModel, table=True):
     role: str = Field(max_length=20)
     password_hash: str = Field(max_length=255)
     active: bool = True
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime
     updated_at: datetime
 
@@ -187,4 +188,13 @@ class LoginFailureRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300)
+    at: datetime
+
+
+class HeartbeatRow(SQLModel, table=True):
+    """One row per process, written by /health: proof that the database still takes writes."""
+
+    __tablename__ = "heartbeats"
+
+    owner: str = Field(primary_key=True, max_length=80)
     at: datetime

@@ -5,22 +5,26 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from app import net
 from app.api.deps import CurrentUser, ServicesDep
 from app.api.errors import responses
 from app.api.schemas import LoginRequest, LoginResponse, UserPublic
+from app.bootstrap import Container
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    c: Container = request.app.state.container
+    return net.client_address(request.client.host if request.client else None,
+                              request.headers.get("x-forwarded-for"), c.settings.trusted_proxy_networks)
 
 
 @router.post("/login", response_model=LoginResponse, responses=responses(400, 401, 422, 429))
 async def login(body: LoginRequest, request: Request, c: ServicesDep) -> dict:
     """Exchange email and password for a bearer token (throttled after repeated failures)."""
     user = await run_in_threadpool(c.auth.authenticate, body.email, body.password, client_address(request))
-    return {"token": c.tokens.issue(user.id, user.role), "tokenType": "Bearer",
+    return {"token": c.tokens.issue(user), "tokenType": "Bearer",
             "expiresIn": c.tokens.ttl_seconds, "user": user.public()}
 
 

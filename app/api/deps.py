@@ -23,20 +23,6 @@ async def get_container(request: Request) -> Container:
 ServicesDep = Annotated[Container, Depends(get_container)]
 
 
-def user_from_token(container: Container, token: str | None) -> User | None:
-    if not token:
-        return None
-    try:
-        claims = container.tokens.decode(token)
-    except InvalidToken:
-        return None
-    with container.uow(read_only=True) as uow:
-        user = uow.users.get(claims.user_id)
-    if user is None or not user.active:
-        return None
-    return user
-
-
 def _load_user(container: Container, user_id: str) -> User | None:
     with container.uow(read_only=True) as uow:
         return uow.users.get(user_id)
@@ -56,7 +42,7 @@ async def current_user(container: ServicesDep,
         user = await run_in_threadpool(_load_user, container, claims.user_id)
         if user is not None:
             container.user_cache.put(user)
-    if user is None or not user.active:
+    if not claims.admits(user):
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     return user
 

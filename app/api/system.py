@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import threading
+import time
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
@@ -11,11 +16,13 @@ from fastapi.responses import JSONResponse
 from app.api.deps import AdminUser, ServicesDep
 from app.api.errors import responses
 from app.api.schemas import LedgerList
+from app.bootstrap import Container
 from app.metrics import system_info
 from domain.clock import iso
 from domain.payments import TRANSITIONS
 
 router = APIRouter(tags=["system"])
+log = logging.getLogger("paygate.health")
 
 try:
     VERSION = version("paygate")
@@ -23,19 +30,55 @@ except PackageNotFoundError:  # running from a checkout that was not installed
     VERSION = "0.1.0"
 
 
+class WriteCheck:
+    """Whether the database took a write lately: a heartbeat row committed at most once a second
+    (more frequent probes get the last answer), so probes cannot turn into write load."""
+
+    def __init__(self, min_interval: float = 1.0) -> None:
+        self.min_interval = min_interval
+        self._lock = threading.Lock()
+        self._at = -math.inf
+        self._result = "ok"
+
+    def __call__(self, c: Container) -> str:
+        with self._lock:
+            if time.monotonic() - self._at < self.min_interval:
+                return self._result
+            try:
+                c.db.heartbeat(c.owner, c.clock.now())
+                self._result = "ok"
+            except Exception as e:
+                log.warning("health: the database refused a write: %s", e.__class__.__name__)
+                self._result = "read_only" if _read_only(e) else "unwritable"
+            self._at = time.monotonic()
+            return self._result
+
+
+def _read_only(error: Exception) -> bool:
+    return "readonly" in str(error).replace(" ", "").lower() or "read-only" in str(error).lower()
+
+
+write_check = WriteCheck()
+
+
 @router.get("/health", responses=responses(503))
 def health(request: Request, c: ServicesDep) -> JSONResponse:
-    """Liveness with real checks: the database answers a query, the scheduler runs."""
+    """Readiness with real checks: the database takes a write, the scheduler runs, the drain job ticks."""
     checks: dict[str, str] = {}
     try:
         c.db.ping()
-        checks["database"] = "ok"
+        checks["database"] = write_check(c)
     except Exception:
         checks["database"] = "unreachable"
     jobs = getattr(request.app.state, "jobs", None)
     checks["scheduler"] = "disabled" if jobs is None else ("ok" if jobs.running else "stopped")
-    healthy = checks["database"] == "ok" and checks["scheduler"] in ("ok", "disabled")
-    body = {"status": "ok" if healthy else "degraded", "checks": checks, "version": VERSION}
+    body: dict = {"status": "ok", "checks": checks, "version": VERSION}
+    if jobs is not None and jobs.running:
+        checks["drain"] = jobs.drain_health(time.time())
+        body["drainLastTickAt"] = iso(datetime.fromtimestamp(jobs.last_drain_tick, UTC)) \
+            if jobs.last_drain_tick is not None else None
+    healthy = all(v in ("ok", "disabled") for v in checks.values())
+    body["status"] = "ok" if healthy else "degraded"
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 

@@ -1,16 +1,22 @@
-"""WS /api/ws?token=: the event stream (a customer gets their own events, an admin all)."""
+"""WS /api/ws?token=: the event stream (a customer gets their own events, an admin all).
+
+The socket is checked again while it is open: every RECHECK_SECONDS, and at once when a `user.*`
+event about its user goes by. It is closed with 4401 when its token expires or stops speaking for
+the user (deleted, deactivated, password changed) or when an admin's socket loses the admin role.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import user_from_token
 from app.bootstrap import Container
+from app.security import InvalidToken, TokenClaims
 from domain.events import Event
 from domain.users import User
 
@@ -18,6 +24,30 @@ router = APIRouter(tags=["events"])
 
 QUEUE_LIMIT = 1000
 REPLAY_LIMIT = 5000
+RECHECK_SECONDS = 1.0
+REVOKED = 4401  # the application's "unauthorized" close code
+
+
+def _claims(c: Container, token: str | None) -> TokenClaims | None:
+    if not token:
+        return None
+    try:
+        return c.tokens.decode(token)
+    except InvalidToken:
+        return None
+
+
+def _load(c: Container, user_id: str) -> User | None:
+    with c.uow(read_only=True) as uow:
+        return uow.users.get(user_id)
+
+
+def still_allowed(claims: TokenClaims, was: User, now: User | None, at: float) -> bool:
+    """Whether a socket opened as `was` may go on as `now`, the user as stored at Unix time `at`."""
+    if at >= claims.expires_at or not claims.admits(now):
+        return False
+    assert now is not None
+    return not (was.is_admin and not now.is_admin)
 
 
 def visible(event: Event, user: User) -> bool:
@@ -46,15 +76,22 @@ def missed_events(c: Container, user: User, after: str) -> list[Event]:
 async def event_stream(websocket: WebSocket, token: str | None = None, after: str | None = None) -> None:
     """Stream events as JSON text frames. `after=<event id>` first replays what a reconnecting client missed."""
     c = websocket.app.state.container
-    user = await run_in_threadpool(user_from_token, c, token)
-    if user is None:
+    claims = _claims(c, token)
+    user = await run_in_threadpool(_load, c, claims.user_id) if claims else None
+    if claims is None or not claims.admits(user):
         await websocket.close(code=1008, reason="invalid or missing token")
         return
+    opened_as = user
     await websocket.accept()
     queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_LIMIT)
     sent: set[str] = set()
+    recheck = asyncio.Event()
 
     def deliver(event: Event) -> None:
+        if event.type.startswith("user.") and event.aggregate_id == user.id:
+            # Queued in order: nothing after this event is sent before the user is checked again.
+            queue.put_nowait(event) if not queue.full() else recheck.set()
+            return
         if visible(event, user):
             if queue.full():  # a client that does not read loses the oldest events, not the server
                 queue.get_nowait()
@@ -71,17 +108,35 @@ async def event_stream(websocket: WebSocket, token: str | None = None, after: st
             while True:
                 await websocket.receive_text()
 
+    async def allowed() -> bool:
+        nonlocal user
+        current = await run_in_threadpool(_load, c, user.id)
+        if not still_allowed(claims, opened_as, current, time.time()):
+            return False
+        user = current
+        return True
+
     reader = asyncio.create_task(drain_client())
+    next_check = time.monotonic() + RECHECK_SECONDS
     try:
         while not reader.done():
+            if recheck.is_set() or time.monotonic() >= next_check:
+                recheck.clear()
+                next_check = time.monotonic() + RECHECK_SECONDS
+                if not await allowed():
+                    await websocket.close(code=REVOKED, reason="the token no longer grants access")
+                    break
             getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                event = getter.result()
-                if event.id not in sent:
-                    await websocket.send_text(json.dumps(event.public()))
-            else:
+            timeout = max(0.0, next_check - time.monotonic())
+            done, _ = await asyncio.wait({getter, reader}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
                 getter.cancel()
+                continue
+            event = getter.result()
+            if event.type.startswith("user."):
+                recheck.set()
+            elif event.id not in sent and visible(event, user):
+                await websocket.send_text(json.dumps(event.public()))
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -6,6 +6,7 @@ from nicegui import run, ui
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from app.api.auth import client_address
 from app.bootstrap import Container
 from app.pages.session import sign_in, signed_in_user
 from domain.errors import InvalidCredentials, RateLimited
@@ -16,7 +17,7 @@ def register(container: Container) -> None:
     def login_page(request: Request) -> RedirectResponse | None:
         if signed_in_user(container) is not None:
             return RedirectResponse("/")
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request)
         ui.page_title("Sign in · PayGate")
 
         async def try_sign_in() -> None:

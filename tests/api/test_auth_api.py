@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from app.bootstrap import Container
 from app.security import TokenService
 from domain.clock import FakeClock
+from domain.users import User
 from tests.conftest import TEST_SECRET
 
 ME = "/api/auth/me"
@@ -32,8 +33,12 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def admin_id(container: Container) -> str:
+    return admin(container).id
+
+
+def admin(container: Container) -> User:
     with container.uow(read_only=True) as uow:
-        return uow.users.get_by_email("admin@example.com").id
+        return uow.users.get_by_email("admin@example.com")
 
 
 def in_one_hour() -> datetime:
@@ -131,14 +136,14 @@ def test_a_token_whose_payload_was_changed_to_admin_is_rejected(client: TestClie
 
 def test_an_expired_token_is_rejected(client: TestClient, container: Container) -> None:
     two_hours_ago = FakeClock(datetime.now(UTC) - timedelta(hours=2))
-    token = TokenService(TEST_SECRET, two_hours_ago, ttl_seconds=3600).issue(admin_id(container), "admin")
+    token = TokenService(TEST_SECRET, two_hours_ago, ttl_seconds=3600).issue(admin(container))
 
     assert_unauthorized(client, token)
 
 
 def test_a_token_issued_by_the_same_service_now_is_accepted(client: TestClient, container: Container) -> None:
     token = TokenService(TEST_SECRET, FakeClock(datetime.now(UTC)), ttl_seconds=3600).issue(
-        admin_id(container), "admin")
+        admin(container))
 
     response = client.get(ME, headers=bearer(token))
 
@@ -173,7 +178,7 @@ def test_a_token_for_a_user_that_does_not_exist_is_rejected(client: TestClient) 
 
 
 # --- throttling ---------------------------------------------------------------------------
-def test_ten_failed_logins_for_one_email_make_the_next_attempt_429_with_retry_after(
+def test_ten_failed_logins_for_one_email_from_one_client_make_its_next_attempt_429_with_retry_after(
         client: TestClient) -> None:
     for _ in range(10):
         failed = client.post(LOGIN, json={"email": "customer@example.com", "password": "wrong-password"})
@@ -186,8 +191,9 @@ def test_ten_failed_logins_for_one_email_make_the_next_attempt_429_with_retry_af
     assert int(response.headers["Retry-After"]) >= 1
 
 
-def test_failures_from_one_client_across_many_emails_are_throttled_per_client(client: TestClient) -> None:
-    for i in range(10):
+def test_failures_from_one_client_across_many_emails_are_throttled_per_client(client: TestClient,
+                                                                             container: Container) -> None:
+    for i in range(container.settings.login_max_client_failures):
         failed = client.post(LOGIN, json={"email": f"guess{i}@example.com", "password": "wrong-password"})
         assert failed.status_code == 401
 

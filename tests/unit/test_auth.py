@@ -79,17 +79,27 @@ def test_an_inactive_user_cannot_sign_in_even_with_the_right_password(uow, hashe
         auth.authenticate("gone@example.com", PASSWORD, "10.0.0.1")
 
 
-def test_ten_failures_within_fifteen_minutes_throttle_the_email_even_with_the_right_password(auth, clock):
+def test_ten_failures_within_fifteen_minutes_throttle_that_client_for_that_email(auth, clock):
     for _ in range(10):
         fail_times(auth, 1)
         clock.advance(60)
 
     with pytest.raises(RateLimited) as raised:
-        auth.authenticate(EMAIL, PASSWORD, "10.0.0.99")
+        auth.authenticate(EMAIL, PASSWORD, "10.0.0.1")
 
     # The oldest failure was 10 minutes ago; it leaves the window in 5 minutes.
     assert raised.value.retry_after_seconds == 5 * 60
     assert raised.value.code == "rate_limited"
+
+
+def test_a_strangers_wrong_guesses_do_not_lock_the_owner_out(auth):
+    fail_times(auth, 10, client="203.0.113.66")
+    with pytest.raises(RateLimited):
+        auth.authenticate(EMAIL, "another-guess", "203.0.113.66")
+
+    user = auth.authenticate(EMAIL, PASSWORD, "198.51.100.1")
+
+    assert user.id == "usr_alice"
 
 
 def test_nine_failures_still_allow_a_tenth_try(auth):
