@@ -7,9 +7,12 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from app.api import auth, bench, images, payments, shop, system, users, ws
+from app.api import auth, bench, faults, images, payments, shop, system, users, ws
 from app.api.errors import install_error_handlers
 from app.api.headers import SecurityHeaders
+from app.api.limits import RequestLimits
+from app.api.middleware import ErrorBoundary, MethodFrame
+from app.api.openapi import install_openapi
 from app.bootstrap import Container
 
 
@@ -22,8 +25,15 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
         app.include_router(router)
     if bench.enabled():  # the benchmark's bare baseline; never on unless PAYGATE_BENCH_BASELINE=1
         app.include_router(bench.router)
+    if faults.enabled():  # fault injection for the frame's end-to-end tests; never on unless PAYGATE_FAULT_ROUTES=1
+        app.include_router(faults.router)
+    install_openapi(app)
+    # The last added is the outermost: CORS, SecurityHeaders, ErrorBoundary, MethodFrame, RequestLimits.
+    app.add_middleware(RequestLimits)
+    app.add_middleware(MethodFrame)
+    app.add_middleware(ErrorBoundary)
     app.add_middleware(SecurityHeaders)
     if container.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.cors_origins,
-                           allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])

@@ -17,19 +17,36 @@ class MalformedJson(Exception):
     pass
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python's json accepts them, JSON does not
+
+
+def field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic error location as the domain names fields: `items[0].quantity`."""
+    field = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header"):
+            continue
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return field or "body"
+
+
 async def exact_json(request: Request, model: type[BaseModel]) -> dict[str, Any]:
-    """Read the body with Decimal numbers, check it against `model`, return the raw dict."""
+    """Read the body with Decimal numbers, check it against `model`, return the raw dict.
+
+    The body's size and depth were checked before the route ran (limits.RequestLimits).
+    """
     body = await request.body()
     try:
-        data = json.loads(body or b"null", parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(body or b"null", parse_float=Decimal, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # ValueError: also an int of over 4300 digits
         raise MalformedJson() from None
     if not isinstance(data, dict):
         raise ValidationFailed.on("body", "must be a JSON object")
     try:
         model.model_validate(data)
     except ValidationError as e:
-        details = [FieldError(".".join(str(p) for p in err["loc"]) or "body",
+        details = [FieldError(field_of(err["loc"]),
                               "is not a field this endpoint accepts" if err["type"] == "extra_forbidden"
                               else err["msg"]) for err in e.errors()]
         raise ValidationFailed("; ".join(f"{d.field}: {d.message}" for d in details[:3]), details) from None
@@ -42,19 +59,43 @@ def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
         "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
 
 
-def dumps_exact(value: Any) -> str:
-    """JSON text in which a Decimal is written as the exact number it holds (299.99, not "299.99")."""
+def _scalar(value: Any) -> str:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError("non-finite Decimal")
         return format(value, "f")
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps_exact(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps_exact(v) for v in value) + "]"
     if isinstance(value, float):
         raise TypeError("floats are not used for money; pass a Decimal")
     return json.dumps(value, ensure_ascii=False)
+
+
+def dumps_exact(value: Any) -> str:
+    """JSON text in which a Decimal is written as the exact number it holds (299.99, not "299.99").
+
+    Iterative, so no depth of stored data (old rows, say) can make a read fail.
+    """
+    out: list[str] = []
+    # Each entry is either a value still to write, or a literal piece of text (a separator, a closer).
+    stack: list[tuple[bool, Any]] = [(False, value)]
+    while stack:
+        is_text, item = stack.pop()
+        if is_text:
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append("{")
+            pending: list[tuple[bool, Any]] = []
+            for i, (key, child) in enumerate(item.items()):
+                pending += [(True, ("," if i else "") + json.dumps(str(key), ensure_ascii=False) + ":"), (False, child)]
+            stack += [(True, "}"), *reversed(pending)]
+        elif isinstance(item, (list, tuple)):
+            out.append("[")
+            pending = []
+            for i, child in enumerate(item):
+                pending += [(True, ","), (False, child)] if i else [(False, child)]
+            stack += [(True, "]"), *reversed(pending)]
+        else:
+            out.append(_scalar(item))
+    return "".join(out)
 
 
 class ExactJSONResponse(JSONResponse):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import HTTPExceptionHandler
 
-from app.api.body import MalformedJson
+from app.api.body import MalformedJson, field_of
 from app.api.headers import SECURITY_HEADERS
 from domain.errors import (
     Conflict,
@@ -65,11 +67,6 @@ def error_response(status: int, code: str, message: str, details: list[dict[str,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
 async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
     headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, RateLimited) else None
@@ -86,7 +83,7 @@ async def validation_error(_request: Request, exc: RequestValidationError) -> JS
         message = e.get("msg", "is invalid")
         if e.get("type") == "extra_forbidden":
             message = "is not a field this endpoint accepts"
-        details.append({"field": _field_of(tuple(e.get("loc", ()))), "message": message})
+        details.append({"field": field_of(tuple(e.get("loc", ()))), "message": message})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
     return error_response(422, "validation_error", summary or "the request is invalid", details)
 
@@ -97,15 +94,34 @@ async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResp
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
-async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+def internal_error_response() -> JSONResponse:
     return error_response(500, "internal_error", "something went wrong on our side; it has been logged",
-                          # a 500 is sent by Starlette's outermost middleware, outside SecurityHeaders
+                          # it may be sent from outside SecurityHeaders (by Starlette's outermost middleware)
                           headers={k.decode(): v.decode() for k, v in SECURITY_HEADERS})
+
+
+async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Only what middleware.ErrorBoundary could not catch (an error in middleware outside it)."""
+    log.exception("unhandled error", exc_info=exc)
+    return internal_error_response()
 
 
 async def malformed_json(_request: Request, _exc: Exception) -> JSONResponse:
     return error_response(400, "bad_request", "the request body is not valid JSON")
+
+
+def api_not_found(pages_not_found: HTTPExceptionHandler | None) -> HTTPExceptionHandler:
+    """A 404 under /api/ is the JSON error body; elsewhere the pages' own 404 (NiceGUI's) stays."""
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if pages_not_found is None or request.url.path == "/api" or request.url.path.startswith("/api/"):
+            if isinstance(exc, StarletteHTTPException):
+                return await http_error(request, exc)
+            return error_response(404, "not_found", "not found")
+        response = pages_not_found(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    return not_found
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -113,6 +129,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    # A status handler wins over the class handler above; NiceGUI registers one for 404 (its page).
+    app.add_exception_handler(404, api_not_found(app.exception_handlers.get(404)))
     app.add_exception_handler(Exception, unexpected_error)
 
 

@@ -1,12 +1,48 @@
-"""Request and response schemas (camelCase on the wire). Unknown fields are refused."""
+"""Request and response schemas (camelCase on the wire). Unknown fields are refused.
+
+The limits declared here are the ones the server enforces, so that the OpenAPI schema tells a
+client exactly which requests are well formed (app/api/limits.py adds what JSON Schema cannot
+say: the 1 MiB body and the 32-level nesting).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
 from pydantic.alias_generators import to_camel
+
+from domain.money import CURRENCIES, MAX_AMOUNT_MINOR
+
+# No C0/C1 control characters but tab and newline (API.md, Conventions); app/api/limits.py refuses
+# them in every body and query string too, before a route runs.
+NO_CONTROL = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+Text = Annotated[StrictStr, Field(pattern=NO_CONTROL)]
+# What an idempotency key may be: printable ASCII (it also travels in a header).
+KEY_PATTERN = r"^[\x20-\x7E]*$"
+IdempotencyKey = Annotated[StrictStr, Field(max_length=255, pattern=KEY_PATTERN)]
+Currency = Literal["USD", "EUR", "GBP", "JPY"]
+PaymentMethod = Literal["credit_card", "debit_card", "bank_transfer", "wallet"]
+Role = Literal["customer", "admin"]
+
+
+def optional_query(schema: dict[str, Any]) -> WithJsonSchema:
+    """The schema of an optional query parameter: the value's own (omitting it is how to say "none")."""
+    return WithJsonSchema(schema)
+
+
+TextQuery = Annotated[str | None, optional_query({"type": "string", "pattern": NO_CONTROL})]
+# A Decimal that the API writes as a JSON number (body.ExactJSONResponse), never as a string.
+DecimalNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+DECIMAL_TEXT = r"^[0-9]{1,20}(\.[0-9]{1,28})?$"
+UnitPriceIn = Annotated[Decimal | StrictStr, WithJsonSchema({
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_AMOUNT_MINOR},
+              {"type": "string", "pattern": DECIMAL_TEXT, "maxLength": 50}],
+    "description": "Major units, exact: 299.99 (a JSON number or a decimal string). At least one minor unit, "
+                   f"at most {MAX_AMOUNT_MINOR:,} minor units, and never more decimals than the currency has "
+                   f"({', '.join(f'{c} {d}' for c, d in CURRENCIES.items())})."})]
 
 
 class Strict(BaseModel):
@@ -19,15 +55,15 @@ class Public(BaseModel):
 
 # --- auth and users -----------------------------------------------------------------------
 class LoginRequest(Strict):
-    email: StrictStr = Field(max_length=254)
-    password: StrictStr = Field(max_length=1024)
+    email: Text = Field(max_length=254)
+    password: Text = Field(max_length=1024)
 
 
 class UserPublic(Public):
     id: str
     email: str
     name: str
-    role: Literal["customer", "admin"]
+    role: Role
     active: bool
     created_at: str
     updated_at: str
@@ -40,17 +76,20 @@ class LoginResponse(Public):
     user: UserPublic
 
 
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
 class UserCreate(Strict):
-    email: StrictStr
-    password: StrictStr
-    name: StrictStr
-    role: Literal["customer", "admin"] = "customer"
+    email: Text = Field(max_length=254, description=f"An email address (matches {EMAIL} once trimmed)")
+    password: Text = Field(min_length=8, max_length=1024)
+    name: Text = Field(min_length=1, max_length=100, description="1 to 100 characters once trimmed")
+    role: Role = "customer"
 
 
 class UserUpdate(Strict):
-    name: StrictStr | None = None
-    role: Literal["customer", "admin"] | None = None
-    password: StrictStr | None = None
+    name: Text | None = Field(None, min_length=1, max_length=100, description="1 to 100 characters once trimmed")
+    role: Role | None = None
+    password: Text | None = Field(None, min_length=8, max_length=1024)
     active: StrictBool | None = None
 
 
@@ -58,21 +97,38 @@ class UserList(Public):
     data: list[UserPublic]
 
 
+PaymentStatus = Literal["pending", "processing", "retrying", "completed", "failed"]
+
+
 # --- payments -----------------------------------------------------------------------------
 class CardIn(Strict):
-    number: StrictStr = Field(description="Card number; used once to tokenize, never stored")
-    exp_month: StrictInt
-    exp_year: StrictInt
-    cvc: StrictStr = Field(description="Never stored, logged or returned")
+    model_config = ConfigDict(json_schema_extra=lambda schema: schema.update(not_expired()))
+
+    number: StrictStr = Field(pattern=r"^[0-9]{12,19}$", json_schema_extra={"format": "payment-card"},
+                              description="12 to 19 digits that pass the Luhn check; used once to tokenize, "
+                                          "never stored")
+    exp_month: StrictInt = Field(ge=1, le=12)
+    exp_year: StrictInt = Field(ge=2000, le=2100, description="Four digits; the card must not have expired")
+    cvc: StrictStr = Field(pattern=r"^[0-9]{3,4}$", description="Never stored, logged or returned")
+
+
+def not_expired() -> dict[str, Any]:
+    """A card expires after its month: this month or later (UTC), as CardInput.parse decides."""
+    now = datetime.now(UTC)
+    return {"anyOf": [
+        {"properties": {"expYear": {"minimum": now.year + 1}}},
+        {"properties": {"expYear": {"const": now.year}, "expMonth": {"minimum": now.month}}},
+    ]}
 
 
 class PaymentCreate(Strict):
-    amount: StrictInt = Field(description="Minor units (cents): 1 to 99,999,999")
-    currency: StrictStr = Field(description="ISO 4217: USD, EUR, GBP, JPY")
-    customer_id: StrictStr | None = Field(None, description="Defaults to the caller; only admins may name another")
-    description: StrictStr = Field("", max_length=500)
-    payment_method: Literal["credit_card", "debit_card", "bank_transfer", "wallet"] = "credit_card"
-    idempotency_key: StrictStr | None = Field(None, max_length=255)
+    amount: StrictInt = Field(ge=1, le=MAX_AMOUNT_MINOR, description="Minor units (cents)")
+    currency: Currency = Field(description="ISO 4217")
+    customer_id: Text | None = Field(None, max_length=255,
+                                     description="Defaults to the caller; only admins may name another")
+    description: Text = Field("", max_length=500)
+    payment_method: PaymentMethod = "credit_card"
+    idempotency_key: IdempotencyKey | None = Field(None, description="Or the Idempotency-Key header (the same value)")
     card: CardIn | None = None
 
 
@@ -83,7 +139,7 @@ class CardPublic(Public):
 
 class PaymentPublic(Public):
     id: str
-    status: Literal["pending", "processing", "retrying", "completed", "failed"]
+    status: PaymentStatus
     amount: int
     currency: str
     customer_id: str
@@ -132,28 +188,31 @@ class LedgerList(Public):
 
 
 # --- catalogue, cart, orders ---------------------------------------------------------------
+CATEGORY_TEXT = "A word such as 'books': a letter, then letters, digits or '-' (at most 40; stored in lowercase)"
+METADATA_TEXT = "Any JSON object of at most 2000 characters, nested at most 32 levels deep"
+
+
 class ProductCreate(Strict):
-    name: StrictStr
-    description: StrictStr = ""
-    unit_price: Decimal | StrictStr = Field(description="Major units, exact: 299.99 (never more decimals "
-                                                        "than the currency has)")
-    currency: StrictStr = "USD"
-    category: StrictStr
-    image_url: StrictStr | None = None
-    metadata: dict = {}
-    stock: StrictInt = 0
+    name: Text = Field(min_length=1, max_length=120, description="1 to 120 characters once trimmed")
+    description: Text = Field("", max_length=2000)
+    unit_price: UnitPriceIn
+    currency: Currency = "USD"
+    category: Text = Field(max_length=40, description=CATEGORY_TEXT)
+    image_url: Text | None = Field(None, max_length=500, description="An http(s) URL or a path on this site")
+    metadata: dict[str, Any] = Field({}, description=METADATA_TEXT)
+    stock: StrictInt = Field(0, ge=0, le=1_000_000)
     active: StrictBool = True
 
 
 class ProductUpdate(Strict):
-    name: StrictStr | None = None
-    description: StrictStr | None = None
-    unit_price: Decimal | StrictStr | None = None
-    currency: StrictStr | None = None
-    category: StrictStr | None = None
-    image_url: StrictStr | None = None
-    metadata: dict | None = None
-    stock: StrictInt | None = None
+    name: Text | None = Field(None, min_length=1, max_length=120, description="1 to 120 characters once trimmed")
+    description: Text | None = Field(None, max_length=2000)
+    unit_price: UnitPriceIn | None = None
+    currency: Currency | None = None
+    category: Text | None = Field(None, max_length=40, description=CATEGORY_TEXT)
+    image_url: Text | None = Field(None, max_length=500, description="An http(s) URL or a path on this site")
+    metadata: dict[str, Any] | None = Field(None, description=METADATA_TEXT)
+    stock: StrictInt | None = Field(None, ge=0, le=1_000_000)
     active: StrictBool | None = None
 
 
@@ -161,7 +220,7 @@ class ProductPublic(Public):
     id: str
     name: str
     description: str
-    unit_price: Decimal
+    unit_price: DecimalNumber
     unit_price_minor: int
     currency: str
     category: str
@@ -182,7 +241,7 @@ class CategoryList(Public):
 
 
 class CartQuantity(Strict):
-    quantity: StrictInt = Field(description="0 removes the line; at most 100 and at most the stock")
+    quantity: StrictInt = Field(ge=0, le=100, description="0 removes the line; more than the stock is a 409")
 
 
 class CartLinePublic(Public):
@@ -205,17 +264,24 @@ class CartPublic(Public):
 
 
 class OrderItemIn(Strict):
-    product_id: StrictStr
-    quantity: StrictInt
+    product_id: Text = Field(max_length=255)
+    quantity: StrictInt = Field(ge=1, le=100, description="At most 100 of one product in an order")
 
 
 class OrderCreate(Strict):
-    items: list[OrderItemIn] | None = Field(None, description="Omit to order the caller's cart (and empty it)")
-    description: StrictStr = Field("", max_length=500)
-    payment_method: Literal["credit_card", "debit_card", "bank_transfer", "wallet"] = "credit_card"
-    idempotency_key: StrictStr | None = Field(None, max_length=255)
+    items: list[OrderItemIn] | None = Field(None, min_length=1,
+                                            description="Omit to order the caller's cart (and empty it)")
+    description: Text = Field("", max_length=500)
+    payment_method: PaymentMethod = "credit_card"
+    idempotency_key: IdempotencyKey | None = Field(None, description="Or the Idempotency-Key header (the same value)")
     card: CardIn | None = None
-    amount: StrictInt | None = Field(None, description="Ignored: the total is computed on the server")
+    # Accepted and ignored (API.md, Orders): the total is computed on the server from current prices.
+    amount: Any = Field(None, description="Ignored: the total is computed on the server")
+    total_amount: Any = Field(None, description="Ignored: the total is computed on the server")
+
+    def for_service(self) -> dict[str, Any]:
+        """The fields the order service reads (camelCase), without the ignored totals."""
+        return self.model_dump(by_alias=True, exclude_none=True, exclude={"amount", "total_amount"})
 
 
 class OrderItemPublic(Public):
@@ -228,7 +294,7 @@ class OrderItemPublic(Public):
 
 class OrderPublic(Public):
     id: str
-    status: Literal["pending_payment", "paid", "payment_failed"]
+    status: Literal["pending_payment", "paid", "payment_failed", "refunded"]
     customer_id: str
     items: list[OrderItemPublic]
     total_amount: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -21,8 +21,10 @@ from app.api.schemas import (
     ProductList,
     ProductPublic,
     ProductUpdate,
+    TextQuery,
+    optional_query,
 )
-from domain.catalog import ProductQuery, parse_price_filter
+from domain.catalog import SORTS, ProductQuery, parse_price_filter
 
 products = APIRouter(prefix="/api/products", tags=["catalogue"])
 cart = APIRouter(prefix="/api/cart", tags=["cart"], responses=responses(401))
@@ -31,11 +33,16 @@ ProductId = Annotated[str, Path(alias="productId")]
 OrderId = Annotated[str, Path(alias="orderId")]
 
 
+PriceFilter = Annotated[str | None, optional_query({"type": "number", "minimum": 0})]
+SortBy = Annotated[Literal["price", "-price", "name", "-name", "newest"] | None,
+                   optional_query({"type": "string", "enum": list(SORTS)})]
+
+
 @products.get("", response_model=ProductList, responses=responses(422))
-def list_products(c: ServicesDep, category: str | None = None, search: str | None = None,
-                  min_price: Annotated[str | None, Query(alias="minPrice")] = None,
-                  max_price: Annotated[str | None, Query(alias="maxPrice")] = None,
-                  sort_by: Annotated[str | None, Query(alias="sortBy")] = None) -> Response:
+def list_products(c: ServicesDep, category: TextQuery = None, search: TextQuery = None,
+                  min_price: Annotated[PriceFilter, Query(alias="minPrice", description="Major units")] = None,
+                  max_price: Annotated[PriceFilter, Query(alias="maxPrice", description="Major units")] = None,
+                  sort_by: Annotated[SortBy, Query(alias="sortBy")] = None) -> Response:
     """Browse active products: category, case-insensitive search, price range (major units), sort."""
     query = ProductQuery(category=category, search=search, min_price=parse_price_filter(min_price, "minPrice"),
                          max_price=parse_price_filter(max_price, "maxPrice"), sort_by=sort_by)
@@ -101,7 +108,7 @@ def clear_cart(user: CurrentUser, c: ServicesDep) -> Response:
 def place_order(body: OrderCreate, user: CurrentUser, c: ServicesDep,
                 idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Price the items on the server, reserve stock and create the order with its payment (201)."""
-    order, replayed = c.orders.place(user, body.model_dump(by_alias=True, exclude_none=True), idempotency_key)
+    order, replayed = c.orders.place(user, body.for_service(), idempotency_key)
     return created_or_replayed(order.public(), replayed, 201)
 
 
