@@ -34,7 +34,9 @@ def main() -> None:
                reload=settings.reload, show=False, favicon="💳", uvicorn_logging_level="warning",
                # X-Forwarded-For is read by app/net.py, from PAYGATE_TRUSTED_PROXIES only (uvicorn
                # would believe it from 127.0.0.1, so anyone on the host could pose as any client).
-               proxy_headers=False)
+               proxy_headers=False,
+               # the OpenAPI schema at /openapi.json and its docs at /docs (NiceGUI turns them off by default)
+               fastapi_docs=True)
 
 
 if __name__ in {"__main__", "__mp_main__"}:
