@@ -70,6 +70,10 @@ class PaymentService:
             with self.uow() as uow:
                 if key:
                     uow.idempotency.add(IdempotencyRecord(actor.id, key, fingerprint, "payment", payment.id, now))
+                if customer_id != actor.id:  # an admin paying for someone: that someone must exist
+                    customer = uow.users.get(customer_id)
+                    if customer is None or not customer.active:
+                        raise ValidationFailed.on("customerId", "is not an active user's id")
                 self.add_payment(uow, payment)
                 uow.commit()
             return payment

@@ -172,6 +172,25 @@ def test_an_admin_may_pay_for_any_customer(client: TestClient, admin_headers: He
     assert [p["id"] for p in listed] == [response.json()["id"]]
 
 
+def test_an_admin_paying_for_a_customer_that_does_not_exist_is_422_and_stores_nothing(
+        client: TestClient, admin_headers: Headers) -> None:
+    response = pay(client, admin_headers, customerId="usr_nobody_at_all")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "customerId"
+    assert client.get(PAYMENTS, headers=admin_headers).json()["data"] == []
+
+
+def test_an_admin_paying_for_a_deactivated_customer_is_422(client: TestClient, admin_headers: Headers,
+                                                           customer_headers: Headers) -> None:
+    customer = client.get("/api/auth/me", headers=customer_headers).json()["id"]
+    client.put(f"/api/users/{customer}", headers=admin_headers, json={"active": False})
+
+    response = pay(client, admin_headers, customerId=customer)
+
+    assert response.status_code == 422
+
+
 def test_another_customers_payment_and_its_events_are_404(client: TestClient, customer_headers: Headers,
                                                           new_customer: Callable[[str], Headers]) -> None:
     other = new_customer("other@example.com")

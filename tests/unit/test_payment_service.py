@@ -204,10 +204,20 @@ def test_a_customer_may_name_themself_as_the_customer(service, alice):
 
 
 def test_an_admin_may_pay_for_any_customer(service, uow, admin):
+    uow.put_user(make_user(user_id="customer_123"))
+
     payment, _ = service.submit(admin, body(customerId="customer_123"))
 
     assert uow.payment(payment.id).customer_id == "customer_123"
     assert uow.events()[0].customer_id == "customer_123"  # the customer sees it on their stream
+
+
+def test_an_admin_paying_for_someone_who_does_not_exist_is_refused_and_stores_nothing(service, uow, admin):
+    with pytest.raises(ValidationFailed) as refused:
+        service.submit(admin, body(customerId="usr_ghost"))
+
+    assert refused.value.details[0].field == "customerId"
+    assert uow.events() == []
 
 
 @pytest.mark.parametrize(("change", "field"), [
