@@ -90,7 +90,10 @@ async def event_stream(websocket: WebSocket, token: str | None = None, after: st
     def deliver(event: Event) -> None:
         if event.type.startswith("user.") and event.aggregate_id == user.id:
             # Queued in order: nothing after this event is sent before the user is checked again.
-            queue.put_nowait(event) if not queue.full() else recheck.set()
+            if queue.full():
+                recheck.set()
+            else:
+                queue.put_nowait(event)
             return
         if visible(event, user):
             if queue.full():  # a client that does not read loses the oldest events, not the server
@@ -110,7 +113,13 @@ async def event_stream(websocket: WebSocket, token: str | None = None, after: st
 
     async def allowed() -> bool:
         nonlocal user
-        current = await run_in_threadpool(_load, c, user.id)
+        # The user cache forgets a user on any user.* event (it subscribed to the hub before us), so
+        # a cached entry is never older than the change that revokes this socket.
+        current = c.user_cache.get(user.id)
+        if current is None:
+            current = await run_in_threadpool(_load, c, user.id)
+            if current is not None:
+                c.user_cache.put(current)
         if not still_allowed(claims, opened_as, current, time.time()):
             return False
         user = current
