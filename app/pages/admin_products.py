@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
-from app.pages.widgets import attempt, clear_field_errors, confirm, money
+from app.pages.widgets import attempt, clear_field_errors, confirm, money, product_image
 from domain.catalog import Product, ProductQuery
 from domain.errors import DomainError
 from domain.money import CURRENCIES
@@ -120,7 +120,7 @@ def register(container: Container) -> None:
                     for p in products:
                         with ui.row().classes("w-full items-center gap-3 border-b py-1 no-wrap") \
                                 .mark(f"row-{p.id}"):
-                            ui.image(p.image_url or "").classes("w-12 h-9 rounded").props(f'alt="{p.name}"')
+                            product_image(p).classes("w-12 h-9 rounded")
                             with ui.column().classes("flex-1 gap-0 min-w-0"):
                                 ui.label(p.name).classes("font-medium truncate")
                                 ui.label(f"{p.category} · {p.id}").classes("text-xs text-grey-7")

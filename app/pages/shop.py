@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_user
-from app.pages.widgets import money, on_events
+from app.pages.widgets import money, on_events, product_image
 from domain.catalog import SORTS, Product, ProductQuery
 from domain.errors import DomainError
 from domain.events import Event
@@ -70,8 +70,7 @@ def register(container: Container) -> None:
 
                     def product_card(product: Product, quantity: int) -> None:
                         with ui.card().classes("w-full p-0 gap-0").mark(f"product-{product.id}"):
-                            ui.image(product.image_url or f"/images/products/{product.id}.svg") \
-                                .classes("w-full h-36").props(f'alt="{product.name}" fit=cover')
+                            product_image(product).classes("w-full h-36").props("fit=cover")
                             with ui.column().classes("p-3 gap-1 w-full"):
                                 ui.label(product.name).classes("font-semibold")
                                 ui.label(product.description).classes("text-xs text-grey-7 line-clamp-2")

@@ -1,4 +1,4 @@
-"""Small pieces shared by pages: status badges, money, live subscriptions, field errors."""
+"""Small pieces shared by pages: status badges, money, product pictures, live subscriptions, field errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TypeVar
 from nicegui import ui
 
 from app.bootstrap import Container
+from domain.catalog import Product
 from domain.errors import DomainError, ValidationFailed
 from domain.events import Event
 from domain.money import format_money
@@ -32,11 +33,21 @@ def status_badge(status: str) -> ui.badge:
 
 def set_status(badge: ui.badge, status: str) -> None:
     badge.set_text(status.replace("_", " "))
-    badge.props(f"color={STATUS_COLORS.get(status, 'grey')}")
+    badge.props["color"] = STATUS_COLORS.get(status, "grey")
 
 
 def money(minor: int, currency: str) -> str:
     return format_money(minor, currency)
+
+
+def product_image(product: Product) -> ui.image:
+    """The product's picture (the one drawn for it when it has none), its name as the alt text.
+
+    The name is set as a value, never written into a props string, where a quote in it would add attributes.
+    """
+    image = ui.image(product.image_url or f"/images/products/{product.id}.svg")
+    image.props["alt"] = product.name
+    return image
 
 
 def on_events(container: Container, callback: Callable[[Event], None]) -> None:

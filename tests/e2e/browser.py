@@ -44,3 +44,18 @@ async def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_text("Dashboard", exact=True).first.wait_for()
+
+
+# Reports each violation to the console, beside Chromium's own message, with the directive and the source.
+_CSP_REPORTER = """document.addEventListener('securitypolicyviolation', (e) => console.error(
+  'CSP violation:', e.violatedDirective, e.blockedURI || '(inline)', e.sourceFile + ':' + e.lineNumber));"""
+
+
+async def collect_csp_violations(page: Page) -> list[str]:
+    """A list that fills with every Content-Security-Policy violation of `page` from now on
+    (its `securitypolicyviolation` events and Chromium's console messages), across navigations."""
+    violations: list[str] = []
+    await page.add_init_script(_CSP_REPORTER)
+    page.on("console", lambda m: violations.append(m.text)
+            if m.text.startswith("CSP violation:") or "Content Security Policy" in m.text else None)
+    return violations
