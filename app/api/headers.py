@@ -156,6 +156,9 @@ class SecurityHeaders:
                 policy = page_policy(scope["path"], list(start.get("headers", [])), body)
                 await send(_with_headers(start, policy))
                 await send({"type": "http.response.body", "body": body, "more_body": False})
+            elif held:  # an HTML file sent by path (a server's pathsend extension): no body here to read
+                await send(_with_headers(held.pop()))
+                await send(message)
             else:
                 await send(message)
 

@@ -41,9 +41,9 @@ def bearer(url: str, who: tuple[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def create_product_named(server: Server, name: str) -> None:
+def create_product_named(server: Server, name: str, image_url: str | None = None) -> None:
     r = httpx.post(f"{server.url}/api/products", headers=bearer(server.url, ADMIN),
-                   json={"name": name, "unitPrice": "9.99", "category": "home", "stock": 5})
+                   json={"name": name, "unitPrice": "9.99", "category": "home", "stock": 5, "imageUrl": image_url})
     assert r.status_code == 201, r.text
 
 
@@ -104,6 +104,8 @@ async def test_the_policy_refuses_an_inline_event_handler_that_reaches_a_page(se
 
 
 async def test_every_page_works_under_the_policy_with_no_violation(server: Server, browser: Browser):
+    # A picture an admin gives as an https: URL is allowed (offline it fails to load, but not by the policy).
+    create_product_named(server, "Remote Picture", image_url="https://images.example.com/remote.png")
     responses: list[Response] = []
     sockets: list[str] = []
 
@@ -117,6 +119,7 @@ async def test_every_page_works_under_the_policy_with_no_violation(server: Serve
 
     customer, customer_violations = await open_as(CUSTOMER)
     await customer.goto(f"{server.url}/shop")
+    await expect(customer.locator('.q-img[aria-label="Remote Picture"]')).to_be_visible()
     await expect(customer.locator("img.q-img__image--loaded").first).to_be_visible()  # a picture drawn by the app
     mug = customer.locator(".q-card", has=customer.get_by_text("Ceramic Mug", exact=True))
     await mug.get_by_role("button", name=re.compile("Add to Cart", re.I)).click()
