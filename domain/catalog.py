@@ -105,10 +105,12 @@ def parse_product_fields(raw: dict[str, Any], *, partial: bool, current: Product
             out["category"] = category.strip().lower()
     if "imageUrl" in raw:
         url = raw.get("imageUrl")
+        # https only (the pages' Content-Security-Policy refuses plain http images as mixed content),
+        # or a path on this site; "//host" is another site's URL in disguise.
         if url is not None and (not isinstance(url, str) or len(url) > 500
-                                or not (url.startswith("/") or url.startswith("https://")
-                                        or url.startswith("http://"))):
-            errors.append(FieldError("imageUrl", "must be an http(s) URL or a path on this site"))
+                                or not (url.startswith("https://")
+                                        or (url.startswith("/") and not url.startswith("//")))):
+            errors.append(FieldError("imageUrl", "must be an https URL or a path on this site"))
         out["image_url"] = url or None
     if given("stock"):
         stock = raw.get("stock", 0)

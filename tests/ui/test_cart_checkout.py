@@ -3,20 +3,7 @@
 from nicegui import app
 from nicegui.testing import User
 
-from tests.ui.helpers import sign_in
-
-
-def the(user: User, marker: str):
-    elements = user.find(marker=marker).elements
-    assert len(elements) == 1, f"expected one element marked {marker!r}, found {len(elements)}"
-    return next(iter(elements))
-
-
-def fill_cart(*items: tuple[str, int]) -> None:
-    c = app.state.container
-    customer = next(u for u in c.users.list() if u.email == "customer@example.com")
-    for product_id, quantity in items:
-        c.cart.set_quantity(customer, product_id, quantity)
+from tests.ui.helpers import account, enter_card, fill_cart, sign_in, the
 
 
 async def test_without_a_cart_there_is_no_cart_box_and_the_amount_is_empty(user: User):
@@ -74,15 +61,12 @@ async def test_paying_the_cart_total_places_an_order_and_empties_the_cart(user: 
     fill_cart(("prod_009", 2))
     await user.open("/payments/new")
 
-    user.find(marker="card-number").type("4242424242424242")
-    user.find(marker="card-exp-month").type("12")
-    user.find(marker="card-exp-year").type("2030")
-    user.find(marker="card-cvc").type("123")
+    enter_card(user)
     user.find(marker="pay-button").click()
 
     await user.should_see(marker="payment-status", retries=30)
     c = app.state.container
-    customer = next(u for u in c.users.list() if u.email == "customer@example.com")
+    customer = account()
     orders = c.orders.list(customer)
     assert [o.total_amount for o in orders] == [6998]
     assert orders[0].items[0].product_id == "prod_009"

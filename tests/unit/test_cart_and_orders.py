@@ -13,7 +13,14 @@ import pytest
 
 from domain.cart import Cart, CartLine
 from domain.catalog import Product
-from domain.errors import CartChanged, IdempotencyKeyReused, IllegalTransition, InsufficientStock, NotFound, ValidationFailed
+from domain.errors import (
+    CartChanged,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    InsufficientStock,
+    NotFound,
+    ValidationFailed,
+)
 from domain.events import Event
 from domain.orders import Order, OrderItem, parse_items
 

@@ -282,3 +282,17 @@ def test_a_product_that_is_in_an_order_is_deactivated_instead_of_deleted(contain
     assert "prod_013" not in ids(container.catalog.browse(ProductQuery()))
     with pytest.raises(NotFound):
         container.catalog.get("prod_013", include_inactive=False)
+
+
+@pytest.mark.parametrize("url", ["http://example.com/a.png", "//evil.example/a.png", "javascript:alert(1)",
+                                 "data:image/svg+xml,<svg/>"])
+def test_an_image_url_must_be_https_or_a_path_on_this_site(url):
+    with pytest.raises(ValidationFailed) as refused:
+        parse_product_fields(valid_fields(imageUrl=url), partial=False)
+
+    assert fields_of(refused.value) == {"imageUrl"}
+
+
+@pytest.mark.parametrize("url", ["https://cdn.example.com/a.png", "/images/products/prod_001.svg"])
+def test_an_https_image_url_or_a_path_on_this_site_is_kept(url):
+    assert parse_product_fields(valid_fields(imageUrl=url), partial=False)["image_url"] == url
