@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test test-fast lint bench browser migrate screenshots clean
+.PHONY: run test test-fast lint fuzz bench browser migrate screenshots clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test-fast: $(VENV)/.dev  ## everything but the real-browser journeys
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
+
+FUZZ_EXAMPLES ?= 200
+FUZZ_SEED     ?= 7
+fuzz: $(VENV)/.dev  ## Schemathesis against a real server, every check and phase; longer: make fuzz FUZZ_EXAMPLES=2000
+	$(PY) -m tests.e2e.fuzz --max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED)
 
 bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
 	$(PY) -m bench.startup

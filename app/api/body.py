@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -31,10 +32,33 @@ def field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     return field or "body"
 
 
-async def exact_json(request: Request, model: type[BaseModel]) -> dict[str, Any]:
+def _plain_number(value: Decimal, field: str) -> int | float:
+    """A number outside the exact fields: an int when it has no fraction, else a float (as any JSON reader)."""
+    if value.adjusted() < 30 and value == value.to_integral_value():
+        return int(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationFailed.on(field, "holds a number out of range")
+    return number
+
+
+def _plain_numbers(value: Any, field: str) -> Any:
+    if isinstance(value, Decimal):
+        return _plain_number(value, field)
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v, field) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v, field) for v in value]
+    return value
+
+
+async def exact_json(request: Request, model: type[BaseModel], exact: frozenset[str] = frozenset({"unitPrice"})
+                     ) -> dict[str, Any]:
     """Read the body with Decimal numbers, check it against `model`, return the raw dict.
 
-    The body's size and depth were checked before the route ran (limits.RequestLimits).
+    Only the `exact` fields keep their Decimal; elsewhere a number is an int or a float, as any JSON
+    reader has it (so 5.0 is the integer 5, and metadata can be stored as JSON). The body's size and
+    depth were checked before the route ran (limits.RequestLimits), so the recursion here is shallow.
     """
     body = await request.body()
     try:
@@ -43,6 +67,7 @@ async def exact_json(request: Request, model: type[BaseModel]) -> dict[str, Any]
         raise MalformedJson() from None
     if not isinstance(data, dict):
         raise ValidationFailed.on("body", "must be a JSON object")
+    data = {k: v if k in exact else _plain_numbers(v, k) for k, v in data.items()}
     try:
         model.model_validate(data)
     except ValidationError as e:
@@ -64,8 +89,9 @@ def _scalar(value: Any) -> str:
         if not value.is_finite():
             raise ValueError("non-finite Decimal")
         return format(value, "f")
-    if isinstance(value, float):
-        raise TypeError("floats are not used for money; pass a Decimal")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("non-finite float")
+    # Money is never a float here (Product.public gives a Decimal); a float is free-form metadata.
     return json.dumps(value, ensure_ascii=False)
 
 

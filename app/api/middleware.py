@@ -7,22 +7,28 @@ Both are pure ASGI middleware (no response buffering), installed by `install_api
   re-raised exception by dropping the keep-alive connection; here nothing escapes.
 - `MethodFrame` answers `OPTIONS` with an `Allow` header, serves `HEAD` wherever `GET` is served
   (the GET response without its body), and makes a 405's `Allow` list every method of the path,
-  not only those of the first route that matched it.
+  not only those of the first route that matched it. A literal path is never also a template's.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
-from starlette.routing import Match, Mount
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import internal_error_response
+from app.api.errors import error_response, internal_error_response
+from app.api.limits import is_api_path
+
+try:  # FastAPI 0.16x nests included routers; this flattens them (older versions keep a flat list)
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # pragma: no cover
+    iter_route_contexts = None  # type: ignore[assignment]
 
 log = logging.getLogger("paygate.api")
 
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-PROBED_METHODS = (*METHOD_ORDER, "TRACE", "QUERY")
 
 
 class ErrorBoundary:
@@ -50,16 +56,39 @@ class ErrorBoundary:
             await internal_error_response()(scope, receive, send)
 
 
-def route_methods(scope: Scope) -> set[str]:
-    """The methods that the app's routes accept for this request's path.
+class RouteTable:
+    """(path pattern, literal, methods) of every HTTP route, flattened out of included routers."""
 
-    Each method is tried against the routes (FastAPI nests included routers, so routes are asked,
-    not inspected); mounts are left out, as they serve every method of their prefix themselves.
-    """
-    router = getattr(scope.get("app"), "router", None)
-    routes = [r for r in getattr(router, "routes", ()) if not isinstance(r, Mount)]
-    return {method for method in PROBED_METHODS
-            if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)}
+    def __init__(self) -> None:
+        self._key: tuple[int, int] | None = None
+        self._rows: list[tuple[re.Pattern[str], bool, frozenset[str]]] = []
+
+    def rows(self, app: object) -> list[tuple[re.Pattern[str], bool, frozenset[str]]]:
+        routes = list(getattr(getattr(app, "router", None), "routes", ()))
+        key = (id(app), len(routes))  # NiceGUI adds a route or two at start-up
+        if key != self._key:
+            flat = iter_route_contexts(routes) if iter_route_contexts is not None else routes
+            self._rows = []
+            for route in flat:
+                path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+                if path and methods:  # mounts and WebSocket routes serve their own methods
+                    regex, _, convertors = compile_path(path)
+                    self._rows.append((regex, not convertors, frozenset(methods)))
+            self._key = key
+        return self._rows
+
+    def methods(self, scope: Scope) -> tuple[set[str], bool]:
+        """The methods served at the request's path, and whether a literal route (no parameters) serves it.
+
+        A literal path wins over a template, as OpenAPI matches paths: /api/products/categories is not
+        also /api/products/{productId}.
+        """
+        literal: set[str] = set()
+        templated: set[str] = set()
+        for regex, is_literal, methods in self.rows(scope.get("app")):
+            if regex.match(scope["path"]):
+                (literal if is_literal else templated).update(methods)
+        return (literal, True) if literal else (templated, False)
 
 
 def allow_header(methods: set[str]) -> str:
@@ -72,23 +101,30 @@ def allow_header(methods: set[str]) -> str:
 class MethodFrame:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.routes = RouteTable()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        if method in ("OPTIONS", "HEAD"):
-            methods = route_methods(scope)
-            if method == "OPTIONS" and methods and "OPTIONS" not in methods:
-                await send({"type": "http.response.start", "status": 204,
-                            "headers": [(b"allow", allow_header(methods).encode())]})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            if method == "HEAD" and "GET" in methods and "HEAD" not in methods:
-                scope = {**scope, "method": "GET"}
-                send = _without_body(send)
-        await self.app(scope, receive, _full_allow(scope, send))
+        methods, literal = self.routes.methods(scope)
+        served = methods | ({"HEAD"} if "GET" in methods else set())
+        if method == "OPTIONS" and methods and "OPTIONS" not in methods:
+            await send({"type": "http.response.start", "status": 204,
+                        "headers": [(b"allow", allow_header(methods).encode())]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        # Under /api/ only: the router would hand such a request to a template's route.
+        if literal and method not in served and is_api_path(scope["path"]):
+            response = error_response(405, "method_not_allowed", "Method Not Allowed",
+                                      headers={"Allow": allow_header(methods)})
+            await response(scope, receive, send)
+            return
+        if method == "HEAD" and "GET" in methods and "HEAD" not in methods:
+            scope = {**scope, "method": "GET"}
+            send = _without_body(send)
+        await self.app(scope, receive, _full_allow(methods, send))
 
 
 def _without_body(send: Send) -> Send:
@@ -102,11 +138,11 @@ def _without_body(send: Send) -> Send:
     return head_send
 
 
-def _full_allow(scope: Scope, send: Send) -> Send:
+def _full_allow(methods: set[str], send: Send) -> Send:
     async def allow_send(message: Message) -> None:
         if message["type"] == "http.response.start" and message["status"] == 405:
             headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-            message = {**message, "headers": [*headers, (b"allow", allow_header(route_methods(scope)).encode())]}
+            message = {**message, "headers": [*headers, (b"allow", allow_header(methods).encode())]}
         await send(message)
 
     return allow_send

@@ -1,7 +1,9 @@
 """The OpenAPI schema that /openapi.json and /docs serve: PayGate's title and version, rebuilt monthly.
 
-A card's expiry rule (this month or later) is part of the schema (schemas.not_expired), so the
-cached schema is rebuilt when the month turns.
+What the frame enforces on every route is written into the schema here: text in a query string has
+no control characters (limits.RequestLimits), whichever module declared the parameter. A card's
+expiry rule (this month or later) is part of the schema (schemas.not_expired), so the cached schema
+is rebuilt when the month turns.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.api.schemas import NO_CONTROL
 from app.api.system import VERSION
 
 DESCRIPTION = ("PayGate's REST API: payments, catalogue, cart and orders. Errors share one body: "
@@ -31,6 +34,29 @@ def install_openapi(app: FastAPI) -> None:
         if built_for != [(now.year, now.month)]:
             app.openapi_schema = None
             built_for[:] = [(now.year, now.month)]
-        return generate()
+            app.openapi_schema = with_frame_rules(generate())
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def with_frame_rules(schema: dict[str, Any]) -> dict[str, Any]:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    _no_control_text(parameter.get("schema", {}))
+            # A body that a route reads itself (body.openapi_body) brings its own definitions along.
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                components.update(content.get("schema", {}).pop("$defs", {}))
+    return schema
+
+
+def _no_control_text(value: dict[str, Any]) -> None:
+    if value.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(value):
+        value["pattern"] = NO_CONTROL
+    for member in value.get("anyOf", []):
+        _no_control_text(member)

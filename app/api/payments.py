@@ -8,19 +8,21 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import CurrentUser, ServicesDep
 from app.api.errors import responses
-from app.api.idempotency import IdempotencyKeyHeader, created_or_replayed, replay_responses
+from app.api.idempotency import created_or_replayed, replay_responses
 from app.api.schemas import (
     EventList,
+    IdempotencyKeyHeader,
     PaymentCreate,
     PaymentPage,
     PaymentPublic,
     PaymentStatus,
-    TextQuery,
     optional_query,
 )
 
 router = APIRouter(prefix="/api/payments", tags=["payments"], responses=responses(401))
 PaymentId = Annotated[str, Path(alias="paymentId")]
+# Opaque: only a nextCursor that this API returned is one (its own format, for clients and fuzzers alike).
+Cursor = Annotated[str | None, optional_query({"type": "string", "format": "payment-cursor"})]
 StatusFilter = Annotated[PaymentStatus | None,
                          optional_query({"type": "string", "enum": list(get_args(PaymentStatus))})]
 
@@ -37,7 +39,7 @@ def submit_payment(body: PaymentCreate, user: CurrentUser, c: ServicesDep,
 @router.get("", response_model=PaymentPage, responses=responses(422))
 def list_payments(user: CurrentUser, c: ServicesDep, status: StatusFilter = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  cursor: Annotated[TextQuery, Query(description="A nextCursor of this API")] = None) -> dict:
+                  cursor: Annotated[Cursor, Query(description="The nextCursor of the previous page")] = None) -> dict:
     """The caller's payments (all for an admin), newest first, with cursor pagination."""
     page, next_cursor = c.payments.list(user, status=status, limit=limit, cursor=cursor)
     return {"data": [p.public() for p in page], "nextCursor": next_cursor}

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
+from fastapi import Header
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
+from typing_extensions import TypeAliasType
 
 from domain.money import CURRENCIES, MAX_AMOUNT_MINOR
 
@@ -23,6 +35,25 @@ Text = Annotated[StrictStr, Field(pattern=NO_CONTROL)]
 # What an idempotency key may be: printable ASCII (it also travels in a header).
 KEY_PATTERN = r"^[\x20-\x7E]*$"
 IdempotencyKey = Annotated[StrictStr, Field(max_length=255, pattern=KEY_PATTERN)]
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255, pattern=KEY_PATTERN,
+                                                    description="Or `idempotencyKey` in the body (the same value)")]
+
+
+def whole_number(value: Any) -> Any:
+    """JSON Schema counts 53.0 as an integer, and so does the API: a number without a fraction is one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(whole_number)]
+# Free-form JSON (a product's metadata): its text follows the same rule as every other text.
+JsonValue = TypeAliasType("JsonValue", Union[  # noqa: UP007 - a recursive alias needs the Union form
+    Text, StrictInt, StrictFloat, StrictBool, None, list["JsonValue"],
+    Annotated[dict[Text, "JsonValue"], Field(json_schema_extra={"additionalProperties": False})]])
+JsonObject = Annotated[dict[Text, JsonValue], Field(
+    json_schema_extra={"additionalProperties": False},
+    description="Any JSON object of at most 2000 characters, nested at most 32 levels deep")]
 Currency = Literal["USD", "EUR", "GBP", "JPY"]
 PaymentMethod = Literal["credit_card", "debit_card", "bank_transfer", "wallet"]
 Role = Literal["customer", "admin"]
@@ -107,8 +138,8 @@ class CardIn(Strict):
     number: StrictStr = Field(pattern=r"^[0-9]{12,19}$", json_schema_extra={"format": "payment-card"},
                               description="12 to 19 digits that pass the Luhn check; used once to tokenize, "
                                           "never stored")
-    exp_month: StrictInt = Field(ge=1, le=12)
-    exp_year: StrictInt = Field(ge=2000, le=2100, description="Four digits; the card must not have expired")
+    exp_month: WholeNumber = Field(ge=1, le=12)
+    exp_year: WholeNumber = Field(ge=2000, le=2100, description="Four digits; the card must not have expired")
     cvc: StrictStr = Field(pattern=r"^[0-9]{3,4}$", description="Never stored, logged or returned")
 
 
@@ -122,7 +153,7 @@ def not_expired() -> dict[str, Any]:
 
 
 class PaymentCreate(Strict):
-    amount: StrictInt = Field(ge=1, le=MAX_AMOUNT_MINOR, description="Minor units (cents)")
+    amount: WholeNumber = Field(ge=1, le=MAX_AMOUNT_MINOR, description="Minor units (cents)")
     currency: Currency = Field(description="ISO 4217")
     customer_id: Text | None = Field(None, max_length=255,
                                      description="Defaults to the caller; only admins may name another")
@@ -189,7 +220,6 @@ class LedgerList(Public):
 
 # --- catalogue, cart, orders ---------------------------------------------------------------
 CATEGORY_TEXT = "A word such as 'books': a letter, then letters, digits or '-' (at most 40; stored in lowercase)"
-METADATA_TEXT = "Any JSON object of at most 2000 characters, nested at most 32 levels deep"
 
 
 class ProductCreate(Strict):
@@ -199,8 +229,8 @@ class ProductCreate(Strict):
     currency: Currency = "USD"
     category: Text = Field(max_length=40, description=CATEGORY_TEXT)
     image_url: Text | None = Field(None, max_length=500, description="An http(s) URL or a path on this site")
-    metadata: dict[str, Any] = Field({}, description=METADATA_TEXT)
-    stock: StrictInt = Field(0, ge=0, le=1_000_000)
+    metadata: JsonObject = {}
+    stock: WholeNumber = Field(0, ge=0, le=1_000_000)
     active: StrictBool = True
 
 
@@ -211,8 +241,8 @@ class ProductUpdate(Strict):
     currency: Currency | None = None
     category: Text | None = Field(None, max_length=40, description=CATEGORY_TEXT)
     image_url: Text | None = Field(None, max_length=500, description="An http(s) URL or a path on this site")
-    metadata: dict[str, Any] | None = Field(None, description=METADATA_TEXT)
-    stock: StrictInt | None = Field(None, ge=0, le=1_000_000)
+    metadata: JsonObject | None = None
+    stock: WholeNumber | None = Field(None, ge=0, le=1_000_000)
     active: StrictBool | None = None
 
 
@@ -241,7 +271,7 @@ class CategoryList(Public):
 
 
 class CartQuantity(Strict):
-    quantity: StrictInt = Field(ge=0, le=100, description="0 removes the line; more than the stock is a 409")
+    quantity: WholeNumber = Field(ge=0, le=100, description="0 removes the line; more than the stock is a 409")
 
 
 class CartLinePublic(Public):
@@ -265,7 +295,7 @@ class CartPublic(Public):
 
 class OrderItemIn(Strict):
     product_id: Text = Field(max_length=255)
-    quantity: StrictInt = Field(ge=1, le=100, description="At most 100 of one product in an order")
+    quantity: WholeNumber = Field(ge=1, le=100, description="At most 100 of one product in an order")
 
 
 class OrderCreate(Strict):

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from app.api.body import ExactJSONResponse, exact_json, openapi_body
 from app.api.deps import AdminUser, CurrentUser, ServicesDep
 from app.api.errors import responses
-from app.api.idempotency import IdempotencyKeyHeader, created_or_replayed, replay_responses
+from app.api.idempotency import created_or_replayed, replay_responses
 from app.api.schemas import (
     CartPublic,
     CartQuantity,
     CategoryList,
+    IdempotencyKeyHeader,
     OrderCreate,
     OrderList,
     OrderPublic,

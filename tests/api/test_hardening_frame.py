@@ -363,3 +363,57 @@ def test_the_schema_lets_an_order_carry_the_ignored_totals(schema: dict) -> None
 
     assert {"amount", "totalAmount"} <= set(order["properties"])
     assert order["additionalProperties"] is False
+
+
+# --- what the fuzzer found -----------------------------------------------------------------
+def test_a_literal_path_is_not_also_a_template(client: TestClient, admin_headers: Headers) -> None:
+    response = client.put("/api/products/categories", headers=admin_headers, json={"stock": 1})
+
+    assert_error_body(response, 405, "method_not_allowed")
+    assert allow(response) == {"GET", "HEAD", "OPTIONS"}
+    assert allow(client.options("/api/products/categories")) == {"GET", "HEAD", "OPTIONS"}
+
+
+@pytest.mark.parametrize(("url", "body"), [
+    ("/api/payments", {"amount": 100.0, "currency": "USD", "card": {**CARD, "expMonth": 12.0}}),
+    ("/api/orders", {"items": [{"productId": "prod_001", "quantity": 1.0}]}),
+])
+def test_a_number_without_a_fraction_is_an_integer_as_json_schema_says(client: TestClient,
+                                                                       customer_headers: Headers, url: str,
+                                                                       body: dict) -> None:
+    response = client.post(url, headers=customer_headers, json=body)
+
+    assert response.status_code in (201, 202), response.text
+
+
+def test_an_integer_with_a_fraction_is_still_refused(client: TestClient, customer_headers: Headers) -> None:
+    response = client.post("/api/payments", headers=customer_headers, json={"amount": 100.5, "currency": "USD"})
+
+    error = assert_error_body(response, 422, "validation_error")
+    assert [d["field"] for d in error["details"]] == ["amount"]
+
+
+def test_metadata_numbers_with_a_fraction_are_stored_and_read_back(client: TestClient,
+                                                                   admin_headers: Headers) -> None:
+    response = post_raw(client, "/api/products/prod_001", '{"metadata": {"w": 1.5, "n": 2.0}, "stock": 7.0}',
+                        admin_headers, "PUT")
+
+    assert response.status_code == 200, response.text
+    assert client.get("/api/products/prod_001").json()["metadata"] == {"w": 1.5, "n": 2}
+    assert client.get("/api/products/prod_001").json()["stock"] == 7
+
+
+@pytest.mark.parametrize("key", ["caf\u00e9", "x" * 256])
+def test_an_idempotency_key_header_outside_printable_ascii_or_over_255_is_422(
+        client: TestClient, customer_headers: dict, key: str) -> None:
+    response = client.post("/api/payments", json={"amount": 100, "currency": "USD"},
+                           headers={**customer_headers, "Idempotency-Key": key.encode()})
+
+    error = assert_error_body(response, 422, "validation_error")
+    assert [d["field"] for d in error["details"]] == ["Idempotency-Key"]
+
+
+def test_the_schema_names_the_formats_a_json_schema_cannot_check(schema: dict) -> None:
+    assert component(schema, "CardIn")["properties"]["number"]["format"] == "payment-card"
+    assert parameter(schema, "/api/payments", "cursor")["format"] == "payment-cursor"
+    assert parameter(schema, "/api/providers/mock/charges", "paymentId")["anyOf"][0]["pattern"].startswith("^[^")
