@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.api.schemas import NO_CONTROL
+from app.api.fields import NO_CONTROL
 from app.api.system import VERSION
 
 DESCRIPTION = ("PayGate's REST API: payments, catalogue, cart and orders. Errors share one body: "

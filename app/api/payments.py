@@ -8,15 +8,13 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import CurrentUser, ServicesDep
 from app.api.errors import responses
+from app.api.fields import IdempotencyKeyHeader, PaymentStatus, optional_query
 from app.api.idempotency import created_or_replayed, replay_responses
 from app.api.schemas import (
     EventList,
-    IdempotencyKeyHeader,
     PaymentCreate,
     PaymentPage,
     PaymentPublic,
-    PaymentStatus,
-    optional_query,
 )
 
 router = APIRouter(prefix="/api/payments", tags=["payments"], responses=responses(401))

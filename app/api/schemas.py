@@ -7,73 +7,29 @@ say: the 1 MiB body and the 32-level nesting).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
-from fastapi import Header
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    WithJsonSchema,
-)
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from pydantic.alias_generators import to_camel
-from typing_extensions import TypeAliasType
 
-from domain.money import CURRENCIES, MAX_AMOUNT_MINOR
-
-# No C0/C1 control characters but tab and newline (API.md, Conventions); app/api/limits.py refuses
-# them in every body and query string too, before a route runs.
-NO_CONTROL = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
-Text = Annotated[StrictStr, Field(pattern=NO_CONTROL)]
-# What an idempotency key may be: printable ASCII (it also travels in a header).
-KEY_PATTERN = r"^[\x20-\x7E]*$"
-IdempotencyKey = Annotated[StrictStr, Field(max_length=255, pattern=KEY_PATTERN)]
-IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255, pattern=KEY_PATTERN,
-                                                    description="Or `idempotencyKey` in the body (the same value)")]
-
-
-def whole_number(value: Any) -> Any:
-    """JSON Schema counts 53.0 as an integer, and so does the API: a number without a fraction is one."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-WholeNumber = Annotated[StrictInt, BeforeValidator(whole_number)]
-# Free-form JSON (a product's metadata): its text follows the same rule as every other text.
-JsonValue = TypeAliasType("JsonValue", Union[  # noqa: UP007 - a recursive alias needs the Union form
-    Text, StrictInt, StrictFloat, StrictBool, None, list["JsonValue"],
-    Annotated[dict[Text, "JsonValue"], Field(json_schema_extra={"additionalProperties": False})]])
-JsonObject = Annotated[dict[Text, JsonValue], Field(
-    json_schema_extra={"additionalProperties": False},
-    description="Any JSON object of at most 2000 characters, nested at most 32 levels deep")]
-Currency = Literal["USD", "EUR", "GBP", "JPY"]
-PaymentMethod = Literal["credit_card", "debit_card", "bank_transfer", "wallet"]
-Role = Literal["customer", "admin"]
-
-
-def optional_query(schema: dict[str, Any]) -> WithJsonSchema:
-    """The schema of an optional query parameter: the value's own (omitting it is how to say "none")."""
-    return WithJsonSchema(schema)
-
-
-TextQuery = Annotated[str | None, optional_query({"type": "string", "pattern": NO_CONTROL})]
-# A Decimal that the API writes as a JSON number (body.ExactJSONResponse), never as a string.
-DecimalNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
-DECIMAL_TEXT = r"^[0-9]{1,20}(\.[0-9]{1,28})?$"
-UnitPriceIn = Annotated[Decimal | StrictStr, WithJsonSchema({
-    "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_AMOUNT_MINOR},
-              {"type": "string", "pattern": DECIMAL_TEXT, "maxLength": 50}],
-    "description": "Major units, exact: 299.99 (a JSON number or a decimal string). At least one minor unit, "
-                   f"at most {MAX_AMOUNT_MINOR:,} minor units, and never more decimals than the currency has "
-                   f"({', '.join(f'{c} {d}' for c, d in CURRENCIES.items())})."})]
+from app.api.fields import (
+    Category,
+    Currency,
+    DecimalNumber,
+    Email,
+    IdempotencyKey,
+    ImageUrl,
+    JsonObject,
+    NonBlank,
+    PaymentMethod,
+    PaymentStatus,
+    Role,
+    Text,
+    UnitPriceIn,
+    WholeNumber,
+    not_expired,
+)
+from domain.money import MAX_AMOUNT_MINOR
 
 
 class Strict(BaseModel):
@@ -107,18 +63,15 @@ class LoginResponse(Public):
     user: UserPublic
 
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-
-
 class UserCreate(Strict):
-    email: Text = Field(max_length=254, description=f"An email address (matches {EMAIL} once trimmed)")
+    email: Email
     password: Text = Field(min_length=8, max_length=1024)
-    name: Text = Field(min_length=1, max_length=100, description="1 to 100 characters once trimmed")
+    name: NonBlank = Field(max_length=100)
     role: Role = "customer"
 
 
 class UserUpdate(Strict):
-    name: Text | None = Field(None, min_length=1, max_length=100, description="1 to 100 characters once trimmed")
+    name: NonBlank | None = Field(None, max_length=100)
     role: Role | None = None
     password: Text | None = Field(None, min_length=8, max_length=1024)
     active: StrictBool | None = None
@@ -126,9 +79,6 @@ class UserUpdate(Strict):
 
 class UserList(Public):
     data: list[UserPublic]
-
-
-PaymentStatus = Literal["pending", "processing", "retrying", "completed", "failed"]
 
 
 # --- payments -----------------------------------------------------------------------------
@@ -141,15 +91,6 @@ class CardIn(Strict):
     exp_month: WholeNumber = Field(ge=1, le=12)
     exp_year: WholeNumber = Field(ge=2000, le=2100, description="Four digits; the card must not have expired")
     cvc: StrictStr = Field(pattern=r"^[0-9]{3,4}$", description="Never stored, logged or returned")
-
-
-def not_expired() -> dict[str, Any]:
-    """A card expires after its month: this month or later (UTC), as CardInput.parse decides."""
-    now = datetime.now(UTC)
-    return {"anyOf": [
-        {"properties": {"expYear": {"minimum": now.year + 1}}},
-        {"properties": {"expYear": {"const": now.year}, "expMonth": {"minimum": now.month}}},
-    ]}
 
 
 class PaymentCreate(Strict):
@@ -219,28 +160,25 @@ class LedgerList(Public):
 
 
 # --- catalogue, cart, orders ---------------------------------------------------------------
-CATEGORY_TEXT = "A word such as 'books': a letter, then letters, digits or '-' (at most 40; stored in lowercase)"
-
-
 class ProductCreate(Strict):
-    name: Text = Field(min_length=1, max_length=120, description="1 to 120 characters once trimmed")
+    name: NonBlank = Field(max_length=120)
     description: Text = Field("", max_length=2000)
     unit_price: UnitPriceIn
     currency: Currency = "USD"
-    category: Text = Field(max_length=40, description=CATEGORY_TEXT)
-    image_url: Text | None = Field(None, max_length=500, description="An http(s) URL or a path on this site")
+    category: Category
+    image_url: ImageUrl | None = None
     metadata: JsonObject = {}
     stock: WholeNumber = Field(0, ge=0, le=1_000_000)
     active: StrictBool = True
 
 
 class ProductUpdate(Strict):
-    name: Text | None = Field(None, min_length=1, max_length=120, description="1 to 120 characters once trimmed")
+    name: NonBlank | None = Field(None, max_length=120)
     description: Text | None = Field(None, max_length=2000)
     unit_price: UnitPriceIn | None = None
     currency: Currency | None = None
-    category: Text | None = Field(None, max_length=40, description=CATEGORY_TEXT)
-    image_url: Text | None = Field(None, max_length=500, description="An http(s) URL or a path on this site")
+    category: Category | None = None
+    image_url: ImageUrl | None = None
     metadata: JsonObject | None = None
     stock: WholeNumber | None = Field(None, ge=0, le=1_000_000)
     active: StrictBool | None = None

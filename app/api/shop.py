@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from app.api.body import ExactJSONResponse, exact_json, openapi_body
 from app.api.deps import AdminUser, CurrentUser, ServicesDep
 from app.api.errors import responses
+from app.api.fields import IdempotencyKeyHeader, TextQuery, optional_query
 from app.api.idempotency import created_or_replayed, replay_responses
 from app.api.schemas import (
     CartPublic,
     CartQuantity,
     CategoryList,
-    IdempotencyKeyHeader,
     OrderCreate,
     OrderList,
     OrderPublic,
@@ -22,8 +22,6 @@ from app.api.schemas import (
     ProductList,
     ProductPublic,
     ProductUpdate,
-    TextQuery,
-    optional_query,
 )
 from domain.catalog import SORTS, ProductQuery, parse_price_filter
 

@@ -69,7 +69,7 @@ def command(url: str, config: Path, work_dir: Path, max_examples: int, seed: int
     return [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", f"{url}/openapi.json",
             "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
             "--max-examples", str(max_examples), "--seed", str(seed), "--workers", "1",
-            "--generation-database", "none", "--no-color", "--output-sanitize", "false",
+            "--generation-database", "none", "--no-color",
             "--report", "junit", "--report-junit-path", str(work_dir / "schemathesis-junit.xml")]
 
 
