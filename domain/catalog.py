@@ -61,6 +61,22 @@ def _text(raw: dict[str, Any], name: str, errors: list[FieldError], *, low: int,
     return value.strip()
 
 
+MAX_METADATA_DEPTH = 31  # the object itself is one level of the body's 32
+
+
+def depth(value: object) -> int:
+    """How deeply lists and dicts nest in `value` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse_product_fields(raw: dict[str, Any], *, partial: bool, current: Product | None = None) -> dict[str, Any]:
     """Validate product fields (camelCase as on the wire); return domain field values.
 
@@ -123,7 +139,9 @@ def parse_product_fields(raw: dict[str, Any], *, partial: bool, current: Product
         out["active"] = raw["active"]
     if "metadata" in raw:
         meta = raw.get("metadata") or {}
-        if not isinstance(meta, dict) or len(str(meta)) > 2000:
+        if isinstance(meta, dict) and depth(meta) > MAX_METADATA_DEPTH:
+            errors.append(FieldError("metadata", f"is nested deeper than {MAX_METADATA_DEPTH} levels"))
+        elif not isinstance(meta, dict) or len(str(meta)) > 2000:
             errors.append(FieldError("metadata", "must be an object (at most 2000 characters)"))
         out["metadata"] = meta
     if errors:

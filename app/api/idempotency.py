@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Header
 from fastapi.responses import JSONResponse
 
 from app.api.errors import responses
-
-IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key",
-                                                    description="Or `idempotencyKey` in the body")]
+from app.api.fields import IdempotencyKeyHeader  # noqa: F401  (one definition, with its limits)
 
 
 def created_or_replayed(body: dict[str, Any], replayed: bool, created_status: int) -> JSONResponse:

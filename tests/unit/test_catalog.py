@@ -296,3 +296,22 @@ def test_an_image_url_must_be_https_or_a_path_on_this_site(url):
 @pytest.mark.parametrize("url", ["https://cdn.example.com/a.png", "/images/products/prod_001.svg"])
 def test_an_https_image_url_or_a_path_on_this_site_is_kept(url):
     assert parse_product_fields(valid_fields(imageUrl=url), partial=False)["image_url"] == url
+
+
+def nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_metadata_nested_deeper_than_the_body_limit_is_refused_without_recursing():
+    with pytest.raises(ValidationFailed) as refused:
+        parse_product_fields(valid_fields(metadata=nested(5000)), partial=False)
+
+    assert fields_of(refused.value) == {"metadata"}
+    assert "deeper" in refused.value.details[0].message
+
+
+def test_metadata_31_levels_deep_is_kept():
+    assert parse_product_fields(valid_fields(metadata=nested(31)), partial=False)["metadata"] == nested(31)
