@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -97,8 +98,11 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
 
 def test_a_product_saved_with_deep_metadata_by_another_path_never_breaks_a_read(
         client: TestClient, container: Container) -> None:
-    # The domain takes any metadata object; data saved before these limits may be deeper still.
-    container.catalog.update("prod_001", {"metadata": {"a": json.loads(nested(350))}})
+    # Data saved before these limits (straight to storage here) may be deeper than they allow.
+    with container.uow() as uow:
+        product = uow.products.get("prod_001")
+        uow.products.update(replace(product, metadata={"a": json.loads(nested(350))}))
+        uow.commit()
 
     listing = client.get("/api/products")
     one = client.get("/api/products/prod_001")
