@@ -15,19 +15,19 @@ from app.config import Settings, load_or_create_secret
 from app.live import EventHub
 from app.providers import build_provider
 from app.security import Argon2Hasher, TokenService, UserCache
-from domain.auth import AuthService, LoginThrottle
-from domain.cart import CartService
-from domain.catalog import CatalogService
 from domain.clock import SystemClock
-from domain.deliveries import DeliveryWorker
-from domain.orders import OrderService
-from domain.payment_service import PaymentService
-from domain.payments import Payment
-from domain.processing import PaymentProcessor, ProcessorConfig
-from domain.providers import PaymentProvider
-from domain.rate_limit import BucketConfig, InMemoryRateLimiter, RateLimiter
-from domain.retry import RetryPolicy
-from domain.users import UserService
+from domain.model.payments import Payment
+from domain.model.rate_limit import BucketConfig, InMemoryRateLimiter
+from domain.model.retry import RetryPolicy
+from domain.ports import PaymentProvider, RateLimiter
+from domain.services.auth import AuthService, LoginThrottle
+from domain.services.cart import CartService
+from domain.services.catalog import CatalogService
+from domain.services.deliveries import DeliveryWorker
+from domain.services.orders import OrderService
+from domain.services.payments import PaymentService
+from domain.services.processor import PaymentProcessor, ProcessorConfig
+from domain.services.users import UserService
 from storage.db import Database
 from storage.ledger import SqlMockLedger
 from storage.limiter import DbRateLimiter

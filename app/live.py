@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from domain.events import Event
+from domain.model.events import Event
 from domain.ports import UnitOfWorkFactory
 
 log = logging.getLogger("paygate.live")

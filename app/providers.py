@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from app.config import PROVIDERS, Settings
 from domain.clock import Clock
-from domain.providers import MockConfig, MockProvider, PaymentProvider
+from domain.ports import PaymentProvider
+from domain.services.mock_provider import MockConfig, MockProvider
 from storage.db import Database
 from storage.ledger import SqlMockLedger
 

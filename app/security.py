@@ -10,8 +10,8 @@ import jwt
 from passlib.context import CryptContext
 
 from domain.clock import Clock
-from domain.events import Event
-from domain.users import User
+from domain.model.events import Event
+from domain.model.users import User
 
 ALGORITHM = "HS256"
 

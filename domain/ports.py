@@ -2,18 +2,76 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from domain.events import Event
+from domain.model.cards import CardInput
+from domain.model.catalog import Product
+from domain.model.deliveries import Delivery
+from domain.model.events import Event
+from domain.model.idempotency import IdempotencyRecord
+from domain.model.orders import Order
+from domain.model.payments import PageCursor, Payment
+from domain.model.providers import CardToken, ChargeRequest, ChargeResult, LedgerCharge
+from domain.model.rate_limit import BucketConfig, Grant
+from domain.model.users import User
 
-if TYPE_CHECKING:
-    from domain.catalog import Product
-    from domain.deliveries import Delivery
-    from domain.orders import Order
-from domain.payments import Payment
-from domain.users import User
+
+class RateLimiter(Protocol):
+    config: BucketConfig
+
+    def try_acquire(self) -> Grant:
+        """Take one token if one is there; never blocks."""
+        ...
+
+    def available(self) -> float:
+        """Tokens in the bucket now (for metrics)."""
+        ...
+
+
+class FailureStore(Protocol):
+    """Where failed sign-ins are counted: memory for one process, the database for a fleet."""
+
+    def failures(self, key: str, since: datetime) -> list[datetime]:
+        """The key's failures after `since`, oldest first."""
+        ...
+
+    def add(self, keys: tuple[str, ...], at: datetime) -> None: ...
+
+    def clear(self, key: str) -> None: ...
+
+    def prune(self, before: datetime) -> None:
+        """Forget failures at or before `before`."""
+        ...
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def tokenize(self, card: CardInput) -> CardToken:
+        """Exchange a card for a token; the number and CVC go no further than this call."""
+        ...
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        ...
+
+
+class MockLedger(Protocol):
+    """The mock provider's own books, shared by every gateway process."""
+
+    def find(self, key: str) -> LedgerCharge | None:
+        ...
+
+    def record(self, charge: LedgerCharge) -> LedgerCharge:
+        """Insert unless one exists for the key; return the one that stands."""
+        ...
+
+    def next_attempt(self, key: str) -> int:
+        """Count one more attempt for the key and return the count (1 for the first)."""
+        ...
+
+    def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
+        ...
 
 
 class PasswordHasher(Protocol):
@@ -40,28 +98,12 @@ class UserRepository(Protocol):
     def delete(self, user_id: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    scope: str  # the calling user's id
-    key: str
-    fingerprint: str
-    resource_type: str
-    resource_id: str
-    created_at: datetime
-
-
 class IdempotencyRepository(Protocol):
     def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
 
     def add(self, record: IdempotencyRecord) -> None:
         """Insert; a concurrent insert of the same (scope, key) makes the commit fail."""
         ...
-
-
-@dataclass(frozen=True)
-class PageCursor:
-    created_at: datetime
-    id: str
 
 
 class PaymentRepository(Protocol):

@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from domain.providers import LedgerCharge
+from domain.model.providers import LedgerCharge
 from storage.db import Database, from_db, to_db
 from storage.tables import MockAttemptRow, MockChargeRow
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from domain.clock import Clock
-from domain.rate_limit import MICRO, BucketConfig, BucketState, Grant, epoch_us, full_bucket, refill, take
+from domain.model.rate_limit import MICRO, BucketConfig, BucketState, Grant, epoch_us, full_bucket, refill, take
 from storage.db import Database
 from storage.tables import RateLimiterRow
 

@@ -10,12 +10,12 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from domain.deliveries import SUBSCRIPTIONS
-from domain.errors import DuplicateKey
-from domain.events import Event
-from domain.payments import Payment
-from domain.ports import IdempotencyRecord, PageCursor
-from domain.users import User
+from domain.model.deliveries import SUBSCRIPTIONS
+from domain.model.errors import DuplicateKey
+from domain.model.events import Event
+from domain.model.idempotency import IdempotencyRecord
+from domain.model.payments import PageCursor, Payment
+from domain.model.users import User
 from storage.db import from_db, to_db
 from storage.tables import DeliveryRow, IdempotencyRow, OutboxRow, PaymentRow, UserRow
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from domain.catalog import CatalogService, ProductQuery
-from domain.errors import Conflict
-from domain.users import UserService
+from domain.model.catalog import ProductQuery
+from domain.model.errors import Conflict
+from domain.services.catalog import CatalogService
+from domain.services.users import UserService
 
 DEMO_USERS = (
     ("customer@example.com", "password123", "Demo Customer", "customer"),

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlmodel import Session
 
-from domain.catalog import Product
-from domain.deliveries import Delivery
-from domain.orders import Order, OrderItem
+from domain.model.catalog import Product
+from domain.model.deliveries import Delivery
+from domain.model.orders import Order, OrderItem
 from storage.repositories import _event, flush
 from storage.tables import CartItemRow, DeliveryRow, OrderItemRow, OrderRow, OutboxRow, ProductRow
 

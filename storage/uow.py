@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from domain.errors import DuplicateKey
+from domain.model.errors import DuplicateKey
 from storage.db import Database
 from storage.repositories import (
     SqlIdempotencyRepository,

@@ -18,12 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import FakeClock
-from domain.errors import DuplicateKey
-from domain.events import Event
-from domain.payments import Payment
-from domain.ports import IdempotencyRecord, PageCursor
-from domain.providers import LedgerCharge
-from domain.users import User
+from domain.model.errors import DuplicateKey
+from domain.model.events import Event
+from domain.model.idempotency import IdempotencyRecord
+from domain.model.payments import PageCursor, Payment
+from domain.model.providers import LedgerCharge
+from domain.model.users import User
 
 
 @dataclass

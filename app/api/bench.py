@@ -14,7 +14,7 @@ import os
 from fastapi import APIRouter
 
 from app.api.deps import ServicesDep
-from domain.events import Event
+from domain.model.events import Event
 
 ENV_FLAG = "PAYGATE_BENCH_BASELINE"
 

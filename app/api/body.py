@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import FieldError, ValidationFailed
+from domain.model.errors import FieldError, ValidationFailed
 
 
 class MalformedJson(Exception):

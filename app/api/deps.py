@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.bootstrap import Container
 from app.security import InvalidToken
-from domain.users import User
+from domain.model.users import User
 
 bearer = HTTPBearer(auto_error=False, description="A JWT from POST /api/auth/login")
 

@@ -15,7 +15,7 @@ from starlette.types import HTTPExceptionHandler
 
 from app.api.body import MalformedJson, field_of
 from app.api.headers import SECURITY_HEADERS
-from domain.errors import (
+from domain.model.errors import (
     Conflict,
     DomainError,
     Forbidden,

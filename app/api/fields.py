@@ -14,7 +14,7 @@ from fastapi import Header
 from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 from typing_extensions import TypeAliasType
 
-from domain.money import CURRENCIES, MAX_AMOUNT_MINOR
+from domain.model.money import CURRENCIES, MAX_AMOUNT_MINOR
 
 # No C0/C1 control characters but tab and newline (API.md, Conventions); app/api/limits.py refuses
 # them in every body and query string too, before a route runs.

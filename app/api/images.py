@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from domain.errors import NotFound
+from domain.model.errors import NotFound
 
 router = APIRouter(tags=["images"], include_in_schema=False)
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
-from domain.errors import FieldError
+from domain.model.errors import FieldError
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32

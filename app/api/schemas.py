@@ -29,7 +29,7 @@ from app.api.fields import (
     WholeNumber,
     not_expired,
 )
-from domain.money import MAX_AMOUNT_MINOR
+from domain.model.money import MAX_AMOUNT_MINOR
 
 
 class Strict(BaseModel):

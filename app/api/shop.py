@@ -23,7 +23,7 @@ from app.api.schemas import (
     ProductPublic,
     ProductUpdate,
 )
-from domain.catalog import SORTS, ProductQuery, parse_price_filter
+from domain.model.catalog import SORTS, ProductQuery, parse_price_filter
 
 products = APIRouter(prefix="/api/products", tags=["catalogue"])
 cart = APIRouter(prefix="/api/cart", tags=["cart"], responses=responses(401))

@@ -19,7 +19,7 @@ from app.api.schemas import LedgerList
 from app.bootstrap import Container
 from app.metrics import system_info
 from domain.clock import iso
-from domain.payments import TRANSITIONS
+from domain.model.payments import TRANSITIONS
 
 router = APIRouter(tags=["system"])
 log = logging.getLogger("paygate.health")

@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.bootstrap import Container
 from app.security import InvalidToken, TokenClaims
-from domain.events import Event
-from domain.users import User
+from domain.model.events import Event
+from domain.model.users import User
 
 router = APIRouter(tags=["events"])
 

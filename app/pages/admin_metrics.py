@@ -12,7 +12,7 @@ from app.metrics import Sampler, per_minute, system_info
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
 from domain.clock import iso
-from domain.users import User
+from domain.model.users import User
 
 TITLE = "System Metrics"
 REFRESH_SECONDS = 2.0

@@ -11,10 +11,10 @@ from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
 from app.pages.widgets import attempt, clear_field_errors, confirm, money, product_image
-from domain.catalog import Product, ProductQuery
-from domain.errors import DomainError
-from domain.money import CURRENCIES
-from domain.users import User
+from domain.model.catalog import Product, ProductQuery
+from domain.model.errors import DomainError
+from domain.model.money import CURRENCIES
+from domain.model.users import User
 
 TITLE = "Product Management"
 

@@ -9,7 +9,7 @@ from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_admin
 from app.pages.widgets import attempt, confirm
-from domain.users import ROLES, User
+from domain.model.users import ROLES, User
 
 TITLE = "User Management"
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from app.pages.session import sign_out
-from domain.users import User
+from domain.model.users import User
 
 NAV = [
     # (label, path, icon, admin only)

@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse
 from app.bootstrap import Container
 from app.pages.frame import frame
 from app.pages.session import signed_in_user
-from domain.users import User
+from domain.model.users import User
 
 
 def require_user(container: Container) -> User | RedirectResponse:

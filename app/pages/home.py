@@ -10,8 +10,8 @@ from app.pages.frame import frame
 from app.pages.guard import require_user
 from app.pages.widgets import STATUS_COLORS, money, on_events, status_badge
 from domain.clock import iso
-from domain.events import Event
-from domain.users import User
+from domain.model.events import Event
+from domain.model.users import User
 
 STATUSES = ("pending", "processing", "retrying", "completed", "failed")
 EVENT_TEXT = {

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse
 from app.api.auth import client_address
 from app.bootstrap import Container
 from app.pages.session import sign_in, signed_in_user
-from domain.errors import InvalidCredentials, RateLimited
+from domain.model.errors import InvalidCredentials, RateLimited
 
 
 def register(container: Container) -> None:

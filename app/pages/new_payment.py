@@ -13,12 +13,12 @@ from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_user
 from app.pages.widgets import attempt, clear_field_errors, money, on_events, set_status, status_badge
-from domain.errors import ValidationFailed
-from domain.events import Event
-from domain.money import CURRENCIES, parse_major, to_major
-from domain.orders import Order
-from domain.payments import Payment
-from domain.users import User
+from domain.model.errors import ValidationFailed
+from domain.model.events import Event
+from domain.model.money import CURRENCIES, parse_major, to_major
+from domain.model.orders import Order
+from domain.model.payments import Payment
+from domain.model.users import User
 
 METHODS = {"credit_card": "Credit card", "debit_card": "Debit card", "bank_transfer": "Bank transfer",
            "wallet": "Wallet"}

@@ -13,8 +13,8 @@ from app.pages.guard import require_user
 from app.pages.new_payment import METHODS
 from app.pages.widgets import money, on_events
 from domain.clock import iso
-from domain.events import Event
-from domain.users import User
+from domain.model.events import Event
+from domain.model.users import User
 
 PAGE_SIZE = 10
 

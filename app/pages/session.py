@@ -14,7 +14,7 @@ from typing import Any
 from nicegui import app
 
 from app.bootstrap import Container
-from domain.users import User
+from domain.model.users import User
 
 SESSION_KEY = "session"
 LEGACY_TOKEN_KEY = "token"  # what older versions kept: a JWT, dropped on sight

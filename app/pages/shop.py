@@ -11,10 +11,10 @@ from app.bootstrap import Container
 from app.pages.frame import add_nav, frame
 from app.pages.guard import require_user
 from app.pages.widgets import money, on_events, product_image
-from domain.catalog import SORTS, Product, ProductQuery
-from domain.errors import DomainError
-from domain.events import Event
-from domain.users import User
+from domain.model.catalog import SORTS, Product, ProductQuery
+from domain.model.errors import DomainError
+from domain.model.events import Event
+from domain.model.users import User
 
 SORT_LABELS = {None: "Featured", "price": "Price: low to high", "-price": "Price: high to low", "name": "Name: A–Z",
                "-name": "Name: Z–A", "newest": "Newest"}

@@ -8,10 +8,10 @@ from typing import TypeVar
 from nicegui import ui
 
 from app.bootstrap import Container
-from domain.catalog import Product
-from domain.errors import DomainError, ValidationFailed
-from domain.events import Event
-from domain.money import format_money
+from domain.model.catalog import Product
+from domain.model.errors import DomainError, ValidationFailed
+from domain.model.events import Event
+from domain.model.money import format_money
 
 T = TypeVar("T")
 

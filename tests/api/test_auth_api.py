@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.bootstrap import Container
 from app.security import TokenService
 from domain.clock import FakeClock
-from domain.users import User
+from domain.model.users import User
 from tests.conftest import TEST_SECRET
 
 ME = "/api/auth/me"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from app.bootstrap import Container, build
-from domain.errors import CartChanged
-from domain.users import User
+from domain.model.errors import CartChanged
+from domain.model.users import User
 from tests.conftest import make_settings
 
 RACERS = 20

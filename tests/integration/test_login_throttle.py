@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain.auth import LoginThrottle
 from domain.clock import FakeClock
-from domain.errors import RateLimited
+from domain.model.errors import RateLimited
+from domain.services.auth import LoginThrottle
 from storage.db import Database
 from storage.throttle import SqlFailureStore
 

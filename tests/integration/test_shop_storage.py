@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import Container, build
 from domain.clock import new_id
-from domain.errors import InsufficientStock
-from domain.events import Event
-from domain.orders import Order, OrderItem
-from domain.users import User
+from domain.model.errors import InsufficientStock
+from domain.model.events import Event
+from domain.model.orders import Order, OrderItem
+from domain.model.users import User
 from tests.conftest import make_settings, postgres_url
 from tests.integration.pg import SKIP_REASON, fresh_postgres_schema
 

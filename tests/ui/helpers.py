@@ -7,7 +7,7 @@ from typing import Any
 from nicegui import app
 from nicegui.testing import User
 
-from domain.users import User as Account
+from domain.model.users import User as Account
 
 
 async def sign_in(user: User, email: str = "customer@example.com", password: str = "password123") -> None:

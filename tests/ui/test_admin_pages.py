@@ -3,7 +3,7 @@
 from nicegui import app
 from nicegui.testing import User
 
-from domain.catalog import ProductQuery
+from domain.model.catalog import ProductQuery
 from tests.ui.helpers import sign_in
 
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain.auth import AuthService, LoginThrottle
 from domain.clock import FakeClock
-from domain.errors import InvalidCredentials, RateLimited
+from domain.model.errors import InvalidCredentials, RateLimited
+from domain.services.auth import AuthService, LoginThrottle
 from tests.fakes import FakeHasher, FakeUnitOfWorkFactory, make_user
 
 EMAIL = "alice@example.com"

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.cards import CardInput, brand_of, luhn_ok
 from domain.clock import FakeClock
-from domain.errors import ValidationFailed
+from domain.model.cards import CardInput, brand_of, luhn_ok
+from domain.model.errors import ValidationFailed
 
 API_TEST_CARDS = [
     "4242424242424242", "5555555555554444", "4000000000000002", "4000000000009995",

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.cart import Cart, CartLine
-from domain.catalog import Product
-from domain.errors import (
+from domain.model.cart import Cart, CartLine
+from domain.model.catalog import Product
+from domain.model.errors import (
     CartChanged,
     IdempotencyKeyReused,
     IllegalTransition,
@@ -21,8 +21,8 @@ from domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from domain.events import Event
-from domain.orders import Order, OrderItem, parse_items
+from domain.model.events import Event
+from domain.model.orders import Order, OrderItem, parse_items
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 APPROVED = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}

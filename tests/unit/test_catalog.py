@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.catalog import Product, ProductQuery, filter_products, parse_price_filter, parse_product_fields
-from domain.errors import NotFound, ValidationFailed
+from domain.model.catalog import Product, ProductQuery, filter_products, parse_price_filter, parse_product_fields
+from domain.model.errors import NotFound, ValidationFailed
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.live import EventHub
-from domain.events import Event
+from domain.model.events import Event
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

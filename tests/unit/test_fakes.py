@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import DuplicateKey
-from domain.events import Event
-from domain.ports import IdempotencyRecord, PageCursor
-from domain.providers import LedgerCharge
+from domain.model.errors import DuplicateKey
+from domain.model.events import Event
+from domain.model.idempotency import IdempotencyRecord
+from domain.model.payments import PageCursor
+from domain.model.providers import LedgerCharge
 from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, make_payment
 
 

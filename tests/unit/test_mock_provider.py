@@ -4,9 +4,10 @@ import random
 
 import pytest
 
-from domain.cards import CardInput
 from domain.clock import FakeClock
-from domain.providers import ChargeRequest, MockConfig, MockProvider
+from domain.model.cards import CardInput
+from domain.model.providers import ChargeRequest
+from domain.services.mock_provider import MockConfig, MockProvider
 from tests.fakes import T0, FakeLedger, InstantSleep, run_sync
 
 

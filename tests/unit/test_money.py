@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import ValidationFailed
-from domain.money import MAX_AMOUNT_MINOR, check_currency, format_money, parse_major, to_major
+from domain.model.errors import ValidationFailed
+from domain.model.money import MAX_AMOUNT_MINOR, check_currency, format_money, parse_major, to_major
 
 
 @pytest.mark.parametrize(("text", "currency", "minor"), [

@@ -5,9 +5,9 @@ import random
 import pytest
 
 from domain.clock import FakeClock
-from domain.errors import Forbidden, IdempotencyKeyReused, NotFound, ValidationFailed
-from domain.payment_service import PaymentService, encode_cursor
-from domain.providers import MockConfig, MockProvider
+from domain.model.errors import Forbidden, IdempotencyKeyReused, NotFound, ValidationFailed
+from domain.services.mock_provider import MockConfig, MockProvider
+from domain.services.payments import PaymentService, encode_cursor
 from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, InstantSleep, make_user, run_sync
 
 CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}

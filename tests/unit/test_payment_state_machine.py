@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import IllegalTransition
-from domain.payments import TERMINAL, TRANSITIONS, Payment
-from domain.retry import RetryPolicy
+from domain.model.errors import IllegalTransition
+from domain.model.payments import TERMINAL, TRANSITIONS, Payment
+from domain.model.retry import RetryPolicy
 from tests.fakes import T0, make_payment
 
 STATES = sorted(TRANSITIONS)

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.cards import CardInput
 from domain.clock import FakeClock
-from domain.payment_service import PaymentService
-from domain.processing import PaymentProcessor, ProcessorConfig
-from domain.providers import ChargeRequest, ChargeResult, MockConfig, MockProvider
-from domain.rate_limit import BucketConfig, Grant, InMemoryRateLimiter
-from domain.retry import RetryPolicy
+from domain.model.cards import CardInput
+from domain.model.providers import ChargeRequest, ChargeResult
+from domain.model.rate_limit import BucketConfig, Grant, InMemoryRateLimiter
+from domain.model.retry import RetryPolicy
+from domain.services.mock_provider import MockConfig, MockProvider
+from domain.services.payments import PaymentService
+from domain.services.processor import PaymentProcessor, ProcessorConfig
 from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, InstantSleep, make_payment, make_user, run_sync
 
 OWNER = "worker-1"

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from domain.clock import FakeClock
-from domain.rate_limit import MICRO, BucketConfig, InMemoryRateLimiter, epoch_us
+from domain.model.rate_limit import MICRO, BucketConfig, InMemoryRateLimiter, epoch_us
 from tests.fakes import T0
 
 

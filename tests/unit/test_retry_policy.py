@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain.retry import RetryPolicy
+from domain.model.retry import RetryPolicy
 
 
 @pytest.mark.parametrize(("retry", "seconds"),

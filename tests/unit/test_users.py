@@ -3,8 +3,8 @@
 import pytest
 
 from domain.clock import FakeClock
-from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.users import UserService
+from domain.model.errors import Conflict, NotFound, ValidationFailed
+from domain.services.users import UserService
 from tests.fakes import FakeHasher, FakeUnitOfWorkFactory, make_user
 
 

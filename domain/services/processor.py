@@ -1,6 +1,10 @@
 """Draining the payment queue: claim with a lease, wait for a token, charge, apply the outcome.
 
-Every database step is a short transaction run through `run_sync` (a thread), so the event
+This is orchestration, not a plain use case: it owns asyncio tasks, waits on the rate limiter and
+times provider calls. It lives with the use cases because it speaks only to ports (unit of work,
+limiter, provider, clock) and the standard library, and the clock, sleep and `run_sync` it is given
+make it deterministic under unit tests; the scheduler job in `app/scheduler.py` only decides when it
+runs. Every database step is a short transaction run through `run_sync` (a thread), so the event
 loop keeps serving pages while the provider call is awaited.
 """
 
@@ -16,13 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.clock import Clock
-from domain.payments import Payment
-from domain.ports import UnitOfWork
-from domain.providers import ChargeRequest, ChargeResult, PaymentProvider
-from domain.rate_limit import Grant, RateLimiter, epoch_us
-from domain.retry import RetryPolicy
+from domain.model.payments import Payment
+from domain.model.providers import ChargeRequest, ChargeResult
+from domain.model.rate_limit import Grant, epoch_us
+from domain.model.retry import RetryPolicy
+from domain.ports import PaymentProvider, RateLimiter, UnitOfWork
 
 log = logging.getLogger("paygate.processing")
+
 
 RunSync = Callable[..., Awaitable[Any]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.errors import FieldError, ValidationFailed
+from domain.model.errors import FieldError, ValidationFailed
 
 
 def luhn_ok(number: str) -> bool:

@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import Clock, new_id, utc
-from domain.errors import Forbidden, NotFound, ValidationFailed
-from domain.events import Event
-from domain.idempotency import create_once, find_replay
-from domain.payments import TRANSITIONS, Payment, PaymentRequest, check_idempotency_key
-from domain.ports import IdempotencyRecord, PageCursor, UnitOfWork
-from domain.providers import PaymentProvider
-from domain.users import User
+from domain.model.errors import Forbidden, NotFound, ValidationFailed
+from domain.model.events import Event
+from domain.model.idempotency import IdempotencyRecord
+from domain.model.payments import TRANSITIONS, PageCursor, Payment, PaymentRequest, check_idempotency_key
+from domain.model.users import User
+from domain.ports import PaymentProvider, UnitOfWork
+from domain.services.idempotency import create_once, find_replay
 
 MAX_PAGE = 200
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from domain.clock import Clock, iso, new_id
-from domain.errors import FieldError, NotFound, ValidationFailed
-from domain.events import Event
-from domain.money import check_currency, parse_major, to_major
-from domain.ports import UnitOfWork
+from domain.clock import iso
+from domain.model.errors import FieldError, ValidationFailed
+from domain.model.money import check_currency, parse_major, to_major
 
 CATEGORY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 SORTS = ("price", "-price", "name", "-name", "newest")
@@ -59,8 +57,6 @@ def _text(raw: dict[str, Any], name: str, errors: list[FieldError], *, low: int,
         errors.append(FieldError(name, f"must be text of {low} to {high} characters"))
         return None
     return value.strip()
-
-
 MAX_METADATA_DEPTH = 31  # the object itself is one level of the body's 32
 
 
@@ -192,78 +188,3 @@ def filter_products(products: list[Product], q: ProductQuery) -> list[Product]:
     }
     key, reverse = keys[q.sort_by]
     return sorted(result, key=key, reverse=reverse)
-
-
-class CatalogService:
-    def __init__(self, uow: Callable[..., UnitOfWork], clock: Clock) -> None:
-        self.uow = uow
-        self.clock = clock
-
-    def browse(self, query: ProductQuery) -> list[Product]:
-        with self.uow(read_only=True) as uow:
-            return filter_products(uow.products.list(), query)
-
-    def categories(self) -> list[str]:
-        with self.uow(read_only=True) as uow:
-            return sorted({p.category for p in uow.products.list() if p.active})
-
-    def get(self, product_id: str, include_inactive: bool = True) -> Product:
-        with self.uow(read_only=True) as uow:
-            product = uow.products.get(product_id)
-        if product is None or (not include_inactive and not product.active):
-            raise NotFound("product not found")
-        return product
-
-    def create(self, raw: dict[str, Any], product_id: str | None = None) -> Product:
-        values = parse_product_fields(raw, partial=False)
-        now = self.clock.now()
-        product = Product(id=product_id or new_id("prod"), name=values["name"],
-                          description=values.get("description", ""), unit_price_minor=values["unit_price_minor"],
-                          currency=values.get("currency", "USD"), category=values["category"],
-                          image_url=values.get("image_url"), stock=values.get("stock", 0),
-                          active=values.get("active", True), created_at=now, updated_at=now,
-                          metadata=values.get("metadata", {}))
-        with self.uow() as uow:
-            uow.products.add(product)
-            uow.outbox.add(Event("product.created", _event_data(product), now, aggregate_id=product.id))
-            uow.commit()
-        return product
-
-    def update(self, product_id: str, raw: dict[str, Any]) -> Product:
-        with self.uow() as uow:
-            current = uow.products.get(product_id)
-            if current is None:
-                raise NotFound("product not found")
-            values = parse_product_fields(raw, partial=True, current=current)
-            product = replace(current, **values, updated_at=self.clock.now())
-            uow.products.update(product)
-            uow.outbox.add(Event("product.updated", _event_data(product), product.updated_at,
-                                 aggregate_id=product.id))
-            uow.commit()
-        return product
-
-    def delete(self, product_id: str) -> bool:
-        """Delete; a product that is in an order is deactivated instead. Returns True if deleted."""
-        with self.uow() as uow:
-            product = uow.products.get(product_id)
-            if product is None:
-                raise NotFound("product not found")
-            now = self.clock.now()
-            if uow.orders.product_is_ordered(product_id):
-                product = replace(product, active=False, updated_at=now)
-                uow.products.update(product)
-                uow.outbox.add(Event("product.deactivated", _event_data(product), now, aggregate_id=product_id))
-                deleted = False
-            else:
-                uow.carts.remove_product_everywhere(product_id)
-                uow.products.delete(product_id)
-                uow.outbox.add(Event("product.deleted", {"id": product_id}, now, aggregate_id=product_id))
-                deleted = True
-            uow.commit()
-        return deleted
-
-
-def _event_data(product: Product) -> dict[str, Any]:
-    data = product.public()
-    data["unitPrice"] = str(product.unit_price)  # events are stored as JSON: keep the price exact text
-    return data

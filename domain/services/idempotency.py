@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from domain.errors import DuplicateKey, IdempotencyKeyInUse, IdempotencyKeyReused, NotFound
+from domain.model.errors import DuplicateKey, IdempotencyKeyInUse, IdempotencyKeyReused, NotFound
 from domain.ports import UnitOfWork
 
 T = TypeVar("T")

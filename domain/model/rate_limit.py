@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from domain.clock import Clock
 
@@ -85,18 +84,6 @@ def take(state: BucketState, now_us: int, config: BucketConfig) -> Grant:
 
 def full_bucket(now_us: int, config: BucketConfig) -> BucketState:
     return BucketState(config.capacity_micro, now_us)
-
-
-class RateLimiter(Protocol):
-    config: BucketConfig
-
-    def try_acquire(self) -> Grant:
-        """Take one token if one is there; never blocks."""
-        ...
-
-    def available(self) -> float:
-        """Tokens in the bucket now (for metrics)."""
-        ...
 
 
 class InMemoryRateLimiter:

@@ -1,9 +1,8 @@
-"""Payment providers: the port every adapter implements, and the mock provider.
+"""The mock payment provider: the reference implementation of the provider port.
 
-The mock behaves like a real processor with test cards: it tokenizes a card at submission
-(so the gateway keeps only a token, brand and last 4), charges idempotently by key against
-its own ledger, and can be told to fail transiently or answer slowly.
-"""
+It behaves like a real processor with test cards: it tokenizes a card at submission (so the gateway
+keeps only a token, brand and last 4), charges idempotently by key against its own ledger, and can be
+told to fail transiently or answer slowly."""
 
 from __future__ import annotations
 
@@ -11,50 +10,11 @@ import asyncio
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
 
-from domain.cards import CardInput
 from domain.clock import Clock
-
-
-@dataclass(frozen=True)
-class CardToken:
-    token: str
-    brand: str
-    last4: str
-
-
-@dataclass(frozen=True)
-class ChargeRequest:
-    idempotency_key: str  # the payment id: a repeated call with it never charges twice
-    amount: int
-    currency: str
-    card_token: str | None
-    payment_method: str
-
-
-@dataclass(frozen=True)
-class ChargeResult:
-    approved: bool
-    transaction_id: str | None = None
-    code: str | None = None
-    message: str | None = None
-    retryable: bool = False
-
-
-class PaymentProvider(Protocol):
-    name: str
-
-    def tokenize(self, card: CardInput) -> CardToken:
-        """Exchange a card for a token; the number and CVC go no further than this call."""
-        ...
-
-    async def charge(self, request: ChargeRequest) -> ChargeResult:
-        ...
-
-
-# --- the mock provider -------------------------------------------------------------------
+from domain.model.cards import CardInput
+from domain.model.providers import CardToken, ChargeRequest, ChargeResult, LedgerCharge
+from domain.ports import MockLedger
 
 # Test card number -> scenario. Anything else that passes Luhn is approved.
 TEST_CARDS: dict[str, str] = {
@@ -67,6 +27,7 @@ TEST_CARDS: dict[str, str] = {
     "4000000000000341": "processing_error_twice",
     "4000000000000259": "slow_first_attempt",
 }
+
 
 # The adapter's table of error codes: which ones a retry may cure. No string matching on messages.
 ERROR_CODES: dict[str, tuple[bool, str]] = {
@@ -81,33 +42,6 @@ ERROR_CODES: dict[str, tuple[bool, str]] = {
 def failure(code: str) -> ChargeResult:
     retryable, message = ERROR_CODES[code]
     return ChargeResult(False, code=code, message=message, retryable=retryable)
-
-
-@dataclass(frozen=True)
-class LedgerCharge:
-    payment_id: str
-    amount: int
-    currency: str
-    transaction_id: str
-    charged_at: datetime
-
-
-class MockLedger(Protocol):
-    """The mock provider's own books, shared by every gateway process."""
-
-    def find(self, key: str) -> LedgerCharge | None:
-        ...
-
-    def record(self, charge: LedgerCharge) -> LedgerCharge:
-        """Insert unless one exists for the key; return the one that stands."""
-        ...
-
-    def next_attempt(self, key: str) -> int:
-        """Count one more attempt for the key and return the count (1 for the first)."""
-        ...
-
-    def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
-        ...
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from domain.errors import ValidationFailed
+from domain.model.errors import ValidationFailed
 
 # ISO 4217 codes the gateway accepts, with the number of decimals of the minor unit.
 CURRENCIES: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
-
 MAX_AMOUNT_MINOR = 99_999_999
 
 

@@ -1,114 +1,30 @@
-"""Orders: priced on the server, stock reserved with the payment, settled by payment events."""
+"""Use cases of orders: place one (priced on the server, stock reserved, paid through a payment in the
+same transaction), read them, and settle them when their payment finishes."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.cart import MAX_QUANTITY, check_quantity, load_cart
-from domain.clock import Clock, iso, new_id
-from domain.errors import (
+from domain.clock import Clock, new_id
+from domain.model.errors import (
     CartChanged,
     FieldError,
-    IllegalTransition,
     InsufficientStock,
     NotFound,
     ValidationFailed,
 )
-from domain.events import Event
-from domain.idempotency import create_once, find_replay
-from domain.money import MAX_AMOUNT_MINOR
-from domain.payment_service import PaymentService, resolve_idempotency_key
-from domain.payments import PaymentRequest
-from domain.ports import IdempotencyRecord, UnitOfWork
-from domain.users import User
-
-ORDER_TRANSITIONS = {"pending_payment": {"paid", "payment_failed"}, "paid": set(), "payment_failed": set()}
-
-
-@dataclass(frozen=True)
-class OrderItem:
-    product_id: str
-    name: str
-    quantity: int
-    unit_price_minor: int
-
-    @property
-    def line_total(self) -> int:
-        return self.unit_price_minor * self.quantity
-
-    def public(self) -> dict[str, Any]:
-        return {"productId": self.product_id, "name": self.name, "quantity": self.quantity,
-                "unitPriceMinor": self.unit_price_minor, "lineTotal": self.line_total}
-
-
-@dataclass
-class Order:
-    id: str
-    customer_id: str
-    status: str
-    items: list[OrderItem]
-    total_amount: int
-    currency: str
-    payment_id: str | None
-    description: str
-    created_at: datetime
-    updated_at: datetime
-    events: list[Event] = field(default_factory=list, repr=False, compare=False)
-
-    def _move(self, to: str, now: datetime, event_type: str) -> None:
-        if to not in ORDER_TRANSITIONS[self.status]:
-            raise IllegalTransition(f"order {self.id} cannot go from {self.status} to {to}")
-        self.status = to
-        self.updated_at = now
-        self.events.append(Event(event_type, self.public(), now, customer_id=self.customer_id, aggregate_id=self.id))
-
-    def mark_paid(self, now: datetime) -> None:
-        self._move("paid", now, "order.paid")
-
-    def mark_payment_failed(self, now: datetime) -> None:
-        self._move("payment_failed", now, "order.payment_failed")
-
-    def public(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "customerId": self.customer_id,
-                "items": [i.public() for i in self.items], "totalAmount": self.total_amount,
-                "currency": self.currency, "paymentId": self.payment_id, "description": self.description,
-                "createdAt": iso(self.created_at), "updatedAt": iso(self.updated_at)}
-
-
-def parse_items(raw_items: object) -> list[tuple[str, int]]:
-    """[(productId, quantity)], duplicates merged; each problem names its field."""
-    if not isinstance(raw_items, list) or not raw_items:
-        raise ValidationFailed.on("items", "must be a non-empty list")
-    errors: list[FieldError] = []
-    merged: dict[str, int] = {}
-    for i, item in enumerate(raw_items):
-        if not isinstance(item, dict) or not isinstance(item.get("productId"), str):
-            errors.append(FieldError(f"items[{i}].productId", "is required"))
-            continue
-        try:
-            quantity = check_quantity(item.get("quantity"), f"items[{i}].quantity", minimum=1)
-        except ValidationFailed as e:
-            errors.extend(e.details)
-            continue
-        merged[item["productId"]] = merged.get(item["productId"], 0) + quantity
-    for product_id, quantity in merged.items():
-        if quantity > MAX_QUANTITY:
-            errors.append(FieldError("items", f"at most {MAX_QUANTITY} of {product_id}"))
-    if errors:
-        raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
-    return list(merged.items())
-
-
-def fingerprint(items: list[tuple[str, int]], request: PaymentRequest) -> str:
-    card = [request.card.brand, request.card.last4, request.card.exp_month, request.card.exp_year] \
-        if request.card else None
-    body = [sorted(items), request.description, request.payment_method, card]
-    return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
+from domain.model.events import Event
+from domain.model.idempotency import IdempotencyRecord
+from domain.model.money import MAX_AMOUNT_MINOR
+from domain.model.orders import Order, OrderItem, fingerprint, parse_items
+from domain.model.payments import PaymentRequest
+from domain.model.users import User
+from domain.ports import UnitOfWork
+from domain.services.cart import load_cart
+from domain.services.idempotency import create_once, find_replay
+from domain.services.payments import PaymentService, resolve_idempotency_key
 
 
 class OrderService:

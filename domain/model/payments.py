@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.cards import CardInput
 from domain.clock import iso
-from domain.errors import FieldError, IllegalTransition, ValidationFailed
-from domain.events import Event
-from domain.money import MAX_AMOUNT_MINOR, check_currency
-from domain.retry import RetryPolicy
+from domain.model.cards import CardInput
+from domain.model.errors import FieldError, IllegalTransition, ValidationFailed
+from domain.model.events import Event
+from domain.model.money import MAX_AMOUNT_MINOR, check_currency
+from domain.model.retry import RetryPolicy
 
 PAYMENT_METHODS = ("credit_card", "debit_card", "bank_transfer", "wallet")
 TERMINAL = frozenset({"completed", "failed"})
@@ -197,3 +197,9 @@ class Payment:
             "updatedAt": iso(self.updated_at),
             "completedAt": iso(self.completed_at),
         }
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    created_at: datetime
+    id: str

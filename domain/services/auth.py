@@ -7,30 +7,11 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
 
 from domain.clock import Clock
-from domain.errors import InvalidCredentials, RateLimited
-from domain.users import User
-
-if TYPE_CHECKING:
-    from domain.ports import PasswordHasher, UnitOfWork
-
-
-class FailureStore(Protocol):
-    """Where failed sign-ins are counted: memory for one process, the database for a fleet."""
-
-    def failures(self, key: str, since: datetime) -> list[datetime]:
-        """The key's failures after `since`, oldest first."""
-        ...
-
-    def add(self, keys: tuple[str, ...], at: datetime) -> None: ...
-
-    def clear(self, key: str) -> None: ...
-
-    def prune(self, before: datetime) -> None:
-        """Forget failures at or before `before`."""
-        ...
+from domain.model.errors import InvalidCredentials, RateLimited
+from domain.model.users import User
+from domain.ports import FailureStore, PasswordHasher, UnitOfWork
 
 
 class MemoryFailureStore:
