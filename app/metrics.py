@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import psutil
 
 from app.bootstrap import Container
+from domain.model.statuses import QUEUED, PaymentStatus
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Sampler:
     def sample(self) -> Sample:
         with self.c.uow(read_only=True) as uow:
             counts = uow.payments.count_by_status()
-        sample = Sample(self.c.clock.now(), sum(counts.get(s, 0) for s in ("pending", "retrying", "processing")),
+        sample = Sample(self.c.clock.now(), sum(counts.get(s, 0) for s in QUEUED),
                         round(self.c.limiter.available(), 3))
         self.samples.append(sample)
         return sample
@@ -47,8 +48,8 @@ def per_minute(container: Container, minutes: int = 30) -> tuple[list[str], list
     for i in range(minutes):
         minute = start + timedelta(minutes=i)
         labels.append(minute.strftime("%H:%M"))
-        completed.append(buckets[(minute, "completed")])
-        failed.append(buckets[(minute, "failed")])
+        completed.append(buckets[(minute, PaymentStatus.COMPLETED)])
+        failed.append(buckets[(minute, PaymentStatus.FAILED)])
     return labels, completed, failed
 
 

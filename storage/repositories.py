@@ -14,7 +14,8 @@ from domain.model.deliveries import SUBSCRIPTIONS
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
-from domain.model.payments import PageCursor, Payment
+from domain.model.payments import TERMINAL, PageCursor, Payment
+from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 from storage.db import from_db, to_db
 from storage.tables import DeliveryRow, IdempotencyRow, OutboxRow, PaymentRow, UserRow
@@ -73,6 +74,7 @@ def _payment(row: PaymentRow) -> Payment:
     values = {name: getattr(row, name) for name in _PAYMENT_FIELDS}
     for name in _TIME_FIELDS:
         values[name] = from_db(values[name])
+    values["status"] = PaymentStatus(values["status"])
     return Payment(**values)
 
 
@@ -80,6 +82,7 @@ def _payment_values(payment: Payment) -> dict:
     values = {name: getattr(payment, name) for name in _PAYMENT_FIELDS}
     for name in _TIME_FIELDS:
         values[name] = to_db(values[name])
+    values["status"] = str(values["status"])
     return values
 
 
@@ -120,9 +123,9 @@ class SqlPaymentRepository:
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
         db_now = to_db(now)
         due = or_(
-            PaymentRow.status == "pending",
-            and_(PaymentRow.status == "retrying", PaymentRow.next_attempt_at <= db_now),
-            PaymentRow.status == "processing",  # only with an expired lease: its process died
+            PaymentRow.status == PaymentStatus.PENDING,
+            and_(PaymentRow.status == PaymentStatus.RETRYING, PaymentRow.next_attempt_at <= db_now),
+            PaymentRow.status == PaymentStatus.PROCESSING,  # only with an expired lease: its process died
         )
         free = or_(PaymentRow.lease_expires_at.is_(None), PaymentRow.lease_expires_at < db_now)
         stmt = (select(PaymentRow).where(due, free).order_by(PaymentRow.created_at).limit(1)
@@ -153,7 +156,7 @@ class SqlPaymentRepository:
         """(count by status, completed volume since `since` by currency) for one customer or all."""
         counts = select(PaymentRow.status, func.count()).group_by(PaymentRow.status)
         volume = (select(PaymentRow.currency, func.coalesce(func.sum(PaymentRow.amount), 0))
-                  .where(PaymentRow.status == "completed", PaymentRow.completed_at >= to_db(since))
+                  .where(PaymentRow.status == PaymentStatus.COMPLETED, PaymentRow.completed_at >= to_db(since))
                   .group_by(PaymentRow.currency))
         if customer_id is not None:
             counts = counts.where(PaymentRow.customer_id == customer_id)
@@ -163,7 +166,7 @@ class SqlPaymentRepository:
 
     def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
         stmt = (select(PaymentRow.updated_at, PaymentRow.status)
-                .where(PaymentRow.status.in_(("completed", "failed")), PaymentRow.updated_at >= to_db(since)))
+                .where(PaymentRow.status.in_(TERMINAL), PaymentRow.updated_at >= to_db(since)))
         return [(from_db(at), status) for at, status in self.session.execute(stmt).all()]
 
     def recent_failures(self, limit: int) -> list[Payment]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlmodel import Session
 
 from domain.model.catalog import Product
 from domain.model.deliveries import Delivery
 from domain.model.orders import Order, OrderItem
+from domain.model.statuses import DeliveryStatus, OrderStatus
 from storage.repositories import _event, flush
 from storage.tables import CartItemRow, DeliveryRow, OrderItemRow, OrderRow, OutboxRow, ProductRow
 
@@ -114,7 +115,7 @@ class SqlOrderRepository:
     def _order(self, row: OrderRow) -> Order:
         items = self.session.exec(select(OrderItemRow).where(OrderItemRow.order_id == row.id)
                                   .order_by(OrderItemRow.position)).scalars()
-        return Order(row.id, row.customer_id, row.status,
+        return Order(row.id, row.customer_id, OrderStatus(row.status),
                      [OrderItem(i.product_id, i.name, i.quantity, i.unit_price_minor) for i in items],
                      row.total_amount, row.currency, row.payment_id, row.description, row.created_at,
                      row.updated_at)
@@ -158,7 +159,8 @@ class SqlDeliveryRepository:
 
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Delivery | None:
         free = or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at < now)
-        stmt = (select(DeliveryRow).where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now, free)
+        due = and_(DeliveryRow.status == DeliveryStatus.PENDING, DeliveryRow.next_attempt_at <= now)
+        stmt = (select(DeliveryRow).where(due, free)
                 .order_by(DeliveryRow.id).limit(1).with_for_update(skip_locked=True))
         row = self.session.exec(stmt).scalars().first()
         if row is None:
@@ -172,7 +174,7 @@ class SqlDeliveryRepository:
 
     def done(self, delivery_id: int, at: datetime) -> None:
         self.session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
-            status="done", done_at=at, lease_owner=None, lease_expires_at=None))
+            status=DeliveryStatus.DONE, done_at=at, lease_owner=None, lease_expires_at=None))
 
     def retry_later(self, delivery_id: int, at: datetime, error: str) -> None:
         self.session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
@@ -181,4 +183,4 @@ class SqlDeliveryRepository:
     def pending_count(self) -> int:
         """Deliveries not acknowledged yet (for tests and operations)."""
         return self.session.execute(select(func.count()).select_from(DeliveryRow)
-                                    .where(DeliveryRow.status == "pending")).scalar_one()
+                                    .where(DeliveryRow.status == DeliveryStatus.PENDING)).scalar_one()

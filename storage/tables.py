@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from domain.model.statuses import DeliveryStatus
+
 
 class UserRow(SQLModel, table=True):
     __tablename__ = "users"
@@ -171,7 +173,7 @@ class DeliveryRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=40)
     consumer: str = Field(max_length=40)
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default=DeliveryStatus.PENDING.value, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime
     lease_owner: str | None = Field(default=None, max_length=80)

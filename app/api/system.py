@@ -20,6 +20,7 @@ from app.bootstrap import Container
 from app.metrics import system_info
 from domain.clock import iso
 from domain.model.payments import TRANSITIONS
+from domain.model.statuses import QUEUED, PaymentStatus
 
 router = APIRouter(tags=["system"])
 log = logging.getLogger("paygate.health")
@@ -88,12 +89,12 @@ def metrics(_admin: AdminUser, c: ServicesDep) -> dict:
     with c.uow(read_only=True) as uow:
         by_status = uow.payments.count_by_status()
         failures = uow.payments.recent_failures(20)
-    completed, failed = by_status.get("completed", 0), by_status.get("failed", 0)
+    completed, failed = by_status.get(PaymentStatus.COMPLETED, 0), by_status.get(PaymentStatus.FAILED, 0)
     finished = completed + failed
     return {
         "rateLimiter": {"capacity": c.limiter.config.capacity, "refillRate": c.limiter.config.refill_per_second,
                         "availableTokens": round(c.limiter.available(), 3)},
-        "queue": {s: by_status.get(s, 0) for s in ("pending", "retrying", "processing")},
+        "queue": {s: by_status.get(s, 0) for s in QUEUED},
         "payments": {"total": sum(by_status.values()),
                      "byStatus": {s: by_status.get(s, 0) for s in TRANSITIONS},
                      "successRate": round(completed / finished, 4) if finished else 1.0},

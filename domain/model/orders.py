@@ -17,8 +17,13 @@ from domain.model.errors import (
 )
 from domain.model.events import Event
 from domain.model.payments import PaymentRequest
+from domain.model.statuses import OrderStatus
 
-ORDER_TRANSITIONS = {"pending_payment": {"paid", "payment_failed"}, "paid": set(), "payment_failed": set()}
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.PAYMENT_FAILED}),
+    OrderStatus.PAID: frozenset(),
+    OrderStatus.PAYMENT_FAILED: frozenset(),
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class OrderItem:
 class Order:
     id: str
     customer_id: str
-    status: str
+    status: OrderStatus
     items: list[OrderItem]
     total_amount: int
     currency: str
@@ -59,10 +64,10 @@ class Order:
         self.events.append(Event(event_type, self.public(), now, customer_id=self.customer_id, aggregate_id=self.id))
 
     def mark_paid(self, now: datetime) -> None:
-        self._move("paid", now, "order.paid")
+        self._move(OrderStatus.PAID, now, "order.paid")
 
     def mark_payment_failed(self, now: datetime) -> None:
-        self._move("payment_failed", now, "order.payment_failed")
+        self._move(OrderStatus.PAYMENT_FAILED, now, "order.payment_failed")
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status, "customerId": self.customer_id,

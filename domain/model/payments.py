@@ -14,15 +14,16 @@ from domain.model.errors import FieldError, IllegalTransition, ValidationFailed
 from domain.model.events import Event
 from domain.model.money import MAX_AMOUNT_MINOR, check_currency
 from domain.model.retry import RetryPolicy
+from domain.model.statuses import PaymentStatus
 
 PAYMENT_METHODS = ("credit_card", "debit_card", "bank_transfer", "wallet")
-TERMINAL = frozenset({"completed", "failed"})
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"processing"}),
-    "processing": frozenset({"completed", "failed", "retrying"}),
-    "retrying": frozenset({"processing"}),
-    "completed": frozenset(),
-    "failed": frozenset(),
+TERMINAL = frozenset({PaymentStatus.COMPLETED, PaymentStatus.FAILED})
+TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PaymentStatus.PENDING: frozenset({PaymentStatus.PROCESSING}),
+    PaymentStatus.PROCESSING: frozenset({PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.RETRYING}),
+    PaymentStatus.RETRYING: frozenset({PaymentStatus.PROCESSING}),
+    PaymentStatus.COMPLETED: frozenset(),
+    PaymentStatus.FAILED: frozenset(),
 }
 MAX_DESCRIPTION = 500
 MAX_IDEMPOTENCY_KEY = 255
@@ -101,7 +102,7 @@ class Payment:
     currency: str
     description: str
     payment_method: str
-    status: str
+    status: PaymentStatus
     created_at: datetime
     updated_at: datetime
     card_brand: str | None = None
@@ -135,13 +136,13 @@ class Payment:
         self._emit("payment.created", now)
 
     def start_processing(self, now: datetime) -> None:
-        self._move("processing", now)
+        self._move(PaymentStatus.PROCESSING, now)
         self.attempts += 1
         self.next_attempt_at = None
         self._emit("payment.processing", now)
 
     def complete(self, transaction_id: str, now: datetime) -> None:
-        self._move("completed", now)
+        self._move(PaymentStatus.COMPLETED, now)
         self.transaction_id = transaction_id
         self.failure_code = self.failure_message = None
         self.completed_at = now
@@ -149,7 +150,7 @@ class Payment:
         self._emit("payment.completed", now)
 
     def fail(self, code: str, message: str, now: datetime) -> None:
-        self._move("failed", now)
+        self._move(PaymentStatus.FAILED, now)
         self.failure_code, self.failure_message = code, message
         self._release()
         self._emit("payment.failed", now)
@@ -157,7 +158,7 @@ class Payment:
     def record_failure(self, code: str, message: str, retryable: bool, policy: RetryPolicy, now: datetime) -> None:
         """A failed provider call: retry after the backoff when allowed, else fail for good."""
         if retryable and policy.may_retry(self.retry_count):
-            self._move("retrying", now)
+            self._move(PaymentStatus.RETRYING, now)
             self.retry_count += 1
             self.next_attempt_at = now + policy.delay(self.retry_count)
             self.failure_code, self.failure_message = code, message

@@ -20,6 +20,7 @@ from domain.model.idempotency import IdempotencyRecord
 from domain.model.money import MAX_AMOUNT_MINOR
 from domain.model.orders import Order, OrderItem, fingerprint, parse_items
 from domain.model.payments import PaymentRequest
+from domain.model.statuses import OrderStatus
 from domain.model.users import User
 from domain.ports import UnitOfWork
 from domain.services.cart import load_cart
@@ -108,7 +109,7 @@ class OrderService:
         for line in lines:
             if not uow.products.reserve(line.product_id, line.quantity):
                 raise InsufficientStock(f"not enough stock of {line.name}")
-        order = Order(new_id("ord"), actor.id, "pending_payment", lines, total, currencies.pop(), None,
+        order = Order(new_id("ord"), actor.id, OrderStatus.PENDING_PAYMENT, lines, total, currencies.pop(), None,
                       template.description, now, now)
         request = PaymentRequest(total, order.currency, actor.id, template.description or f"Order {order.id}",
                                  template.payment_method, template.card, order_id=order.id)
@@ -142,7 +143,7 @@ class OrderService:
         if event.type not in ("payment.completed", "payment.failed") or not order_id:
             return False
         order = uow.orders.get(order_id, for_update=True)
-        if order is None or order.status != "pending_payment":
+        if order is None or order.status != OrderStatus.PENDING_PAYMENT:
             return False
         now = self.clock.now()
         if event.type == "payment.completed":

@@ -13,6 +13,7 @@ from domain.model.errors import Forbidden, NotFound, ValidationFailed
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.payments import TRANSITIONS, PageCursor, Payment, PaymentRequest, check_idempotency_key
+from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 from domain.ports import PaymentProvider, UnitOfWork
 from domain.services.idempotency import create_once, find_replay
@@ -93,7 +94,7 @@ class PaymentService:
             currency=request.currency,
             description=request.description,
             payment_method=request.payment_method,
-            status="pending",
+            status=PaymentStatus.PENDING,
             created_at=now,
             updated_at=now,
             card_brand=token.brand if token else None,

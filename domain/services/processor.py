@@ -24,6 +24,7 @@ from domain.model.payments import Payment
 from domain.model.providers import ChargeRequest, ChargeResult
 from domain.model.rate_limit import Grant, epoch_us
 from domain.model.retry import RetryPolicy
+from domain.model.statuses import PaymentStatus
 from domain.ports import PaymentProvider, RateLimiter, UnitOfWork
 
 log = logging.getLogger("paygate.processing")
@@ -105,7 +106,7 @@ class PaymentProcessor:
         with self.uow() as uow:
             payment = uow.payments.claim_due(now=self.clock.now(), owner=self.config.owner,
                                              lease_until=self._lease_until())
-            if payment is not None and payment.status in ("pending", "retrying"):
+            if payment is not None and payment.status in (PaymentStatus.PENDING, PaymentStatus.RETRYING):
                 payment.start_processing(self.clock.now())
                 self._save(uow, payment)
             # else: `processing` again after a crash; the provider's idempotency key makes the call safe
@@ -152,7 +153,8 @@ class PaymentProcessor:
     def _finish(self, payment_id: str, result: ChargeResult) -> Payment | None:
         with self.uow() as uow:
             payment = uow.payments.get(payment_id, for_update=True)
-            if payment is None or payment.status != "processing" or payment.lease_owner != self.config.owner:
+            mine = payment is not None and payment.lease_owner == self.config.owner
+            if payment is None or payment.status != PaymentStatus.PROCESSING or not mine:
                 log.warning("payment %s: lease lost before the outcome was applied", payment_id)
                 return None
             now = self.clock.now()

@@ -1,0 +1,45 @@
+"""The statuses of the gateway's state machines: one vocabulary for the domain, storage and the UI.
+
+StrEnums, so a status is stored, serialised and compared as its plain string value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    """Stored and queued; no provider call yet."""
+    PROCESSING = "processing"
+    """Claimed by a process (with a lease) that is waiting for a token or calling the provider."""
+    RETRYING = "retrying"
+    """A retryable error; the next attempt is due at `next_attempt_at`."""
+    COMPLETED = "completed"
+    """Charged. Terminal."""
+    FAILED = "failed"
+    """Declined, or out of retries. Terminal."""
+
+    @property
+    def terminal(self) -> bool:
+        return self in (PaymentStatus.COMPLETED, PaymentStatus.FAILED)
+
+
+QUEUED = (PaymentStatus.PENDING, PaymentStatus.RETRYING, PaymentStatus.PROCESSING)
+"""The statuses of payments still in the queue."""
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    """Created with its stock reserved; its payment has not finished."""
+    PAID = "paid"
+    """Its payment completed. Terminal."""
+    PAYMENT_FAILED = "payment_failed"
+    """Its payment failed; the reserved stock was given back. Terminal."""
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    """Due (or waiting for its next attempt) for its consumer."""
+    DONE = "done"
+    """Handled and acknowledged by its consumer."""
