@@ -74,7 +74,7 @@ async def exact_json(request: Request, model: type[BaseModel], exact: frozenset[
         details = [FieldError(field_of(err["loc"]),
                               "is not a field this endpoint accepts" if err["type"] == "extra_forbidden"
                               else err["msg"]) for err in e.errors()]
-        raise ValidationFailed("; ".join(f"{d.field}: {d.message}" for d in details[:3]), details) from None
+        raise ValidationFailed.of(details) from None
     return data
 
 

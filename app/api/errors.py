@@ -18,6 +18,7 @@ from app.api.headers import SECURITY_HEADERS
 from domain.model.errors import (
     Conflict,
     DomainError,
+    FieldError,
     Forbidden,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -67,11 +68,16 @@ def error_response(status: int, code: str, message: str, details: list[dict[str,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    """The error body of a domain error, with the status its class maps to."""
     status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
     headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, RateLimited) else None
     details = [{"field": d.field, "message": d.message} for d in exc.details]
     return error_response(status, exc.code, exc.message, details, headers)
+
+
+async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    return domain_error_response(exc)
 
 
 async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -83,9 +89,8 @@ async def validation_error(_request: Request, exc: RequestValidationError) -> JS
         message = e.get("msg", "is invalid")
         if e.get("type") == "extra_forbidden":
             message = "is not a field this endpoint accepts"
-        details.append({"field": field_of(tuple(e.get("loc", ()))), "message": message})
-    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
-    return error_response(422, "validation_error", summary or "the request is invalid", details)
+        details.append(FieldError(field_of(tuple(e.get("loc", ()))), message))
+    return domain_error_response(ValidationFailed.of(details))
 
 
 async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

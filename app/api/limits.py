@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import error_response
-from domain.model.errors import FieldError
+from app.api.errors import domain_error_response, error_response
+from domain.model.errors import FieldError, ValidationFailed
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -147,9 +147,7 @@ class RequestLimits:
 
     @staticmethod
     async def _refuse(problems: list[FieldError], scope: Scope, receive: Receive, send: Send) -> None:
-        details = [{"field": p.field, "message": p.message} for p in problems]
-        summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:3])
-        await error_response(422, "validation_error", summary, details)(scope, receive, send)
+        await domain_error_response(ValidationFailed.of(problems))(scope, receive, send)
 
     @staticmethod
     async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:

@@ -67,5 +67,5 @@ class CardInput:
         if not isinstance(cvc, str) or not cvc.isdigit() or not 3 <= len(cvc) <= 4:
             errors.append(FieldError("card.cvc", "must be 3 or 4 digits"))
         if errors:
-            raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+            raise ValidationFailed.of(errors)
         return cls(number=number, exp_month=month, exp_year=year, cvc=cvc)  # type: ignore[arg-type]

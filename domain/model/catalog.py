@@ -141,7 +141,7 @@ def parse_product_fields(raw: dict[str, Any], *, partial: bool, current: Product
             errors.append(FieldError("metadata", "must be an object (at most 2000 characters)"))
         out["metadata"] = meta
     if errors:
-        raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+        raise ValidationFailed.of(errors)
     return out
 
 

@@ -29,6 +29,12 @@ class ValidationFailed(DomainError):
     def on(cls, field_name: str, message: str) -> ValidationFailed:
         return cls(f"{field_name}: {message}", [FieldError(field_name, message)])
 
+    @classmethod
+    def of(cls, errors: list[FieldError]) -> ValidationFailed:
+        """One error naming every field at fault; the message sums up the first three."""
+        summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:3])
+        return cls(summary or "the request is invalid", list(errors))
+
 
 class NotFound(DomainError):
     code = "not_found"

@@ -96,7 +96,7 @@ def parse_items(raw_items: object) -> list[tuple[str, int]]:
         if quantity > MAX_QUANTITY:
             errors.append(FieldError("items", f"at most {MAX_QUANTITY} of {product_id}"))
     if errors:
-        raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+        raise ValidationFailed.of(errors)
     return list(merged.items())
 
 

@@ -68,7 +68,7 @@ class PaymentRequest:
                 except ValidationFailed as e:
                     errors.extend(e.details)
         if errors:
-            raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+            raise ValidationFailed.of(errors)
         return cls(amount, currency, customer_id, description, method, card, raw.get("orderId"))
 
     def fingerprint(self) -> str:

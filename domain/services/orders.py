@@ -102,7 +102,7 @@ class OrderService:
         if len(currencies) > 1:
             errors.append(FieldError("items", "all products of an order must have the same currency"))
         if errors:
-            raise ValidationFailed("; ".join(f"{e.field} {e.message}" for e in errors), errors)
+            raise ValidationFailed.of(errors)
         total = sum(line.line_total for line in lines)
         if total > MAX_AMOUNT_MINOR:
             raise ValidationFailed.on("items", "the order total is too large")
