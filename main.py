@@ -8,7 +8,7 @@ import sys
 from nicegui import ui
 
 from app.bootstrap import build
-from app.config import ConfigError, Settings
+from app.config import ConfigError, load_settings
 from app.web import setup
 
 
@@ -21,8 +21,7 @@ def main() -> None:
     # Everything this process writes (database, secrets, browser sessions) is for its own user only.
     os.umask(0o077)
     try:
-        settings = Settings()
-        settings.check()
+        settings = load_settings()
         container = build(settings)
         setup(container)
     except ConfigError as e:

@@ -93,7 +93,6 @@ def _crash_after(settings: Settings):
 
 def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
-    settings.check()
     clock = SystemClock()
     db = Database(settings.resolved_database_url)
     uow = SqlUnitOfWorkFactory(db)

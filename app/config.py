@@ -6,14 +6,14 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.net import Network, parse_networks
 
 MIN_SECRET_BYTES = 32
-PROVIDERS = ("mock",)  # the adapters app/providers.py can build
 PLACEHOLDERS = {"changeme", "change-me", "secret", "please-change-me"}
 
 
@@ -21,13 +21,22 @@ class ConfigError(Exception):
     """The settings cannot start the app; the message says why and what to do."""
 
 
+Env = Literal["development", "production"]
+ProviderName = Literal["mock"]  # the adapters app/providers.py can build
+LimiterStrategy = Literal["database", "memory"]  # "memory" is for one process only
+Positive = Annotated[float, Field(gt=0)]
+
+
 class Settings(BaseSettings):
+    """Every setting, from PAYGATE_* variables (and a .env file). Checked once, when it is built: a
+    value of the wrong type or range, or one that production refuses, raises ConfigError."""
+
     model_config = SettingsConfigDict(env_prefix="PAYGATE_", env_file=".env", extra="ignore",
                                       populate_by_name=True)
 
-    env: str = "development"
+    env: Env = "development"
     host: str = "0.0.0.0"
-    port: int = Field(3001, validation_alias=AliasChoices("PAYGATE_PORT", "PORT"))
+    port: int = Field(3001, ge=1, le=65535, validation_alias=AliasChoices("PAYGATE_PORT", "PORT"))
     data_dir: Path = Path("data")
     database_url: str | None = Field(None, validation_alias=AliasChoices("PAYGATE_DATABASE_URL", "DATABASE_URL"))
     demo_data: bool = True
@@ -35,38 +44,68 @@ class Settings(BaseSettings):
 
     jwt_secret: str | None = None
     storage_secret: str | None = None
-    jwt_ttl_seconds: int = 3600
+    jwt_ttl_seconds: int = Field(3600, ge=1)
     cors_origins: list[str] = []
 
-    login_max_failures: int = 10  # per (email, client)
-    login_max_client_failures: int = 30  # per client, whatever the emails
-    login_window_seconds: int = 900
+    login_max_failures: int = Field(10, ge=1)  # per (email, client)
+    login_max_client_failures: int = Field(30, ge=1)  # per client, whatever the emails
+    login_window_seconds: int = Field(900, ge=1)
     # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
 
     # The payment engine.
-    rate_limit_capacity: int = 2
-    rate_limit_per_second: float = 2.0
-    rate_limit_safety_margin: float = 0.2
-    rate_limit_strategy: str = "database"  # or "memory" (one process only)
-    retry_base_seconds: float = 1.0
-    retry_cap_seconds: float = 30.0
-    retry_max: int = 3
-    provider: str = "mock"
-    provider_timeout_seconds: float = 2.0
-    lease_seconds: float = 30.0
-    drain_interval_seconds: float = 0.5
-    outbox_poll_seconds: float = 0.1
-    mock_failure_rate: float = 0.0
-    mock_min_latency_ms: int = 50
-    mock_max_latency_ms: int = 150
-    mock_slow_answer_seconds: float = 3.0
+    rate_limit_capacity: int = Field(2, ge=1)
+    rate_limit_per_second: Positive = 2.0
+    rate_limit_safety_margin: float = Field(0.2, ge=0, lt=1)
+    rate_limit_strategy: LimiterStrategy = "database"
+    retry_base_seconds: Positive = 1.0
+    retry_cap_seconds: Positive = 30.0
+    retry_max: int = Field(3, ge=0)
+    provider: ProviderName = "mock"
+    provider_timeout_seconds: Positive = 2.0
+    lease_seconds: Positive = 30.0
+    drain_interval_seconds: Positive = 0.5
+    outbox_poll_seconds: Positive = 0.1
+    mock_failure_rate: float = Field(0.0, ge=0, le=1)
+    mock_min_latency_ms: int = Field(50, ge=0)
+    mock_max_latency_ms: int = Field(150, ge=0)
+    mock_slow_answer_seconds: Positive = 3.0
     # Tests only: die (SIGKILL) right after this many provider calls, before the outcome is committed.
-    fault_crash_after_charges: int = 0
+    fault_crash_after_charges: int = Field(0, ge=0)
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_names(cls, value: object) -> object:
+        aliases = {"prod": "production", "dev": "development"}
+        return aliases.get(str(value).strip().lower(), str(value).strip().lower())
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value)  # ValueError naming the entry that is not an address
+        return value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        """Refuse settings that must not reach production (ConfigError passes through pydantic)."""
+        if self.mock_min_latency_ms > self.mock_max_latency_ms:
+            raise ConfigError("PAYGATE_MOCK_MIN_LATENCY_MS is above PAYGATE_MOCK_MAX_LATENCY_MS.")
+        if not self.production:
+            return self
+        if self.demo_data:
+            raise ConfigError("PAYGATE_DEMO_DATA must be 0 in production: the demo accounts' passwords are public.")
+        for name in ("jwt_secret", "storage_secret"):
+            value = getattr(self, name)
+            env_name = f"PAYGATE_{name.upper()}"
+            if not value:
+                raise ConfigError(f"{env_name} must be set in production (at least {MIN_SECRET_BYTES} bytes).")
+            if value.lower() in PLACEHOLDERS or len(value.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(f"{env_name} is a placeholder or shorter than {MIN_SECRET_BYTES} bytes.")
+        return self
 
     @property
     def production(self) -> bool:
-        return self.env.lower() in {"production", "prod"}
+        return self.env == "production"
 
     @property
     def resolved_database_url(self) -> str:
@@ -83,27 +122,15 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> list[Network]:
         return parse_networks(self.trusted_proxies)
 
-    def check(self) -> None:
-        """Refuse settings that must not reach production."""
-        try:
-            parse_networks(self.trusted_proxies)
-        except ValueError as e:
-            raise ConfigError(f"PAYGATE_TRUSTED_PROXIES: {e}.") from None
-        if self.provider not in PROVIDERS:
-            raise ConfigError(f"PAYGATE_PROVIDER={self.provider!r} is unknown; available: {', '.join(PROVIDERS)}.")
-        if self.rate_limit_strategy not in ("database", "memory"):
-            raise ConfigError("PAYGATE_RATE_LIMIT_STRATEGY must be 'database' or 'memory'.")
-        if not self.production:
-            return
-        if self.demo_data:
-            raise ConfigError("PAYGATE_DEMO_DATA must be 0 in production: the demo accounts' passwords are public.")
-        for name in ("jwt_secret", "storage_secret"):
-            value = getattr(self, name)
-            env_name = f"PAYGATE_{name.upper()}"
-            if not value:
-                raise ConfigError(f"{env_name} must be set in production (at least {MIN_SECRET_BYTES} bytes).")
-            if value.lower() in PLACEHOLDERS or len(value.encode()) < MIN_SECRET_BYTES:
-                raise ConfigError(f"{env_name} is a placeholder or shorter than {MIN_SECRET_BYTES} bytes.")
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings, or ConfigError with one line per setting at fault, named as in the environment."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        problems = [f"PAYGATE_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+                    for err in e.errors()]
+        raise ConfigError("; ".join(problems)) from None
 
 
 def load_or_create_secret(settings: Settings, name: str) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import get_args
 
-from app.config import PROVIDERS, Settings
+from app.config import ProviderName, Settings
 from domain.clock import Clock
 from domain.ports import PaymentProvider
 from domain.services.mock_provider import MockConfig, MockProvider
@@ -18,10 +19,10 @@ def _mock(settings: Settings, db: Database, clock: Clock) -> PaymentProvider:
                                                              settings.mock_slow_answer_seconds))
 
 
-# name -> factory. A real adapter (Stripe, Adyen, …) implements domain.providers.PaymentProvider
-# and is added here and to app.config.PROVIDERS.
+# name -> factory. A real adapter (Stripe, Adyen, …) implements domain.ports.PaymentProvider
+# and is added here and to app.config.ProviderName.
 REGISTRY: dict[str, Callable[[Settings, Database, Clock], PaymentProvider]] = {"mock": _mock}
-assert set(REGISTRY) == set(PROVIDERS)
+assert set(REGISTRY) == set(get_args(ProviderName))
 
 
 def build_provider(settings: Settings, db: Database, clock: Clock) -> PaymentProvider:

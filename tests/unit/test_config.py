@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, Settings, load_or_create_secret
+from app.config import ConfigError, Settings, load_or_create_secret, load_settings
 
 LONG = "s" * 40
 
@@ -15,7 +15,7 @@ def production(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"env": "production", "data_dir": tmp_path, "jwt_secret": LONG,
                                  "storage_secret": LONG, "demo_data": False}
     values.update(overrides)
-    return Settings(**values)
+    return load_settings(**values)
 
 
 def test_the_defaults_serve_the_embedded_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
@@ -61,7 +61,7 @@ def test_secrets_are_generated_once_and_kept_in_the_data_folder(tmp_path: Path):
 
 
 def test_production_starts_with_long_secrets_and_no_demo_data(tmp_path: Path):
-    production(tmp_path).check()
+    assert production(tmp_path).production
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -73,13 +73,31 @@ def test_production_starts_with_long_secrets_and_no_demo_data(tmp_path: Path):
 ])
 def test_production_refuses_missing_short_or_placeholder_secrets_and_demo_data(tmp_path: Path, overrides, message):
     with pytest.raises(ConfigError, match=message):
-        production(tmp_path, **overrides).check()
+        production(tmp_path, **overrides)
 
 
 def test_development_accepts_generated_secrets(tmp_path: Path):
-    Settings(data_dir=tmp_path, jwt_secret=None, storage_secret=None).check()
+    assert not load_settings(data_dir=tmp_path, jwt_secret=None, storage_secret=None).production
 
 
-def test_an_unknown_provider_is_refused_with_the_list_of_known_ones(tmp_path: Path):
-    with pytest.raises(ConfigError, match="available: mock"):
-        Settings(data_dir=tmp_path, provider="acme").check()
+def test_an_unknown_provider_is_refused_naming_the_setting_and_the_known_ones(tmp_path: Path):
+    with pytest.raises(ConfigError, match="PAYGATE_PROVIDER: Input should be 'mock'"):
+        load_settings(data_dir=tmp_path, provider="acme")
+
+
+@pytest.mark.parametrize(("overrides", "setting"), [
+    ({"env": "staging"}, "PAYGATE_ENV"),
+    ({"rate_limit_strategy": "redis"}, "PAYGATE_RATE_LIMIT_STRATEGY"),
+    ({"rate_limit_per_second": 0}, "PAYGATE_RATE_LIMIT_PER_SECOND"),
+    ({"port": 70000}, "PAYGATE_PORT"),
+    ({"mock_failure_rate": 1.5}, "PAYGATE_MOCK_FAILURE_RATE"),
+    ({"trusted_proxies": "10.0.0.1,not-an-ip"}, "PAYGATE_TRUSTED_PROXIES"),
+])
+def test_a_setting_of_the_wrong_kind_or_range_is_refused_by_name(tmp_path: Path, overrides, setting):
+    with pytest.raises(ConfigError, match=setting):
+        load_settings(data_dir=tmp_path, **overrides)
+
+
+def test_prod_is_a_name_for_production(tmp_path: Path):
+    with pytest.raises(ConfigError, match="PAYGATE_DEMO_DATA"):
+        load_settings(data_dir=tmp_path, env="PROD", demo_data=True)
