@@ -25,14 +25,14 @@ class Sampler:
     """Queue length and available tokens, sampled by a scheduler job (about 10 minutes kept)."""
 
     def __init__(self, container: Container, keep: int = 300) -> None:
-        self.c = container
+        self.container = container
         self.samples: deque[Sample] = deque(maxlen=keep)
 
     def sample(self) -> Sample:
-        with self.c.uow(read_only=True) as uow:
+        with self.container.uow(read_only=True) as uow:
             counts = uow.payments.count_by_status()
-        sample = Sample(self.c.clock.now(), sum(counts.get(s, 0) for s in QUEUED),
-                        round(self.c.limiter.available(), 3))
+        sample = Sample(self.container.clock.now(), sum(counts.get(s, 0) for s in QUEUED),
+                        round(self.container.limiter.available(), 3))
         self.samples.append(sample)
         return sample
 

@@ -20,7 +20,7 @@ log = logging.getLogger("paygate.scheduler")
 
 class Jobs:
     def __init__(self, container: Container, sampler: Sampler | None = None) -> None:
-        self.c = container
+        self.container = container
         self.sampler = sampler
         self.scheduler: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -41,15 +41,15 @@ class Jobs:
             return "failing"
         if self._draining:
             return "ok"  # a long drain (a big queue at 2/s) is work, not a stall
-        patience = max(10.0, 20 * self.c.settings.drain_interval_seconds)
+        patience = max(10.0, 20 * self.container.settings.drain_interval_seconds)
         last = self.last_drain_tick if self.last_drain_tick is not None else self.started_at
         return "ok" if last is not None and now - last <= patience else "stalled"
 
     def start(self) -> None:
         self.started_at = time.time()
         self._loop = asyncio.get_running_loop()
-        settings = self.c.settings
-        self.c.hub.start_from_now()
+        settings = self.container.settings
+        self.container.hub.start_from_now()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.scheduler.add_job(self._drain, "interval", id="drain", seconds=settings.drain_interval_seconds,
                                max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
@@ -61,11 +61,11 @@ class Jobs:
             self.scheduler.add_job(self._sample, "interval", id="metrics-sample", seconds=2.0, max_instances=1,
                                    coalesce=True)
         self.scheduler.start()
-        self.c.wake_drain.append(self.wake)
+        self.container.wake_drain.append(self.wake)
 
     def stop(self) -> None:
-        if self.wake in self.c.wake_drain:
-            self.c.wake_drain.remove(self.wake)
+        if self.wake in self.container.wake_drain:
+            self.container.wake_drain.remove(self.wake)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -89,7 +89,7 @@ class Jobs:
         try:
             while True:
                 self._again = False
-                await self.c.processor.drain()
+                await self.container.processor.drain()
                 self.last_drain_tick, self.last_drain_error = time.time(), None
                 if not self._again:
                     break
@@ -107,13 +107,13 @@ class Jobs:
 
     async def _deliver(self) -> None:
         try:
-            await asyncio.to_thread(self.c.deliveries.run_all, 200)
+            await asyncio.to_thread(self.container.deliveries.run_all, 200)
         except Exception:
             log.exception("event deliveries failed; they run again at the next interval")
 
     async def _tail(self) -> None:
         try:
-            await self.c.hub.tick()
+            await self.container.hub.tick()
         except Exception:
             log.exception("outbox tail failed; it runs again at the next interval")
 

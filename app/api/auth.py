@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from app import net
-from app.api.deps import CurrentUser, ServicesDep
+from app.api.deps import ContainerDep, CurrentUser
 from app.api.errors import responses
 from app.api.schemas import LoginRequest, LoginResponse, UserPublic
 from app.bootstrap import Container
@@ -21,7 +21,7 @@ def client_address(request: Request) -> str:
 
 
 @router.post("/login", response_model=LoginResponse, responses=responses(400, 401, 422, 429))
-async def login(body: LoginRequest, request: Request, c: ServicesDep) -> dict:
+async def login(body: LoginRequest, request: Request, c: ContainerDep) -> dict:
     """Exchange email and password for a bearer token (throttled after repeated failures)."""
     user = await run_in_threadpool(c.auth.authenticate, body.email, body.password, client_address(request))
     return {"token": c.tokens.issue(user), "tokenType": "Bearer",

@@ -13,7 +13,7 @@ import os
 
 from fastapi import APIRouter
 
-from app.api.deps import ServicesDep
+from app.api.deps import ContainerDep
 from domain.model.events import Event
 
 ENV_FLAG = "PAYGATE_BENCH_BASELINE"
@@ -26,7 +26,7 @@ def enabled() -> bool:
 
 
 @router.post("/baseline", status_code=201)
-def baseline(c: ServicesDep) -> dict:
+def baseline(c: ContainerDep) -> dict:
     with c.uow() as uow:
         uow.outbox.add(Event("bench.baseline", {}, c.clock.now()))
         uow.commit()

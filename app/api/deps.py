@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.bootstrap import Container
-from app.security import InvalidToken
+from app.security import InvalidToken, TokenClaims
 from domain.model.users import User
 
 bearer = HTTPBearer(auto_error=False, description="A JWT from POST /api/auth/login")
@@ -20,7 +20,7 @@ async def get_container(request: Request) -> Container:
     return request.app.state.container
 
 
-ServicesDep = Annotated[Container, Depends(get_container)]
+ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def _load_user(container: Container, user_id: str) -> User | None:
@@ -28,23 +28,40 @@ def _load_user(container: Container, user_id: str) -> User | None:
         return uow.users.get(user_id)
 
 
-async def current_user(container: ServicesDep,
-                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
-    """The token's user, still active. Looked up in a short-lived cache first (see UserCache)."""
-    if credentials is None:
-        raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
-    try:
-        claims = container.tokens.decode(credentials.credentials)
-    except InvalidToken:
-        raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}) from None
-    user = container.user_cache.get(claims.user_id)
+async def cached_user(container: Container, user_id: str) -> User | None:
+    """The user as stored, read through the short-lived cache (see UserCache)."""
+    user = container.user_cache.get(user_id)
     if user is None:
-        user = await run_in_threadpool(_load_user, container, claims.user_id)
+        user = await run_in_threadpool(_load_user, container, user_id)
         if user is not None:
             container.user_cache.put(user)
-    if not claims.admits(user):
-        raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     return user
+
+
+async def token_user(container: Container, token: str | None) -> tuple[TokenClaims, User] | None:
+    """The token's claims and user, while the token still speaks for that user; else None.
+    The one lookup from a bearer token to a user, for HTTP routes and the WebSocket alike."""
+    if not token:
+        return None
+    try:
+        claims = container.tokens.decode(token)
+    except InvalidToken:
+        return None
+    user = await cached_user(container, claims.user_id)
+    if user is None or not claims.admits(user):
+        return None
+    return claims, user
+
+
+async def current_user(container: ContainerDep,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    """The token's user, still active, with the password the token was issued under."""
+    if credentials is None:
+        raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+    found = await token_user(container, credentials.credentials)
+    if found is None:
+        raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+    return found[1]
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -6,7 +6,7 @@ from typing import Annotated, get_args
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.api.deps import CurrentUser, ServicesDep
+from app.api.deps import ContainerDep, CurrentUser
 from app.api.errors import responses
 from app.api.fields import IdempotencyKeyHeader, PaymentStatus, optional_query
 from app.api.idempotency import created_or_replayed, replay_responses
@@ -27,7 +27,7 @@ StatusFilter = Annotated[PaymentStatus | None,
 
 @router.post("", status_code=202, response_model=PaymentPublic,
              responses=replay_responses(PaymentPublic, 400, 403, 409, 422))
-def submit_payment(body: PaymentCreate, user: CurrentUser, c: ServicesDep,
+def submit_payment(body: PaymentCreate, user: CurrentUser, c: ContainerDep,
                    idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Queue a payment (202); the same key and body again replays it (200, Idempotent-Replayed: true)."""
     payment, replayed = c.payments.submit(user, body.model_dump(by_alias=True, exclude_none=True), idempotency_key)
@@ -35,7 +35,7 @@ def submit_payment(body: PaymentCreate, user: CurrentUser, c: ServicesDep,
 
 
 @router.get("", response_model=PaymentPage, responses=responses(422))
-def list_payments(user: CurrentUser, c: ServicesDep, status: StatusFilter = None,
+def list_payments(user: CurrentUser, c: ContainerDep, status: StatusFilter = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
                   cursor: Annotated[Cursor, Query(description="The nextCursor of the previous page")] = None) -> dict:
     """The caller's payments (all for an admin), newest first, with cursor pagination."""
@@ -44,12 +44,12 @@ def list_payments(user: CurrentUser, c: ServicesDep, status: StatusFilter = None
 
 
 @router.get("/{paymentId}", response_model=PaymentPublic, responses=responses(404))
-def get_payment(payment_id: PaymentId, user: CurrentUser, c: ServicesDep) -> dict:
+def get_payment(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict:
     """One payment; another customer's payment is 404."""
     return c.payments.get(user, payment_id).public()
 
 
 @router.get("/{paymentId}/events", response_model=EventList, responses=responses(404))
-def payment_events(payment_id: PaymentId, user: CurrentUser, c: ServicesDep) -> dict:
+def payment_events(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict:
     """The payment's audit trail, oldest first."""
     return {"data": [e.public() for e in c.payments.events(user, payment_id)]}

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import AdminUser, ServicesDep
+from app.api.deps import AdminUser, ContainerDep
 from app.api.errors import responses
 from app.api.schemas import LedgerList
 from app.bootstrap import Container
@@ -63,7 +63,7 @@ write_check = WriteCheck()
 
 
 @router.get("/health", responses=responses(503))
-def health(request: Request, c: ServicesDep) -> JSONResponse:
+def health(request: Request, c: ContainerDep) -> JSONResponse:
     """Readiness with real checks: the database takes a write, the scheduler runs, the drain job ticks."""
     checks: dict[str, str] = {}
     try:
@@ -84,7 +84,7 @@ def health(request: Request, c: ServicesDep) -> JSONResponse:
 
 
 @router.get("/api/metrics", responses=responses(401, 403))
-def metrics(_admin: AdminUser, c: ServicesDep) -> dict:
+def metrics(_admin: AdminUser, c: ContainerDep) -> dict:
     """Queue, limiter, payment outcomes and recent errors, computed from the database."""
     with c.uow(read_only=True) as uow:
         by_status = uow.payments.count_by_status()
@@ -105,7 +105,7 @@ def metrics(_admin: AdminUser, c: ServicesDep) -> dict:
 
 
 @router.get("/api/providers/mock/charges", response_model=LedgerList, responses=responses(401, 403))
-def mock_charges(_admin: AdminUser, c: ServicesDep, payment_id: Annotated[str | None, Query(alias="paymentId")] = None,
+def mock_charges(_admin: AdminUser, c: ContainerDep, payment_id: Annotated[str | None, Query(alias="paymentId")] = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
     """The mock provider's own ledger: one entry per real charge, newest first."""
     return {"data": [{"paymentId": ch.payment_id, "amount": ch.amount, "currency": ch.currency,

@@ -15,8 +15,9 @@ import time
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from app.api.deps import cached_user, token_user
 from app.bootstrap import Container
-from app.security import InvalidToken, TokenClaims
+from app.security import TokenClaims
 from domain.model.events import Event
 from domain.model.users import User
 
@@ -26,20 +27,6 @@ QUEUE_LIMIT = 1000
 REPLAY_LIMIT = 5000
 RECHECK_SECONDS = 1.0
 REVOKED = 4401  # the application's "unauthorized" close code
-
-
-def _claims(c: Container, token: str | None) -> TokenClaims | None:
-    if not token:
-        return None
-    try:
-        return c.tokens.decode(token)
-    except InvalidToken:
-        return None
-
-
-def _load(c: Container, user_id: str) -> User | None:
-    with c.uow(read_only=True) as uow:
-        return uow.users.get(user_id)
 
 
 def still_allowed(claims: TokenClaims, was: User, now: User | None, at: float) -> bool:
@@ -76,11 +63,11 @@ def missed_events(c: Container, user: User, after: str) -> list[Event]:
 async def event_stream(websocket: WebSocket, token: str | None = None, after: str | None = None) -> None:
     """Stream events as JSON text frames. `after=<event id>` first replays what a reconnecting client missed."""
     c = websocket.app.state.container
-    claims = _claims(c, token)
-    user = await run_in_threadpool(_load, c, claims.user_id) if claims else None
-    if claims is None or not claims.admits(user):
+    found = await token_user(c, token)
+    if found is None:
         await websocket.close(code=1008, reason="invalid or missing token")
         return
+    claims, user = found
     opened_as = user
     await websocket.accept()
     queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_LIMIT)
@@ -115,11 +102,7 @@ async def event_stream(websocket: WebSocket, token: str | None = None, after: st
         nonlocal user
         # The user cache forgets a user on any user.* event (it subscribed to the hub before us), so
         # a cached entry is never older than the change that revokes this socket.
-        current = c.user_cache.get(user.id)
-        if current is None:
-            current = await run_in_threadpool(_load, c, user.id)
-            if current is not None:
-                c.user_cache.put(current)
+        current = await cached_user(c, user.id)
         if not still_allowed(claims, opened_as, current, time.time()):
             return False
         user = current
