@@ -25,7 +25,7 @@ def check_production_data(container: Container) -> None:
     if not container.settings.production:
         return
     with container.uow(read_only=True) as uow:
-        present = [email for email, *_ in DEMO_USERS if uow.users.get_by_email(email) is not None]
+        present = [demo.email for demo in DEMO_USERS if uow.users.get_by_email(demo.email) is not None]
     if present:
         raise ConfigError(f"demo user(s) {', '.join(present)} exist; delete them before running in production.")
 

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from domain.model.catalog import ProductQuery
 from domain.model.errors import Conflict
 from domain.services.catalog import CatalogService
 from domain.services.users import UserService
 
+
+class DemoUser(NamedTuple):
+    email: str
+    password: str
+    name: str
+    role: str
+
+
+class DemoProduct(NamedTuple):
+    id: str
+    name: str
+    price: str  # major units, parsed exactly
+    category: str
+    stock: int
+    brand: str
+    description: str
+
+
 DEMO_USERS = (
-    ("customer@example.com", "password123", "Demo Customer", "customer"),
-    ("admin@example.com", "admin123", "Demo Admin", "admin"),
+    DemoUser("customer@example.com", "password123", "Demo Customer", "customer"),
+    DemoUser("admin@example.com", "admin123", "Demo Admin", "admin"),
 )
 
 
@@ -21,40 +41,44 @@ def seed_demo_users(users: UserService) -> int:
     created = 0
     if users.list():
         return 0
-    for email, password, name, role in DEMO_USERS:
+    for demo in DEMO_USERS:
         try:
-            users.create(email=email, password=password, name=name, role=role)
+            users.create(email=demo.email, password=demo.password, name=demo.name, role=demo.role)
             created += 1
         except Conflict:  # another process seeded it at the same moment (the start lock makes this rare)
             pass
     return created
 
 
-# (id, name, description, price, category, stock, brand)
 DEMO_PRODUCTS = (
-    ("prod_001", "Premium Headphones", "Over-ear wireless headphones with active noise cancelling.", "299.99",
-     "electronics", 25, "AudioTech"),
-    ("prod_002", "Smart Watch", "Fitness tracking, heart-rate monitor and a week of battery.", "199.00",
-     "electronics", 40, "Tickr"),
-    ("prod_003", "USB-C Charger 65W", "Compact gallium-nitride charger for laptops and phones.", "39.90",
-     "electronics", 120, "VoltUp"),
-    ("prod_004", "Bluetooth Speaker", "Waterproof portable speaker with deep bass.", "59.50", "electronics", 60,
-     "AudioTech"),
-    ("prod_005", "Organic Cotton T-Shirt", "Soft, breathable and fairly made. Unisex fit.", "24.00", "clothing", 200,
-     "Loom"),
-    ("prod_006", "Rain Jacket", "Light, packable and fully taped seams.", "89.00", "clothing", 35, "Northline"),
-    ("prod_007", "Wool Socks (3 pairs)", "Merino blend for warm, dry feet.", "18.75", "clothing", 150, "Loom"),
-    ("prod_008", "Running Shoes", "Cushioned daily trainer with a breathable upper.", "120.00", "clothing", 30,
-     "Stride"),
-    ("prod_009", "The Pragmatic Payments Book", "How money moves: ledgers, idempotency and reconciliation.",
-     "34.99", "books", 80, "Ledger Press"),
-    ("prod_010", "Cooking for Engineers", "Recipes as algorithms, with timing diagrams.", "27.50", "books", 45,
-     "Ledger Press"),
-    ("prod_011", "A Short History of Money", "From shells to tokens in 300 readable pages.", "15.99", "books", 70,
-     "Mint House"),
-    ("prod_012", "Ceramic Mug", "Stoneware mug, 350 ml, dishwasher safe.", "12.00", "home", 300, "Kiln & Co"),
-    ("prod_013", "Desk Lamp", "Dimmable LED lamp with a warm-to-cool colour range.", "45.00", "home", 50, "Lumen"),
-    ("prod_014", "Linen Throw Blanket", "Stone-washed linen, 130 × 170 cm.", "64.00", "home", 20, "Kiln & Co"),
+    DemoProduct("prod_001", "Premium Headphones", "299.99", "electronics", 25, "AudioTech",
+                "Over-ear wireless headphones with active noise cancelling."),
+    DemoProduct("prod_002", "Smart Watch", "199.00", "electronics", 40, "Tickr",
+                "Fitness tracking, heart-rate monitor and a week of battery."),
+    DemoProduct("prod_003", "USB-C Charger 65W", "39.90", "electronics", 120, "VoltUp",
+                "Compact gallium-nitride charger for laptops and phones."),
+    DemoProduct("prod_004", "Bluetooth Speaker", "59.50", "electronics", 60, "AudioTech",
+                "Waterproof portable speaker with deep bass."),
+    DemoProduct("prod_005", "Organic Cotton T-Shirt", "24.00", "clothing", 200, "Loom",
+                "Soft, breathable and fairly made. Unisex fit."),
+    DemoProduct("prod_006", "Rain Jacket", "89.00", "clothing", 35, "Northline",
+                "Light, packable and fully taped seams."),
+    DemoProduct("prod_007", "Wool Socks (3 pairs)", "18.75", "clothing", 150, "Loom",
+                "Merino blend for warm, dry feet."),
+    DemoProduct("prod_008", "Running Shoes", "120.00", "clothing", 30, "Stride",
+                "Cushioned daily trainer with a breathable upper."),
+    DemoProduct("prod_009", "The Pragmatic Payments Book", "34.99", "books", 80, "Ledger Press",
+                "How money moves: ledgers, idempotency and reconciliation."),
+    DemoProduct("prod_010", "Cooking for Engineers", "27.50", "books", 45, "Ledger Press",
+                "Recipes as algorithms, with timing diagrams."),
+    DemoProduct("prod_011", "A Short History of Money", "15.99", "books", 70, "Mint House",
+                "From shells to tokens in 300 readable pages."),
+    DemoProduct("prod_012", "Ceramic Mug", "12.00", "home", 300, "Kiln & Co",
+                "Stoneware mug, 350 ml, dishwasher safe."),
+    DemoProduct("prod_013", "Desk Lamp", "45.00", "home", 50, "Lumen",
+                "Dimmable LED lamp with a warm-to-cool colour range."),
+    DemoProduct("prod_014", "Linen Throw Blanket", "64.00", "home", 20, "Kiln & Co",
+                "Stone-washed linen, 130 × 170 cm."),
 )
 
 
@@ -63,11 +87,12 @@ def seed_demo_catalog(catalog: CatalogService) -> int:
     if catalog.browse(ProductQuery(include_inactive=True)):
         return 0
     created = 0
-    for pid, name, description, price, category, stock, brand in DEMO_PRODUCTS:
+    for demo in DEMO_PRODUCTS:
         try:
-            catalog.create({"name": name, "description": description, "unitPrice": price, "currency": "USD",
-                            "category": category, "stock": stock, "imageUrl": f"/images/products/{pid}.svg",
-                            "metadata": {"brand": brand}}, product_id=pid)
+            catalog.create({"name": demo.name, "description": demo.description, "unitPrice": demo.price,
+                            "currency": "USD", "category": demo.category, "stock": demo.stock,
+                            "imageUrl": f"/images/products/{demo.id}.svg", "metadata": {"brand": demo.brand}},
+                           product_id=demo.id)
             created += 1
         except Conflict:  # another process seeded it at the same moment (the start lock makes this rare)
             pass
