@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import run, ui
-from starlette.responses import RedirectResponse
 
 from app.bootstrap import Container
-from app.pages.frame import add_nav, frame
-from app.pages.guard import require_admin
-from app.pages.widgets import attempt, clear_field_errors, confirm, money, product_image
+from app.pages.guard import page
+from app.pages.widgets import attempt, clear_field_errors, confirm, product_image
 from domain.model.catalog import Product, ProductQuery
 from domain.model.errors import DomainError
-from domain.model.money import CURRENCIES
+from domain.model.money import CURRENCIES, format_money
 from domain.model.users import User
 
 TITLE = "Product Management"
@@ -22,7 +22,7 @@ TITLE = "Product Management"
 class ProductForm:
     """Add or edit one product in a dialog."""
 
-    def __init__(self, container: Container, on_saved: Any) -> None:
+    def __init__(self, container: Container, on_saved: Callable[[], Awaitable[None]]) -> None:
         self.container = container
         self.on_saved = on_saved
         self.product: Product | None = None
@@ -83,54 +83,64 @@ class ProductForm:
             return
         self.dialog.close()
         ui.notify(f"Saved {product.name}", type="positive")
-        self.on_saved()
+        await self.on_saved()
+
+
+class ProductList:
+    """Every product, active or not, with buttons to edit and remove each."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.products: list[Product] = []
+        self.form = ProductForm(container, on_saved=self.reload)
+        self._reading = asyncio.Lock()  # reads in turn, so an older one cannot overwrite a newer one's result
+
+    async def reload(self) -> None:
+        async with self._reading:
+            self.products = await run.io_bound(self.container.catalog.browse,
+                                               ProductQuery(include_inactive=True, sort_by="name"))
+        self.draw.refresh()
+
+    async def remove(self, product: Product) -> None:
+        if not await confirm(f"Remove {product.name}? If it is in an order it is deactivated instead."):
+            return
+        try:
+            deleted = await run.io_bound(self.container.catalog.delete, product.id)
+        except DomainError as e:
+            ui.notify(e.message, type="negative")
+            return
+        ui.notify(f"Deleted {product.name}" if deleted
+                  else f"{product.name} is in orders, so it was deactivated instead")
+        await self.reload()
+
+    @ui.refreshable_method
+    def draw(self) -> None:
+        if not self.products:
+            ui.label("No products yet.").classes("text-grey-7").mark("empty-state")
+            return
+        with ui.column().classes("w-full gap-1").mark("product-list"):
+            for product in self.products:
+                self._row(product)
+
+    def _row(self, p: Product) -> None:
+        with ui.row().classes("w-full items-center gap-3 border-b py-1 no-wrap").mark(f"row-{p.id}"):
+            product_image(p).classes("w-12 h-9 rounded")
+            with ui.column().classes("flex-1 gap-0 min-w-0"):
+                ui.label(p.name).classes("font-medium truncate")
+                ui.label(f"{p.category} · {p.id}").classes("text-xs text-grey-7")
+            ui.label(format_money(p.unit_price_minor, p.currency)).classes("w-24 text-right")
+            ui.label(f"{p.stock} in stock").classes("w-24 text-right text-sm")
+            ui.badge("active" if p.active else "inactive", color="positive" if p.active else "grey")
+            ui.button(icon="edit", on_click=lambda: self.form.open(p)).props("flat round dense") \
+                .mark(f"edit-{p.id}").tooltip("Edit")
+            ui.button(icon="delete", on_click=lambda: self.remove(p)) \
+                .props("flat round dense color=negative").mark(f"delete-{p.id}").tooltip("Remove")
 
 
 def register(container: Container) -> None:
-    add_nav(TITLE, "/admin/products", "inventory_2", admin=True)
-
-    @ui.page("/admin/products")
-    def products_page() -> RedirectResponse | None:
-        admin = require_admin(container, TITLE)
-        if not isinstance(admin, User):
-            return admin
-        with frame(TITLE, admin):
-            form = ProductForm(container, on_saved=lambda: table.refresh())
-            ui.button("Add product", icon="add", on_click=lambda: form.open(None)).mark("add-product")
-
-            async def remove(product: Product) -> None:
-                if not await confirm(f"Remove {product.name}? If it is in an order it is deactivated instead."):
-                    return
-                try:
-                    deleted = await run.io_bound(container.catalog.delete, product.id)
-                except DomainError as e:
-                    ui.notify(e.message, type="negative")
-                    return
-                ui.notify(f"Deleted {product.name}" if deleted
-                          else f"{product.name} is in orders, so it was deactivated instead")
-                table.refresh()
-
-            @ui.refreshable
-            def table() -> None:
-                products = container.catalog.browse(ProductQuery(include_inactive=True, sort_by="name"))
-                if not products:
-                    ui.label("No products yet.").classes("text-grey-7").mark("empty-state")
-                    return
-                with ui.column().classes("w-full gap-1").mark("product-list"):
-                    for p in products:
-                        with ui.row().classes("w-full items-center gap-3 border-b py-1 no-wrap") \
-                                .mark(f"row-{p.id}"):
-                            product_image(p).classes("w-12 h-9 rounded")
-                            with ui.column().classes("flex-1 gap-0 min-w-0"):
-                                ui.label(p.name).classes("font-medium truncate")
-                                ui.label(f"{p.category} · {p.id}").classes("text-xs text-grey-7")
-                            ui.label(money(p.unit_price_minor, p.currency)).classes("w-24 text-right")
-                            ui.label(f"{p.stock} in stock").classes("w-24 text-right text-sm")
-                            ui.badge("active" if p.active else "inactive", color="positive" if p.active else "grey")
-                            ui.button(icon="edit", on_click=lambda p=p: form.open(p)).props("flat round dense") \
-                                .mark(f"edit-{p.id}").tooltip("Edit")
-                            ui.button(icon="delete", on_click=lambda p=p: remove(p)) \
-                                .props("flat round dense color=negative").mark(f"delete-{p.id}").tooltip("Remove")
-
-            table()
-        return None
+    @page(container, "/admin/products", TITLE, "inventory_2", admin_only=True)
+    async def products_page(user: User) -> None:
+        products = ProductList(container)
+        await products.reload()
+        ui.button("Add product", icon="add", on_click=lambda: products.form.open(None)).mark("add-product")
+        products.draw()

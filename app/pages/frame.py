@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from nicegui import ui
 
 from app.pages.session import sign_out
 from domain.model.users import User
 
-NAV = [
-    # (label, path, icon, admin only)
-    ("Dashboard", "/", "dashboard", False),
-]
+
+class NavEntry(NamedTuple):
+    """One entry of the navigation drawer."""
+
+    label: str
+    path: str
+    icon: str
+    admin_only: bool = False
+
+    @property
+    def marker(self) -> str:
+        return f"nav-{self.path.strip('/').replace('/', '-') or 'home'}"
 
 
-def add_nav(label: str, path: str, icon: str, admin: bool = False) -> None:
+NAV: list[NavEntry] = []
+"""Filled as the pages register (app/pages/guard.py), in the order they do."""
+
+
+def add_nav(entry: NavEntry) -> None:
     """Pages register their entry here, so the navigation lists exactly the pages that exist."""
-    if not any(p == path for _, p, _, _ in NAV):
-        NAV.append((label, path, icon, admin))
+    if not any(e.path == entry.path for e in NAV):
+        NAV.append(entry)
 
 
 def _sign_out() -> None:
     sign_out()
     ui.navigate.to("/login")
+
+
+def _nav_item(label: str, icon: str, icon_color: str, marker: str, on_click: Callable[[], None]) -> None:
+    with ui.item(on_click=on_click).props("clickable").mark(marker):
+        with ui.item_section().props("avatar"):
+            ui.icon(icon, color=icon_color)
+        ui.item_section(label)
 
 
 @contextmanager
@@ -47,19 +67,11 @@ def frame(title: str, user: User) -> Iterator[None]:
                 .tooltip("Sign out")
     with ui.left_drawer(value=None, bordered=True).props("width=230 breakpoint=1000").classes("bg-grey-1 p-0") \
             as drawer, ui.list().classes("w-full").mark("nav"):
-        for label, path, icon, admin_only in NAV:
-            if admin_only and not user.is_admin:
-                continue
-            with ui.item(on_click=lambda p=path: ui.navigate.to(p)).props("clickable") \
-                    .mark(f"nav-{path.strip('/').replace('/', '-') or 'home'}"):
-                with ui.item_section().props("avatar"):
-                    ui.icon(icon, color="indigo-7")
-                ui.item_section(label)
+        for entry in NAV:
+            if not entry.admin_only or user.is_admin:
+                _nav_item(entry.label, entry.icon, "indigo-7", entry.marker, lambda p=entry.path: ui.navigate.to(p))
         ui.separator()
-        with ui.item(on_click=_sign_out).props("clickable").mark("sign-out-nav"):
-            with ui.item_section().props("avatar"):
-                ui.icon("logout", color="grey-7")
-            ui.item_section("Sign out")
+        _nav_item("Sign out", "logout", "grey-7", "sign-out-nav", _sign_out)
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 max-sm:p-2 gap-4"):
         ui.label(title).classes("text-2xl font-semibold").mark("page-title")
         yield

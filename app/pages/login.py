@@ -8,14 +8,14 @@ from starlette.responses import RedirectResponse
 
 from app.api.auth import client_address
 from app.bootstrap import Container
-from app.pages.session import sign_in, signed_in_user
+from app.pages.session import current_user, sign_in
 from domain.model.errors import InvalidCredentials, RateLimited
 
 
 def register(container: Container) -> None:
     @ui.page("/login")
-    def login_page(request: Request) -> RedirectResponse | None:
-        if signed_in_user(container) is not None:
+    async def login_page(request: Request) -> RedirectResponse | None:
+        if await current_user(container) is not None:
             return RedirectResponse("/")
         client = client_address(request)
         ui.page_title("Sign in · PayGate")

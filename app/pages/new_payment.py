@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from nicegui import run, ui
-from starlette.responses import RedirectResponse
 
 from app.bootstrap import Container
-from app.pages.frame import add_nav, frame
-from app.pages.guard import require_user
-from app.pages.widgets import attempt, clear_field_errors, money, on_events, set_status, status_badge
+from app.pages.guard import page
+from app.pages.widgets import attempt, clear_field_errors, on_events, set_status, status_badge
+from domain.model.cart import Cart
 from domain.model.errors import ValidationFailed
 from domain.model.events import Event
-from domain.model.money import CURRENCIES, parse_major, to_major
+from domain.model.money import CURRENCIES, format_money, parse_major, to_major
 from domain.model.orders import Order
 from domain.model.payments import Payment
 from domain.model.users import User
 
+TITLE = "New Payment"
 METHODS = {"credit_card": "Credit card", "debit_card": "Debit card", "bank_transfer": "Bank transfer",
            "wallet": "Wallet"}
 CARD_METHODS = {"credit_card", "debit_card"}
@@ -34,7 +36,7 @@ def payment_status_card(container: Container, payment: Payment) -> None:
     """A card that follows one payment live: pending → processing → completed or failed."""
     with ui.card().classes("w-full").mark("payment-status"):
         with ui.row().classes("items-center justify-between w-full"):
-            ui.label(money(payment.amount, payment.currency)).classes("text-lg font-semibold")
+            ui.label(format_money(payment.amount, payment.currency)).classes("text-lg font-semibold")
             badge = status_badge(payment.status).mark("payment-status-badge")
         ui.label(payment.id).classes("text-xs text-grey-7 font-mono")
         detail = ui.label("").classes("text-sm").mark("payment-detail")
@@ -68,10 +70,10 @@ def order_status_card(container: Container, order: Order, payment: Payment) -> N
         for item in order.items:
             with ui.row().classes("w-full justify-between no-wrap").mark("order-item"):
                 ui.label(f"{item.quantity} × {item.name}").classes("text-sm")
-                ui.label(money(item.line_total, order.currency)).classes("text-sm")
+                ui.label(format_money(item.line_total, order.currency)).classes("text-sm")
         with ui.row().classes("w-full justify-between"):
             ui.label("Total").classes("font-semibold")
-            ui.label(money(order.total_amount, order.currency)).classes("font-bold").mark("order-total")
+            ui.label(format_money(order.total_amount, order.currency)).classes("font-bold").mark("order-total")
         payment_status_card(container, payment)
 
     def on_event(event: Event) -> None:
@@ -140,7 +142,7 @@ class PaymentForm:
         if not ok or paid is None:
             return
         payment, order = paid
-        self.reset()
+        await self.reset()
         with self.results:
             if order is not None:
                 order_status_card(self.container, order, payment)
@@ -161,24 +163,25 @@ class PaymentForm:
         finally:
             self.button.props(remove="loading")
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Start afresh after a payment: nothing of it is left to be paid again by another press of Pay."""
         self.key = uuid.uuid4().hex
         for field in (self.amount, self.description, self.number, self.exp_month, self.exp_year, self.cvc):
             field.value = ""
         clear_field_errors(self.fields.values(), self.error)
         if self.cart_box is not None:
-            self.cart_box.reload()  # an ordered cart is empty now; one still full offers its total again
+            await self.cart_box.reload()  # an ordered cart is empty now; one still full offers its total again
 
 
 class CartBox:
     """The green box of New Payment: the cart's total drives the amount while they agree."""
 
-    def __init__(self, container: Container, user: User, form: PaymentForm) -> None:
+    def __init__(self, container: Container, user: User, form: PaymentForm, cart: Cart) -> None:
         self.container = container
         self.user = user
         self.form = form
-        self.cart = container.cart.view(user)
+        self.cart = cart
+        self._reading = asyncio.Lock()
         with ui.card().classes("w-full bg-green-1 border border-green-6 gap-1").mark("cart-box") as self.card:
             with ui.row().classes("items-center gap-2"):
                 ui.icon("shopping_cart", color="green-9")
@@ -218,30 +221,28 @@ class CartBox:
     def show(self) -> None:
         self.card.set_visibility(bool(self.cart.lines))
         self.summary.set_text(f"Cart: {self.cart.item_count} item(s) · total "
-                              f"{money(self.cart.total, self.cart.currency or 'USD')}")
+                              f"{format_money(self.cart.total, self.cart.currency or 'USD')}")
         matches = self.matches()
         self.note.set_visibility(matches)
         self.button.set_text("Update Cart Total" if matches else "Use Cart Total")
         self.problems.set_text("; ".join(self.cart.problems))
 
-    def reload(self) -> None:
+    async def reload(self) -> None:
         """The cart changed (here, in another tab, or through the API): follow it."""
-        was_following = self.matches()
-        self.cart = self.container.cart.view(self.user)
-        if was_following or not (self.form.amount.value or "").strip():
-            self.use_total()
-        self.show()
+        async with self._reading:  # in turn, so an older read cannot overwrite a newer one
+            cart = await run.io_bound(self.container.cart.view, self.user)
+            was_following = self.matches()
+            self.cart = cart
+            if was_following or not (self.form.amount.value or "").strip():
+                self.use_total()
+            self.show()
 
 
 def register(container: Container) -> None:
-    add_nav("New Payment", "/payments/new", "add_card")
-
-    @ui.page("/payments/new")
-    def new_payment_page() -> RedirectResponse | None:
-        user = require_user(container)
-        if not isinstance(user, User):
-            return user
-        with frame("New Payment", user), ui.row().classes("w-full gap-4 items-start flex-wrap"):
+    @page(container, "/payments/new", TITLE, "add_card")
+    async def new_payment_page(user: User) -> None:
+        cart = await run.io_bound(container.cart.view, user)
+        with ui.row().classes("w-full gap-4 items-start flex-wrap"):
             with ui.card().classes("w-full sm:w-[28rem] gap-2"):
                 box_slot = ui.column().classes("w-full")
                 form_slot = ui.column().classes("w-full gap-2")
@@ -249,11 +250,11 @@ def register(container: Container) -> None:
             with form_slot:
                 form = PaymentForm(container, user, results)
             with box_slot:
-                box = CartBox(container, user, form)
+                box = CartBox(container, user, form, cart)
 
-        def on_event(event: Event) -> None:
+        def on_event(event: Event) -> Awaitable[None] | None:
             if event.type == "cart.updated" and event.customer_id == user.id:
-                box.reload()
+                return box.reload()
+            return None
 
         on_events(container, on_event)
-        return None

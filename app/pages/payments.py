@@ -2,85 +2,120 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
-from nicegui import ui
-from starlette.responses import RedirectResponse
+from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.frame import add_nav, frame
-from app.pages.guard import require_user
+from app.pages.guard import page
 from app.pages.new_payment import METHODS
-from app.pages.widgets import money, on_events
+from app.pages.widgets import on_events, status_color
 from domain.clock import iso
 from domain.model.events import Event
+from domain.model.money import format_money
+from domain.model.payments import Payment
+from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 
+TITLE = "Payment History"
 PAGE_SIZE = 10
+COLUMNS = [{"name": "createdAt", "label": "Created", "field": "createdAt", "align": "left"},
+           {"name": "amount", "label": "Amount", "field": "amount", "align": "right"},
+           {"name": "status", "label": "Status", "field": "status", "align": "left"},
+           {"name": "card", "label": "Method", "field": "card", "align": "left"},
+           {"name": "reason", "label": "Reason", "field": "reason", "align": "left"},
+           {"name": "id", "label": "Payment", "field": "id", "align": "left"}]
+CUSTOMER_COLUMN = {"name": "customer", "label": "Customer", "field": "customer", "align": "left"}
+# The badge takes its colour from its row, where Python put it: the template holds no data.
+STATUS_CELL = """
+    <q-td :props="props"><q-badge :color="props.row.statusColor" :label="props.value"/></q-td>
+"""
+
+
+def row(payment: Payment) -> dict[str, Any]:
+    p = payment
+    return {"id": p.id, "createdAt": (iso(p.created_at) or "")[:19].replace("T", " "),
+            "amount": format_money(p.amount, p.currency), "status": p.status, "statusColor": status_color(p.status),
+            "customer": p.customer_id,
+            "card": f"{p.card_brand} ····{p.card_last4}" if p.card_last4 else METHODS[p.payment_method],
+            "reason": p.failure_message or ""}
+
+
+class PaymentTable:
+    """One page of payments, filtered by status, paged newest first with cursors."""
+
+    def __init__(self, container: Container, user: User) -> None:
+        self.container = container
+        self.user = user
+        self.status: str | None = None
+        self.cursors: list[str | None] = [None]  # the cursor of each page up to this one
+        self.payments: list[Payment] = []
+        self.next_cursor: str | None = None
+        self._reading = asyncio.Lock()  # reads in turn, so an older one cannot overwrite a newer one's result
+
+    @property
+    def on_first_page(self) -> bool:
+        return len(self.cursors) == 1
+
+    async def reload(self) -> None:
+        async with self._reading:
+            self.payments, self.next_cursor = await run.io_bound(
+                self.container.payments.list, self.user, status=self.status, limit=PAGE_SIZE, cursor=self.cursors[-1])
+        self.draw.refresh()
+
+    async def filter(self, status: str | None) -> None:
+        self.status, self.cursors = status, [None]
+        await self.reload()
+
+    async def newer(self) -> None:
+        if not self.on_first_page:  # a second click may come before the redraw hides the button
+            self.cursors.pop()
+            await self.reload()
+
+    async def older(self, cursor: str) -> None:
+        self.cursors.append(cursor)
+        await self.reload()
+
+    def on_event(self, event: Event) -> Awaitable[None] | None:
+        if not event.type.startswith("payment."):
+            return None
+        mine = self.user.is_admin or event.customer_id == self.user.id
+        if event.aggregate_id in {p.id for p in self.payments} or (mine and self.on_first_page):
+            return self.reload()
+        return None
+
+    def status_filter(self) -> None:
+        ui.select({None: "All statuses", **{s.value: s.value for s in PaymentStatus}}, value=None, label="Status",
+                  on_change=lambda e: self.filter(e.value)).props("outlined dense").classes("w-48") \
+            .mark("status-filter")
+
+    @ui.refreshable_method
+    def draw(self) -> None:
+        if not self.payments:
+            ui.label("No payments yet." if self.status is None else "No payments with this status.") \
+                .classes("text-grey-7").mark("empty-state")
+            return
+        columns = [*COLUMNS[:1], CUSTOMER_COLUMN, *COLUMNS[1:]] if self.user.is_admin else COLUMNS
+        table = ui.table(columns=columns, rows=[row(p) for p in self.payments], row_key="id").classes("w-full") \
+            .mark("payments-table")
+        table.add_slot("body-cell-status", STATUS_CELL)
+        with ui.row().classes("gap-2"):
+            ui.button("Newer", icon="chevron_left", on_click=self.newer).props("flat") \
+                .mark("page-newer").set_visibility(not self.on_first_page)
+            if self.next_cursor:
+                next_cursor = self.next_cursor
+                ui.button("Older", icon="chevron_right", on_click=lambda: self.older(next_cursor)) \
+                    .props("flat").mark("page-older")
 
 
 def register(container: Container) -> None:
-    add_nav("Payment History", "/payments", "receipt_long")
-
-    @ui.page("/payments")
-    def history_page() -> RedirectResponse | None:
-        user = require_user(container)
-        if not isinstance(user, User):
-            return user
-        state: dict[str, Any] = {"status": None, "cursors": [None], "visible": set()}
-        with frame("Payment History", user):
-            with ui.row().classes("items-center gap-2"):
-                ui.select({None: "All statuses", **{s: s for s in
-                                                   ("pending", "processing", "retrying", "completed", "failed")}},
-                          value=None, label="Status", on_change=lambda e: (state.update(status=e.value,
-                                                                                           cursors=[None]),
-                                                                           table.refresh())) \
-                    .props("outlined dense").classes("w-48").mark("status-filter")
-
-            @ui.refreshable
-            def table() -> None:
-                page, next_cursor = container.payments.list(user, status=state["status"], limit=PAGE_SIZE,
-                                                            cursor=state["cursors"][-1])
-                state["visible"] = {p.id for p in page}
-                if not page:
-                    ui.label("No payments yet." if state["status"] is None else "No payments with this status.") \
-                        .classes("text-grey-7").mark("empty-state")
-                    return
-                columns = [{"name": "createdAt", "label": "Created", "field": "createdAt", "align": "left"},
-                           {"name": "amount", "label": "Amount", "field": "amount", "align": "right"},
-                           {"name": "status", "label": "Status", "field": "status", "align": "left"},
-                           {"name": "card", "label": "Method", "field": "card", "align": "left"},
-                           {"name": "reason", "label": "Reason", "field": "reason", "align": "left"},
-                           {"name": "id", "label": "Payment", "field": "id", "align": "left"}]
-                if user.is_admin:
-                    columns.insert(1, {"name": "customer", "label": "Customer", "field": "customer", "align": "left"})
-                rows = [{"id": p.id, "createdAt": (iso(p.created_at) or "")[:19].replace("T", " "),
-                         "amount": money(p.amount, p.currency), "status": p.status, "customer": p.customer_id,
-                         "card": f"{p.card_brand} ····{p.card_last4}" if p.card_last4 else METHODS[p.payment_method],
-                         "reason": p.failure_message or ""} for p in page]
-                tbl = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").mark("payments-table")
-                tbl.add_slot("body-cell-status", """
-                    <q-td :props="props"><q-badge :color="{completed:'positive',failed:'negative',
-                    retrying:'orange-8',processing:'blue-7'}[props.value] || 'grey-7'" :label="props.value"/></q-td>
-                """)
-                with ui.row().classes("gap-2"):
-                    ui.button("Newer", icon="chevron_left",
-                              on_click=lambda: (state["cursors"].pop(), table.refresh())) \
-                        .props("flat").bind_visibility_from(state, "cursors", backward=lambda c: len(c) > 1) \
-                        .mark("page-newer")
-                    if next_cursor:
-                        ui.button("Older", icon="chevron_right",
-                                  on_click=lambda: (state["cursors"].append(next_cursor), table.refresh())) \
-                            .props("flat").mark("page-older")
-
-            table()
-
-            def on_event(event: Event) -> None:
-                if not event.type.startswith("payment."):
-                    return
-                mine = user.is_admin or event.customer_id == user.id
-                if event.aggregate_id in state["visible"] or (mine and len(state["cursors"]) == 1):
-                    table.refresh()
-
-            on_events(container, on_event)
-        return None
+    @page(container, "/payments", TITLE, "receipt_long")
+    async def history_page(user: User) -> None:
+        table = PaymentTable(container, user)
+        await table.reload()
+        with ui.row().classes("items-center gap-2"):
+            table.status_filter()
+        table.draw()
+        on_events(container, table.on_event)

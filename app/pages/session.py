@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nicegui import app
+from nicegui import app, run
 
 from app.bootstrap import Container
 from domain.model.users import User
@@ -35,13 +35,14 @@ def _current(container: Container, session: Any) -> User | None:
     return user
 
 
-def signed_in_user(container: Container) -> User | None:
+async def current_user(container: Container) -> User | None:
+    """The signed-in user of this browser session, looked up in a worker thread; None when signed out."""
     storage = app.storage.user
     storage.pop(LEGACY_TOKEN_KEY, None)
     session = storage.get(SESSION_KEY)
-    user = _current(container, session)
-    if user is None and session is not None:
-        storage.pop(SESSION_KEY, None)  # expired, revoked or malformed: forget it
+    user = await run.io_bound(_current, container, session)
+    if user is None and session is not None and storage.get(SESSION_KEY) is session:
+        storage.pop(SESSION_KEY, None)  # expired, revoked or malformed (and not replaced meanwhile): forget it
     return user
 
 

@@ -1,43 +1,46 @@
-"""Small pieces shared by pages: status badges, money, product pictures, live subscriptions, field errors."""
+"""Small pieces shared by pages: status colours and badges, product pictures, live subscriptions, field errors."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from app.bootstrap import Container
 from domain.model.catalog import Product
 from domain.model.errors import DomainError, ValidationFailed
 from domain.model.events import Event
-from domain.model.money import format_money
+from domain.model.statuses import OrderStatus, PaymentStatus
 
 T = TypeVar("T")
 
-STATUS_COLORS = {
-    "pending": "grey-7",
-    "processing": "blue-7",
-    "retrying": "orange-8",
-    "completed": "positive",
-    "failed": "negative",
-    "pending_payment": "grey-7",
-    "paid": "positive",
-    "payment_failed": "negative",
+STATUS_COLORS: dict[str, str] = {
+    PaymentStatus.PENDING: "grey-7",
+    PaymentStatus.PROCESSING: "blue-7",
+    PaymentStatus.RETRYING: "orange-8",
+    PaymentStatus.COMPLETED: "positive",
+    PaymentStatus.FAILED: "negative",
+    OrderStatus.PENDING_PAYMENT: "grey-7",
+    OrderStatus.PAID: "positive",
+    OrderStatus.PAYMENT_FAILED: "negative",
 }
+"""The one colour of each payment and order status, keyed by the status enums (StrEnums, so a plain
+status string from an event or a table row finds its colour too)."""
+OTHER_COLOR = "grey"
+
+
+def status_color(status: str) -> str:
+    return STATUS_COLORS.get(status, OTHER_COLOR)
 
 
 def status_badge(status: str) -> ui.badge:
-    return ui.badge(status.replace("_", " "), color=STATUS_COLORS.get(status, "grey")).classes("text-sm")
+    return ui.badge(status.replace("_", " "), color=status_color(status)).classes("text-sm")
 
 
 def set_status(badge: ui.badge, status: str) -> None:
     badge.set_text(status.replace("_", " "))
-    badge.props["color"] = STATUS_COLORS.get(status, "grey")
-
-
-def money(minor: int, currency: str) -> str:
-    return format_money(minor, currency)
+    badge.props["color"] = status_color(status)
 
 
 def product_image(product: Product) -> ui.image:
@@ -50,10 +53,19 @@ def product_image(product: Product) -> ui.image:
     return image
 
 
-def on_events(container: Container, callback: Callable[[Event], None]) -> None:
-    """Call `callback` for every new event while this page's client lives."""
+def on_events(container: Container, callback: Callable[[Event], Awaitable[None] | None]) -> None:
+    """Call `callback` for every new event while this page's client lives.
+
+    An async callback (one that reads in a worker thread, say) runs as a task in the page's context.
+    """
     client = ui.context.client
-    unsubscribe = container.hub.subscribe(callback)
+
+    def deliver(event: Event) -> None:
+        result = callback(event)
+        if result is not None:
+            background_tasks.create(result, name=f"{event.type} on {client.page.path}", context=client)
+
+    unsubscribe = container.hub.subscribe(deliver)
     client.on_delete(unsubscribe)
 
 
