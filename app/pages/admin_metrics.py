@@ -26,7 +26,8 @@ ERROR_COLUMNS = [{"name": "at", "label": "Time", "field": "at", "align": "left"}
                  {"name": "message", "label": "Message", "field": "message", "align": "left"}]
 
 
-def _category_chart(series: list[dict[str, Any]], y_axis: Any, legend: bool = False) -> dict[str, Any]:
+def _category_chart(series: list[dict[str, Any]], y_axis: dict[str, Any] | list[dict[str, Any]],
+                    legend: bool = False) -> dict[str, Any]:
     """ECharts options with an empty category x-axis, filled in by each refresh (new for each page)."""
     options: dict[str, Any] = {"tooltip": {"trigger": "axis"}, "xAxis": {"type": "category", "data": []},
                                "yAxis": y_axis, "series": series}

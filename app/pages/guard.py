@@ -13,6 +13,9 @@ from app.pages.session import current_user
 from domain.model.users import User
 
 PageBody = Callable[[User], Awaitable[None]]
+# A page waits for its reads in worker threads; on a busy database that may pass NiceGUI's default of 3 s,
+# after which it would serve an error page where a page built synchronously was merely slow.
+RESPONSE_TIMEOUT_SECONDS = 30.0
 
 
 def page(container: Container, path: str, title: str, icon: str, *,
@@ -27,7 +30,7 @@ def page(container: Container, path: str, title: str, icon: str, *,
     add_nav(NavEntry(title, path, icon, admin_only))
 
     def register(body: PageBody) -> PageBody:
-        @ui.page(path)
+        @ui.page(path, response_timeout=RESPONSE_TIMEOUT_SECONDS)
         async def guarded() -> RedirectResponse | None:
             user = await current_user(container)
             if user is None:

@@ -8,12 +8,13 @@ from starlette.responses import RedirectResponse
 
 from app.api.auth import client_address
 from app.bootstrap import Container
+from app.pages.guard import RESPONSE_TIMEOUT_SECONDS
 from app.pages.session import current_user, sign_in
 from domain.model.errors import InvalidCredentials, RateLimited
 
 
 def register(container: Container) -> None:
-    @ui.page("/login")
+    @ui.page("/login", response_timeout=RESPONSE_TIMEOUT_SECONDS)
     async def login_page(request: Request) -> RedirectResponse | None:
         if await current_user(container) is not None:
             return RedirectResponse("/")
