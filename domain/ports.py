@@ -1,4 +1,9 @@
-"""Ports: what the domain needs from the outside world. Storage and app implement them."""
+"""Ports: what the domain needs from the outside world. Storage and app implement them.
+
+One class here is not a protocol: `NewEvents`, the part of every unit of work that must not differ
+between storage and the fakes (which events reach the outbox, in what order, owed to whom), so that
+both use this one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any, Protocol
 
 from domain.model.cards import CardInput
 from domain.model.catalog import Product
-from domain.model.deliveries import Delivery
+from domain.model.deliveries import Delivery, subscribers
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
@@ -134,7 +139,10 @@ class PaymentRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    def add(self, event: Event) -> None: ...
+    def add(self, event: Event) -> None:
+        """Append one event. Only a unit of work's commit calls this (see NewEvents): a use case hands
+        its events to the unit of work, on an aggregate it saves or with `publish`."""
+        ...
 
     def after(self, seq: int, limit: int) -> list[Event]: ...
 
@@ -197,6 +205,10 @@ class OrderRepository(Protocol):
 
 
 class DeliveryRepository(Protocol):
+    def add(self, event: Event, consumer: str) -> None:
+        """Owe `event` to `consumer`: one pending delivery, due at the event's time (see NewEvents)."""
+        ...
+
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Delivery | None: ...
 
     def done(self, delivery_id: int, at: datetime) -> None: ...
@@ -211,7 +223,12 @@ class UnitOfWorkFactory(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """A transaction: rolls back unless commit() was called inside the `with` block."""
+    """A transaction: rolls back unless commit() was called inside the `with` block.
+
+    Every state change writes its domain events in its own transaction, one way: `commit()` writes the
+    new events of each aggregate (payment, order) that was added or updated in the transaction, and
+    those given to `publish` by changes that have no aggregate object (users, products, carts).
+    """
 
     users: UserRepository
     payments: PaymentRepository
@@ -226,4 +243,62 @@ class UnitOfWork(Protocol):
 
     def __exit__(self, *exc: Any) -> None: ...
 
-    def commit(self) -> None: ...
+    def publish(self, event: Event) -> None:
+        """Write `event` to the outbox at commit: for a change that has no aggregate to carry it."""
+        ...
+
+    def commit(self) -> None:
+        """Write the new events (NewEvents.write), then commit them with the changes."""
+        ...
+
+
+class Aggregate(Protocol):
+    """An object that records its own domain events until a unit of work writes them."""
+
+    events: list[Event]
+
+
+class _Published:
+    """The events given to `publish`: one more source of events, kept in order with the aggregates."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+
+class NewEvents:
+    """The new events of one transaction, on their way to the outbox (cosmicpython's collect_new_events).
+
+    Repositories call `saw` with each aggregate they add or update: a repository hands out copies, so
+    an aggregate's state reaches storage only through add or update, and its events go with it (a copy
+    that was changed but not saved writes neither). At commit `write` appends the events to the outbox
+    -- source by source in the order they were first seen, each source's in the order recorded -- and owes
+    each to the consumers subscribed to it (domain.model.deliveries.SUBSCRIPTIONS), in the same
+    transaction. Storage and the fake unit of work both commit through this, so they write alike.
+    """
+
+    def __init__(self) -> None:
+        self._seen: list[Aggregate] = []
+        self._published = _Published()
+
+    def saw(self, aggregate: Aggregate) -> None:
+        if all(seen is not aggregate for seen in self._seen):  # by identity: a dataclass may be unhashable
+            self._seen.append(aggregate)
+
+    def publish(self, event: Event) -> None:
+        self._published.events.append(event)
+        self.saw(self._published)
+
+    def collect(self) -> list[Event]:
+        """Take the new events out of every source seen since the last collect, in order."""
+        new: list[Event] = []
+        for source in self._seen:
+            new.extend(source.events)
+            source.events.clear()
+        self._seen.clear()
+        return new
+
+    def write(self, outbox: OutboxRepository, deliveries: DeliveryRepository) -> None:
+        for event in self.collect():
+            outbox.add(event)
+            for consumer in subscribers(event):
+                deliveries.add(event, consumer)

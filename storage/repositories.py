@@ -10,15 +10,15 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from domain.model.deliveries import SUBSCRIPTIONS
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.payments import TERMINAL, PageCursor, Payment
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
+from domain.ports import NewEvents
 from storage.db import from_db, to_db
-from storage.tables import DeliveryRow, IdempotencyRow, OutboxRow, PaymentRow, UserRow
+from storage.tables import IdempotencyRow, OutboxRow, PaymentRow, UserRow
 
 
 def flush(session: Session) -> None:
@@ -87,8 +87,9 @@ def _payment_values(payment: Payment) -> dict:
 
 
 class SqlPaymentRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, events: NewEvents) -> None:
         self.session = session
+        self._events = events  # a payment added or updated here has its new events written at commit
 
     def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
         stmt = select(PaymentRow).where(PaymentRow.id == payment_id)
@@ -100,11 +101,13 @@ class SqlPaymentRepository:
     def add(self, payment: Payment) -> None:
         self.session.add(PaymentRow(**_payment_values(payment)))
         flush(self.session)
+        self._events.saw(payment)
 
     def update(self, payment: Payment) -> None:
         values = _payment_values(payment)
         values.pop("id")
         self.session.execute(update(PaymentRow).where(PaymentRow.id == payment.id).values(**values))
+        self._events.saw(payment)
 
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
              after: PageCursor | None) -> list[Payment]:
@@ -206,11 +209,6 @@ class SqlOutboxRepository:
         self.session.add(OutboxRow(id=event.id, type=event.type, aggregate_id=event.aggregate_id,
                                    customer_id=event.customer_id, data=json.dumps(event.data),
                                    created_at=to_db(event.created_at)))
-        # Work owed once per event across the fleet is recorded in the same transaction.
-        for consumer, wants in SUBSCRIPTIONS.items():
-            if wants(event):
-                self.session.add(DeliveryRow(event_id=event.id, consumer=consumer,
-                                             next_attempt_at=to_db(event.created_at)))
 
     def after(self, seq: int, limit: int) -> list[Event]:
         stmt = select(OutboxRow).where(OutboxRow.seq > seq).order_by(OutboxRow.seq).limit(limit)

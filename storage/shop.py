@@ -10,8 +10,11 @@ from sqlmodel import Session
 
 from domain.model.catalog import Product
 from domain.model.deliveries import Delivery
+from domain.model.events import Event
 from domain.model.orders import Order, OrderItem
 from domain.model.statuses import DeliveryStatus, OrderStatus
+from domain.ports import NewEvents
+from storage.db import to_db
 from storage.repositories import _event, flush
 from storage.tables import CartItemRow, DeliveryRow, OrderItemRow, OrderRow, OutboxRow, ProductRow
 
@@ -109,8 +112,9 @@ class SqlCartRepository:
 
 
 class SqlOrderRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, events: NewEvents) -> None:
         self.session = session
+        self._events = events  # an order added or updated here has its new events written at commit
 
     def _order(self, row: OrderRow) -> Order:
         items = self.session.exec(select(OrderItemRow).where(OrderItemRow.order_id == row.id)
@@ -137,10 +141,12 @@ class SqlOrderRepository:
                                           name=item.name, quantity=item.quantity,
                                           unit_price_minor=item.unit_price_minor))
         flush(self.session)
+        self._events.saw(order)
 
     def update(self, order: Order) -> None:
         self.session.execute(update(OrderRow).where(OrderRow.id == order.id).values(
             status=order.status, updated_at=order.updated_at, payment_id=order.payment_id))
+        self._events.saw(order)
 
     def list(self, *, customer_id: str | None, limit: int) -> list[Order]:
         stmt = select(OrderRow)
@@ -156,6 +162,9 @@ class SqlOrderRepository:
 class SqlDeliveryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def add(self, event: Event, consumer: str) -> None:
+        self.session.add(DeliveryRow(event_id=event.id, consumer=consumer, next_attempt_at=to_db(event.created_at)))
 
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Delivery | None:
         free = or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at < now)

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from domain.model.errors import DuplicateKey
+from domain.model.events import Event
+from domain.ports import NewEvents
 from storage.db import Database
 from storage.repositories import (
     SqlIdempotencyRepository,
@@ -25,13 +27,14 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         self._ctx = self.db.session(self.read_only)
         self.session = self._ctx.__enter__()
+        self.new_events = NewEvents()
         self.users = SqlUserRepository(self.session)
-        self.payments = SqlPaymentRepository(self.session)
+        self.payments = SqlPaymentRepository(self.session, self.new_events)
         self.idempotency = SqlIdempotencyRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
         self.products = SqlProductRepository(self.session)
         self.carts = SqlCartRepository(self.session)
-        self.orders = SqlOrderRepository(self.session)
+        self.orders = SqlOrderRepository(self.session, self.new_events)
         self.deliveries = SqlDeliveryRepository(self.session)
         return self
 
@@ -41,7 +44,11 @@ class SqlUnitOfWork:
         finally:
             self._ctx.__exit__(*exc)
 
+    def publish(self, event: Event) -> None:
+        self.new_events.publish(event)
+
     def commit(self) -> None:
+        self.new_events.write(self.outbox, self.deliveries)  # in this transaction, before it commits
         try:
             self.session.commit()
         except IntegrityError:

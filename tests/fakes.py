@@ -1,9 +1,13 @@
 """Hand-written fakes of the domain's ports, for unit tests: no database, no threads, no real waiting.
 
-The unit of work copies the committed state on entering and writes it back on `commit()`;
-leaving the `with` block without a commit throws the copy away, like a rolled-back transaction.
-Objects handed out are copies, so a test (or the code under test) that changes one without
-calling `update` changes nothing stored.
+Each fake repository is held to its protocol in domain/ports.py: the fake unit of work declares its
+repositories with the protocols' types (a type checker then catches a fake that drifts), and
+tests/unit/test_fakes.py compares every fake method's signature with its port's. The unit of work
+copies the committed state on entering and writes it back on `commit()`; leaving the `with` block
+without a commit throws the copy away, like a rolled-back transaction. Objects handed out are
+copies, so a test (or the code under test) that changes one without calling `update` changes
+nothing stored. Events reach the outbox as in storage: through `domain.ports.NewEvents` at commit,
+which also writes the delivery rows of the subscribed consumers.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,12 +23,56 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import FakeClock
+from domain.model.catalog import Product
+from domain.model.deliveries import Delivery
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
+from domain.model.orders import Order
 from domain.model.payments import PageCursor, Payment
 from domain.model.providers import LedgerCharge
+from domain.model.statuses import DeliveryStatus, OrderStatus, PaymentStatus
 from domain.model.users import User
+from domain.ports import (
+    CartRepository,
+    DeliveryRepository,
+    IdempotencyRepository,
+    NewEvents,
+    OrderRepository,
+    OutboxRepository,
+    PaymentRepository,
+    ProductRepository,
+    UserRepository,
+)
+from domain.services.cart import CartService
+from domain.services.catalog import CatalogService
+from domain.services.deliveries import DeliveryWorker
+from domain.services.mock_provider import MockConfig, MockProvider
+from domain.services.orders import OrderService
+from domain.services.payments import PaymentService
+from domain.services.users import UserService
+
+
+@dataclass
+class CartLineRow:
+    quantity: int
+    added_at: datetime
+
+
+@dataclass
+class DeliveryRow:
+    """One event owed to one consumer, as storage.tables.DeliveryRow keeps it."""
+
+    id: int
+    event_id: str
+    consumer: str
+    next_attempt_at: datetime
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    last_error: str | None = None
+    done_at: datetime | None = None
 
 
 @dataclass
@@ -35,6 +84,11 @@ class FakeState:
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: list[Event] = field(default_factory=list)
     last_seq: int = 0
+    products: dict[str, Product] = field(default_factory=dict)
+    carts: dict[str, dict[str, CartLineRow]] = field(default_factory=dict)  # customer -> product -> line
+    orders: dict[str, Order] = field(default_factory=dict)
+    deliveries: dict[int, DeliveryRow] = field(default_factory=dict)
+    last_delivery_id: int = 0
 
 
 class FakeUserRepository:
@@ -63,9 +117,17 @@ class FakeUserRepository:
         self._state.users.pop(user_id, None)
 
 
+def _stored(aggregate: Any) -> Any:
+    """The copy a repository keeps: events live in the outbox, not on the row."""
+    stored = copy.deepcopy(aggregate)
+    stored.events = []
+    return stored
+
+
 class FakePaymentRepository:
-    def __init__(self, state: FakeState) -> None:
+    def __init__(self, state: FakeState, events: NewEvents) -> None:
         self._state = state
+        self._events = events
 
     def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
         payment = self._state.payments.get(payment_id)
@@ -74,11 +136,13 @@ class FakePaymentRepository:
     def add(self, payment: Payment) -> None:
         if payment.id in self._state.payments:
             raise DuplicateKey("a unique key is already taken")
-        self._state.payments[payment.id] = self._stored(payment)
+        self._state.payments[payment.id] = _stored(payment)
+        self._events.saw(payment)
 
     def update(self, payment: Payment) -> None:
         if payment.id in self._state.payments:
-            self._state.payments[payment.id] = self._stored(payment)
+            self._state.payments[payment.id] = _stored(payment)
+        self._events.saw(payment)
 
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
              after: PageCursor | None) -> list[Payment]:
@@ -91,8 +155,8 @@ class FakePaymentRepository:
 
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
         def due(p: Payment) -> bool:
-            return (p.status in ("pending", "processing")
-                    or (p.status == "retrying" and p.next_attempt_at is not None
+            return (p.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
+                    or (p.status == PaymentStatus.RETRYING and p.next_attempt_at is not None
                         and p.next_attempt_at <= now))
 
         def free(p: Payment) -> bool:
@@ -131,19 +195,13 @@ class FakePaymentRepository:
                 if customer_id is None or p.customer_id == customer_id]
         volume: Counter[str] = Counter()
         for p in mine:
-            if p.status == "completed" and p.completed_at is not None and p.completed_at >= since:
+            if p.status == PaymentStatus.COMPLETED and p.completed_at is not None and p.completed_at >= since:
                 volume[p.currency] += p.amount
         return dict(Counter(p.status for p in mine)), dict(volume)
 
     def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
         return sorted((p.updated_at, p.status) for p in self._state.payments.values()
-                      if p.status in ("completed", "failed") and p.updated_at >= since)
-
-    @staticmethod
-    def _stored(payment: Payment) -> Payment:
-        stored = copy.deepcopy(payment)
-        stored.events = []  # events live in the outbox, not on the row
-        return stored
+                      if p.status in (PaymentStatus.COMPLETED, PaymentStatus.FAILED) and p.updated_at >= since)
 
 
 class FakeIdempotencyRepository:
@@ -181,34 +239,195 @@ class FakeOutboxRepository:
                   and (customer_id is None or e.customer_id == customer_id)]
         return events[:limit]
 
+    def seq_of(self, event_id: str) -> int | None:
+        return next((e.seq for e in self._state.outbox if e.id == event_id), None)
+
     def last_seq(self) -> int:
         return self._state.last_seq
 
 
+class FakeProductRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def get(self, product_id: str) -> Product | None:
+        product = self._state.products.get(product_id)
+        return copy.deepcopy(product) if product else None
+
+    def list(self) -> list[Product]:
+        return [copy.deepcopy(p) for _, p in sorted(self._state.products.items())]
+
+    def add(self, product: Product) -> None:
+        if product.id in self._state.products:
+            raise DuplicateKey("a unique key is already taken")
+        self._state.products[product.id] = copy.deepcopy(product)
+
+    def update(self, product: Product) -> None:
+        stored = self._state.products.get(product.id)
+        if stored is not None:  # like the UPDATE in storage, which leaves created_at alone
+            self._state.products[product.id] = dataclasses.replace(copy.deepcopy(product),
+                                                                   created_at=stored.created_at)
+
+    def delete(self, product_id: str) -> None:
+        self._state.products.pop(product_id, None)
+
+    def reserve(self, product_id: str, quantity: int) -> bool:
+        product = self._state.products.get(product_id)
+        if product is None or not product.active or product.stock < quantity:
+            return False
+        self._state.products[product_id] = dataclasses.replace(product, stock=product.stock - quantity)
+        return True
+
+    def release(self, product_id: str, quantity: int) -> None:
+        product = self._state.products.get(product_id)
+        if product is not None:
+            self._state.products[product_id] = dataclasses.replace(product, stock=product.stock + quantity)
+
+
+class FakeCartRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def items(self, customer_id: str) -> list[tuple[str, int]]:
+        lines = self._state.carts.get(customer_id, {})
+        ordered = sorted(lines.items(), key=lambda item: (item[1].added_at, item[0]))
+        return [(product_id, line.quantity) for product_id, line in ordered]
+
+    def set(self, customer_id: str, product_id: str, quantity: int, now: datetime) -> None:
+        lines = self._state.carts.setdefault(customer_id, {})
+        if product_id in lines:
+            lines[product_id].quantity = quantity  # a change keeps the line's place
+        else:
+            lines[product_id] = CartLineRow(quantity, now)
+
+    def remove(self, customer_id: str, product_id: str) -> None:
+        self._state.carts.get(customer_id, {}).pop(product_id, None)
+
+    def clear(self, customer_id: str) -> None:
+        self._state.carts.pop(customer_id, None)
+
+    def take(self, customer_id: str, lines: list[tuple[str, int]]) -> bool:
+        held = {product_id: line.quantity for product_id, line in self._state.carts.get(customer_id, {}).items()}
+        if len(dict(lines)) != len(lines) or held != dict(lines):
+            return False
+        self._state.carts.pop(customer_id, None)
+        return True
+
+    def remove_product_everywhere(self, product_id: str) -> None:
+        for lines in self._state.carts.values():
+            lines.pop(product_id, None)
+
+
+class FakeOrderRepository:
+    def __init__(self, state: FakeState, events: NewEvents) -> None:
+        self._state = state
+        self._events = events
+
+    def get(self, order_id: str, for_update: bool = False) -> Order | None:
+        order = self._state.orders.get(order_id)
+        return copy.deepcopy(order) if order else None
+
+    def add(self, order: Order) -> None:
+        if order.id in self._state.orders:
+            raise DuplicateKey("a unique key is already taken")
+        self._state.orders[order.id] = _stored(order)
+        self._events.saw(order)
+
+    def update(self, order: Order) -> None:
+        stored = self._state.orders.get(order.id)
+        if stored is not None:  # storage updates these columns only
+            stored.status = OrderStatus(order.status)
+            stored.updated_at, stored.payment_id = order.updated_at, order.payment_id
+        self._events.saw(order)
+
+    def list(self, *, customer_id: str | None, limit: int) -> list[Order]:
+        rows = [o for o in self._state.orders.values() if customer_id is None or o.customer_id == customer_id]
+        rows.sort(key=lambda o: (o.created_at, o.id), reverse=True)
+        return [copy.deepcopy(o) for o in rows[:limit]]
+
+    def product_is_ordered(self, product_id: str) -> bool:
+        return any(i.product_id == product_id for o in self._state.orders.values() for i in o.items)
+
+
+class FakeDeliveryRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def add(self, event: Event, consumer: str) -> None:
+        if any(d.event_id == event.id and d.consumer == consumer for d in self._state.deliveries.values()):
+            raise DuplicateKey("a unique key is already taken")
+        self._state.last_delivery_id += 1
+        delivery_id = self._state.last_delivery_id
+        self._state.deliveries[delivery_id] = DeliveryRow(delivery_id, event.id, consumer, event.created_at)
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Delivery | None:
+        row = next((d for _, d in sorted(self._state.deliveries.items())
+                    if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= now
+                    and (d.lease_expires_at is None or d.lease_expires_at < now)), None)
+        if row is None:
+            return None
+        row.lease_owner, row.lease_expires_at = owner, lease_until
+        row.attempts += 1
+        event = next(e for e in self._state.outbox if e.id == row.event_id)
+        return Delivery(row.id, row.consumer, event, row.attempts)
+
+    def done(self, delivery_id: int, at: datetime) -> None:
+        row = self._state.deliveries.get(delivery_id)
+        if row is not None:
+            row.status, row.done_at = DeliveryStatus.DONE, at
+            row.lease_owner = row.lease_expires_at = None
+
+    def retry_later(self, delivery_id: int, at: datetime, error: str) -> None:
+        row = self._state.deliveries.get(delivery_id)
+        if row is not None:
+            row.next_attempt_at, row.last_error = at, error[:200]
+            row.lease_owner = row.lease_expires_at = None
+
+
 class FakeUnitOfWork:
     """One transaction over a FakeUnitOfWorkFactory's committed state."""
+
+    # The ports' types, not the fakes': a fake that drifts from its protocol fails the type check.
+    users: UserRepository
+    payments: PaymentRepository
+    idempotency: IdempotencyRepository
+    outbox: OutboxRepository
+    products: ProductRepository
+    carts: CartRepository
+    orders: OrderRepository
+    deliveries: DeliveryRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, read_only: bool = False) -> None:
         self._factory = factory
         self.read_only = read_only
         self._working: FakeState | None = None
         self._added_keys: set[tuple[str, str]] = set()
+        self._new_events = NewEvents()
         self.committed = False
 
     def __enter__(self) -> FakeUnitOfWork:
         self._working = copy.deepcopy(self._factory.state)
         self._added_keys = set()
+        self._new_events = NewEvents()
         self.users = FakeUserRepository(self._working)
-        self.payments = FakePaymentRepository(self._working)
+        self.payments = FakePaymentRepository(self._working, self._new_events)
         self.idempotency = FakeIdempotencyRepository(self._working, self._added_keys)
         self.outbox = FakeOutboxRepository(self._working)
+        self.products = FakeProductRepository(self._working)
+        self.carts = FakeCartRepository(self._working)
+        self.orders = FakeOrderRepository(self._working, self._new_events)
+        self.deliveries = FakeDeliveryRepository(self._working)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._working = None  # whatever was not committed is gone
 
+    def publish(self, event: Event) -> None:
+        self._new_events.publish(event)
+
     def commit(self) -> None:
         assert self._working is not None, "commit() outside the `with` block"
+        self._new_events.write(self.outbox, self.deliveries)  # as storage does, before it commits
         if self._factory.before_commit is not None:
             hook, self._factory.before_commit = self._factory.before_commit, None
             hook()
@@ -246,6 +465,9 @@ class FakeUnitOfWorkFactory:
 
     def event_types(self, aggregate_id: str | None = None) -> list[str]:
         return [e.type for e in self.events(aggregate_id)]
+
+    def deliveries(self) -> list[DeliveryRow]:
+        return [copy.deepcopy(d) for _, d in sorted(self.state.deliveries.items())]
 
     def put_user(self, user: User) -> User:
         self.state.users[user.id] = user
@@ -341,3 +563,30 @@ def make_payment(*, status: str = "pending", payment_id: str = "pay_1", customer
                  at: datetime = T0, **fields: Any) -> Payment:
     return Payment(id=payment_id, customer_id=customer_id, amount=1000, currency="USD", description="test",
                    payment_method="credit_card", status=status, created_at=at, updated_at=at, **fields)
+
+
+@dataclass
+class FakeShop:
+    """The storefront's services wired to fakes, as app/bootstrap.py wires them to storage."""
+
+    uow: FakeUnitOfWorkFactory
+    clock: FakeClock
+    users: UserService
+    catalog: CatalogService
+    cart: CartService
+    payments: PaymentService
+    orders: OrderService
+    deliveries: DeliveryWorker
+
+
+def make_shop(clock: FakeClock | None = None) -> FakeShop:
+    """An empty shop on fakes: fake unit of work, fake clock, the mock provider on a fake ledger."""
+    clock = clock or FakeClock(T0)
+    uow = FakeUnitOfWorkFactory()
+    provider = MockProvider(FakeLedger(), clock, MockConfig(min_latency_ms=0, max_latency_ms=0),
+                            rng=random.Random(1), sleep=InstantSleep(clock), run_sync=run_sync)
+    payments = PaymentService(uow, provider, clock)
+    orders = OrderService(uow, payments, clock)
+    return FakeShop(uow, clock, UserService(uow, FakeHasher(), clock), CatalogService(uow, clock),
+                    CartService(uow, clock), payments, orders,
+                    DeliveryWorker(uow, {"orders": orders.on_payment_event}, clock, "worker-1"))

@@ -54,6 +54,8 @@ class Order:
     description: str
     created_at: datetime
     updated_at: datetime
+    # New events, not in the outbox yet: the unit of work writes them when it commits, if this
+    # object was added or updated in it (domain.ports.NewEvents).
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     def _move(self, to: str, now: datetime, event_type: str) -> None:
@@ -61,7 +63,13 @@ class Order:
             raise IllegalTransition(f"order {self.id} cannot go from {self.status} to {to}")
         self.status = to
         self.updated_at = now
+        self._emit(event_type, now)
+
+    def _emit(self, event_type: str, now: datetime) -> None:
         self.events.append(Event(event_type, self.public(), now, customer_id=self.customer_id, aggregate_id=self.id))
+
+    def record_created(self, now: datetime) -> None:
+        self._emit("order.created", now)
 
     def mark_paid(self, now: datetime) -> None:
         self._move(OrderStatus.PAID, now, "order.paid")

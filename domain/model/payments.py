@@ -120,6 +120,8 @@ class Payment:
     completed_at: datetime | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    # New events, not in the outbox yet: the unit of work writes them when it commits, if this
+    # object was added or updated in it (domain.ports.NewEvents).
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     # --- state machine -------------------------------------------------------------------
@@ -132,7 +134,7 @@ class Payment:
     def _emit(self, event_type: str, now: datetime) -> None:
         self.events.append(Event(event_type, self.public(), now, customer_id=self.customer_id, aggregate_id=self.id))
 
-    def created(self, now: datetime) -> None:
+    def record_created(self, now: datetime) -> None:
         self._emit("payment.created", now)
 
     def start_processing(self, now: datetime) -> None:

@@ -50,12 +50,12 @@ class CartService:
                                                            f"{product.name} is priced in {product.currency}")
                 uow.carts.set(user.id, product_id, quantity, self.clock.now())
             cart = load_cart(uow, user.id)
-            uow.outbox.add(Event("cart.updated", cart_event_data(cart), self.clock.now(), customer_id=user.id))
+            uow.publish(Event("cart.updated", cart_event_data(cart), self.clock.now(), customer_id=user.id))
             uow.commit()
         return cart
 
     def clear(self, user: User) -> None:
         with self.uow() as uow:
             uow.carts.clear(user.id)
-            uow.outbox.add(Event("cart.updated", cart_event_data(Cart([])), self.clock.now(), customer_id=user.id))
+            uow.publish(Event("cart.updated", cart_event_data(Cart([])), self.clock.now(), customer_id=user.id))
             uow.commit()

@@ -44,7 +44,7 @@ class CatalogService:
                           metadata=values.get("metadata", {}))
         with self.uow() as uow:
             uow.products.add(product)
-            uow.outbox.add(Event("product.created", _event_data(product), now, aggregate_id=product.id))
+            uow.publish(Event("product.created", _event_data(product), now, aggregate_id=product.id))
             uow.commit()
         return product
 
@@ -56,8 +56,7 @@ class CatalogService:
             values = parse_product_fields(raw, partial=True, current=current)
             product = replace(current, **values, updated_at=self.clock.now())
             uow.products.update(product)
-            uow.outbox.add(Event("product.updated", _event_data(product), product.updated_at,
-                                 aggregate_id=product.id))
+            uow.publish(Event("product.updated", _event_data(product), product.updated_at, aggregate_id=product.id))
             uow.commit()
         return product
 
@@ -71,12 +70,12 @@ class CatalogService:
             if uow.orders.product_is_ordered(product_id):
                 product = replace(product, active=False, updated_at=now)
                 uow.products.update(product)
-                uow.outbox.add(Event("product.deactivated", _event_data(product), now, aggregate_id=product_id))
+                uow.publish(Event("product.deactivated", _event_data(product), now, aggregate_id=product_id))
                 deleted = False
             else:
                 uow.carts.remove_product_everywhere(product_id)
                 uow.products.delete(product_id)
-                uow.outbox.add(Event("product.deleted", {"id": product_id}, now, aggregate_id=product_id))
+                uow.publish(Event("product.deleted", {"id": product_id}, now, aggregate_id=product_id))
                 deleted = True
             uow.commit()
         return deleted

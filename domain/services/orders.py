@@ -115,8 +115,8 @@ class OrderService:
                                  template.payment_method, template.card, order_id=order.id)
         payment = self.payments.new_payment(request, None, now)
         order.payment_id = payment.id
+        order.record_created(now)
         uow.orders.add(order)
-        uow.outbox.add(Event("order.created", order.public(), now, customer_id=actor.id, aggregate_id=order.id))
         PaymentService.add_payment(uow, payment)
         if key:
             uow.idempotency.add(IdempotencyRecord(actor.id, key, digest, "order", order.id, now))
@@ -153,9 +153,6 @@ class OrderService:
             for item in order.items:  # the compensating step: give the reserved stock back
                 uow.products.release(item.product_id, item.quantity)
         uow.orders.update(order)
-        for e in order.events:
-            uow.outbox.add(e)
-        order.events.clear()
         return True
 
     def handle(self, event: Event) -> bool:

@@ -108,11 +108,8 @@ class PaymentService:
     @staticmethod
     def add_payment(uow: UnitOfWork, payment: Payment) -> None:
         """Insert a new payment with its payment.created event, in the caller's transaction."""
-        payment.created(payment.created_at)
+        payment.record_created(payment.created_at)
         uow.payments.add(payment)
-        for event in payment.events:
-            uow.outbox.add(event)
-        payment.events.clear()
 
     def _replay(self, actor: User, key: str, fingerprint: str) -> Payment | None:
         return find_replay(self.uow, actor.id, key, fingerprint, "payment", lambda tx, pid: tx.payments.get(pid))

@@ -108,7 +108,7 @@ class PaymentProcessor:
                                              lease_until=self._lease_until())
             if payment is not None and payment.status in (PaymentStatus.PENDING, PaymentStatus.RETRYING):
                 payment.start_processing(self.clock.now())
-                self._save(uow, payment)
+                uow.payments.update(payment)
             # else: `processing` again after a crash; the provider's idempotency key makes the call safe
             uow.commit()
             return payment
@@ -163,16 +163,9 @@ class PaymentProcessor:
             else:
                 payment.record_failure(result.code or "provider_error", result.message or "provider error",
                                        result.retryable, self.policy, now)
-            self._save(uow, payment)
+            uow.payments.update(payment)
             uow.commit()
             return payment
-
-    @staticmethod
-    def _save(uow: UnitOfWork, payment: Payment) -> None:
-        uow.payments.update(payment)
-        for event in payment.events:
-            uow.outbox.add(event)
-        payment.events.clear()
 
     async def _call(self, payment: Payment) -> ChargeResult:
         request = ChargeRequest(payment.id, payment.amount, payment.currency, payment.card_token,

@@ -41,7 +41,7 @@ class UserService:
             if uow.users.get_by_email(email) is not None:
                 raise Conflict("a user with this email already exists")
             uow.users.add(user)
-            uow.outbox.add(Event("user.created", user.public(), now, aggregate_id=user.id))
+            uow.publish(Event("user.created", user.public(), now, aggregate_id=user.id))
             uow.commit()
         return user
 
@@ -87,7 +87,7 @@ class UserService:
                 changes["token_version"] = user.token_version + 1
             updated = replace(user, **changes, updated_at=self.clock.now())
             uow.users.update(updated)
-            uow.outbox.add(Event("user.updated", updated.public(), updated.updated_at, aggregate_id=user.id))
+            uow.publish(Event("user.updated", updated.public(), updated.updated_at, aggregate_id=user.id))
             uow.commit()
         self.on_changed(user_id)
         return updated
@@ -100,6 +100,6 @@ class UserService:
             if user is None:
                 raise NotFound("user not found")
             uow.users.delete(user_id)
-            uow.outbox.add(Event("user.deleted", {"id": user_id}, self.clock.now(), aggregate_id=user_id))
+            uow.publish(Event("user.deleted", {"id": user_id}, self.clock.now(), aggregate_id=user_id))
             uow.commit()
         self.on_changed(user_id)

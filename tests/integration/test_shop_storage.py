@@ -174,8 +174,8 @@ def test_a_payment_event_of_an_order_is_queued_for_delivery_to_the_orders_consum
     unrelated = Event("payment.completed", {"id": "pay_y", "orderId": None}, T0)
 
     with container.uow() as uow:
-        uow.outbox.add(completed)
-        uow.outbox.add(unrelated)
+        uow.publish(completed)
+        uow.publish(unrelated)
         uow.commit()
 
     with container.uow() as uow:

@@ -164,7 +164,7 @@ def test_a_failure_releases_the_lease(outcome):
 def test_each_transition_emits_one_event_of_the_right_type_with_the_new_state():
     payment = make_payment(status="pending", customer_id="usr_alice")
 
-    payment.created(T0)
+    payment.record_created(T0)
     payment.start_processing(T0)
     payment.record_failure("processing_error", "try again", True, POLICY, T0)
     payment.start_processing(T0 + timedelta(seconds=1))
