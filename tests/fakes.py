@@ -51,6 +51,7 @@ from domain.services.mock_provider import MockConfig, MockProvider
 from domain.services.orders import OrderService
 from domain.services.payments import PaymentService
 from domain.services.users import UserService
+from storage.seed import seed_demo_catalog, seed_demo_users
 
 
 @dataclass
@@ -579,14 +580,19 @@ class FakeShop:
     deliveries: DeliveryWorker
 
 
-def make_shop(clock: FakeClock | None = None) -> FakeShop:
-    """An empty shop on fakes: fake unit of work, fake clock, the mock provider on a fake ledger."""
+def make_shop(*, demo: bool = False, clock: FakeClock | None = None) -> FakeShop:
+    """A shop on fakes: fake unit of work, fake clock, the mock provider on a fake ledger; with `demo`,
+    the demo users and catalogue of a first start (storage/seed.py: prod_001..prod_014, in USD)."""
     clock = clock or FakeClock(T0)
     uow = FakeUnitOfWorkFactory()
     provider = MockProvider(FakeLedger(), clock, MockConfig(min_latency_ms=0, max_latency_ms=0),
                             rng=random.Random(1), sleep=InstantSleep(clock), run_sync=run_sync)
     payments = PaymentService(uow, provider, clock)
     orders = OrderService(uow, payments, clock)
-    return FakeShop(uow, clock, UserService(uow, FakeHasher(), clock), CatalogService(uow, clock),
+    shop = FakeShop(uow, clock, UserService(uow, FakeHasher(), clock), CatalogService(uow, clock),
                     CartService(uow, clock), payments, orders,
                     DeliveryWorker(uow, {"orders": orders.on_payment_event}, clock, "worker-1"))
+    if demo:
+        seed_demo_users(shop.users)
+        seed_demo_catalog(shop.catalog)
+    return shop

@@ -1,6 +1,6 @@
 """The cart and orders: server-side pricing, stock reservation and settlement by payment events.
 
-The services run on the real SQLite-backed container (demo catalogue prod_001..prod_014, USD).
+The services run on fakes (tests/fakes.py) holding the demo users and catalogue (prod_001..prod_014, USD).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from domain.model.errors import (
 )
 from domain.model.events import Event
 from domain.model.orders import Order, OrderItem, parse_items
+from tests.fakes import FakeShop, make_shop
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 APPROVED = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
@@ -34,37 +35,42 @@ def product(pid: str = "prod_x", name: str = "Lamp", price_minor: int = 4500, *,
 
 
 @pytest.fixture
-def customer(container):
-    return next(u for u in container.users.list() if u.role == "customer")
+def shop() -> FakeShop:
+    return make_shop(demo=True)
 
 
 @pytest.fixture
-def admin(container):
-    return next(u for u in container.users.list() if u.role == "admin")
+def customer(shop):
+    return next(u for u in shop.users.list() if u.role == "customer")
 
 
 @pytest.fixture
-def other_customer(container):
-    return container.users.create(email="other@example.com", password="s3cret-pass", name="Other")
+def admin(shop):
+    return next(u for u in shop.users.list() if u.role == "admin")
 
 
-def stock_of(container, product_id: str) -> int:
-    return container.catalog.get(product_id).stock
+@pytest.fixture
+def other_customer(shop):
+    return shop.users.create(email="other@example.com", password="s3cret-pass", name="Other")
 
 
-def payment_of(container, order):
-    with container.uow(read_only=True) as uow:
+def stock_of(shop, product_id: str) -> int:
+    return shop.catalog.get(product_id).stock
+
+
+def payment_of(shop, order):
+    with shop.uow(read_only=True) as uow:
         return uow.payments.get(order.payment_id)
 
 
-def outbox_types(container, aggregate_id: str) -> list[str]:
-    with container.uow(read_only=True) as uow:
+def outbox_types(shop, aggregate_id: str) -> list[str]:
+    with shop.uow(read_only=True) as uow:
         return [e.type for e in uow.outbox.for_aggregate(aggregate_id)]
 
 
-def settle(container, order, event_type: str) -> bool:
+def settle(shop, order, event_type: str) -> bool:
     event = Event(event_type, {"id": order.payment_id, "orderId": order.id}, T0)
-    return container.orders.handle(event)
+    return shop.orders.handle(event)
 
 
 # --- cart lines ----------------------------------------------------------------------------
@@ -104,98 +110,98 @@ def test_an_empty_cart_has_no_currency_and_a_zero_total():
 
 
 # --- CartService ---------------------------------------------------------------------------
-def test_setting_a_quantity_stores_the_line_in_the_customers_cart(container, customer):
-    container.cart.set_quantity(customer, "prod_001", 2)
+def test_setting_a_quantity_stores_the_line_in_the_customers_cart(shop, customer):
+    shop.cart.set_quantity(customer, "prod_001", 2)
 
-    cart = container.cart.view(customer)
+    cart = shop.cart.view(customer)
 
     assert [(line.product.id, line.quantity) for line in cart.lines] == [("prod_001", 2)]
     assert cart.total == 2 * 29999
 
 
-def test_setting_a_quantity_again_replaces_it(container, customer):
-    container.cart.set_quantity(customer, "prod_001", 2)
+def test_setting_a_quantity_again_replaces_it(shop, customer):
+    shop.cart.set_quantity(customer, "prod_001", 2)
 
-    cart = container.cart.set_quantity(customer, "prod_001", 5)
+    cart = shop.cart.set_quantity(customer, "prod_001", 5)
 
     assert [line.quantity for line in cart.lines] == [5]
 
 
-def test_a_quantity_of_zero_removes_the_line(container, customer):
-    container.cart.set_quantity(customer, "prod_001", 2)
-    container.cart.set_quantity(customer, "prod_002", 1)
+def test_a_quantity_of_zero_removes_the_line(shop, customer):
+    shop.cart.set_quantity(customer, "prod_001", 2)
+    shop.cart.set_quantity(customer, "prod_002", 1)
 
-    cart = container.cart.set_quantity(customer, "prod_001", 0)
+    cart = shop.cart.set_quantity(customer, "prod_001", 0)
 
     assert [line.product.id for line in cart.lines] == ["prod_002"]
 
 
 @pytest.mark.parametrize("quantity", [101, -1, "3", 2.0, True, None])
-def test_a_quantity_that_is_not_a_whole_number_from_0_to_100_is_refused(container, customer, quantity):
+def test_a_quantity_that_is_not_a_whole_number_from_0_to_100_is_refused(shop, customer, quantity):
     with pytest.raises(ValidationFailed) as raised:
-        container.cart.set_quantity(customer, "prod_005", quantity)
+        shop.cart.set_quantity(customer, "prod_005", quantity)
 
     assert raised.value.details[0].field == "quantity"
-    assert container.cart.view(customer).lines == []
+    assert shop.cart.view(customer).lines == []
 
 
-def test_more_than_the_stock_is_refused_as_insufficient_stock(container, customer):
+def test_more_than_the_stock_is_refused_as_insufficient_stock(shop, customer):
     with pytest.raises(InsufficientStock) as raised:
-        container.cart.set_quantity(customer, "prod_014", 21)  # 20 in stock
+        shop.cart.set_quantity(customer, "prod_014", 21)  # 20 in stock
 
     assert "Linen Throw Blanket" in raised.value.message
-    assert container.cart.view(customer).lines == []
+    assert shop.cart.view(customer).lines == []
 
 
-def test_an_unknown_product_cannot_go_into_the_cart(container, customer):
+def test_an_unknown_product_cannot_go_into_the_cart(shop, customer):
     with pytest.raises(NotFound):
-        container.cart.set_quantity(customer, "prod_nope", 1)
+        shop.cart.set_quantity(customer, "prod_nope", 1)
 
 
-def test_an_inactive_product_cannot_be_added(container, customer):
-    container.catalog.update("prod_003", {"active": False})
+def test_an_inactive_product_cannot_be_added(shop, customer):
+    shop.catalog.update("prod_003", {"active": False})
 
     with pytest.raises(ValidationFailed):
-        container.cart.set_quantity(customer, "prod_003", 1)
+        shop.cart.set_quantity(customer, "prod_003", 1)
 
 
-def test_a_product_in_another_currency_cannot_join_the_cart(container, customer):
-    euro = container.catalog.create({"name": "Croissant", "unitPrice": "1.20", "currency": "EUR",
+def test_a_product_in_another_currency_cannot_join_the_cart(shop, customer):
+    euro = shop.catalog.create({"name": "Croissant", "unitPrice": "1.20", "currency": "EUR",
                                      "category": "food", "stock": 5})
-    container.cart.set_quantity(customer, "prod_001", 1)
+    shop.cart.set_quantity(customer, "prod_001", 1)
 
     with pytest.raises(ValidationFailed) as raised:
-        container.cart.set_quantity(customer, euro.id, 1)
+        shop.cart.set_quantity(customer, euro.id, 1)
 
     assert "EUR" in raised.value.message
-    assert len(container.cart.view(customer).lines) == 1
+    assert len(shop.cart.view(customer).lines) == 1
 
 
-def test_each_customer_has_their_own_cart(container, customer, other_customer):
-    container.cart.set_quantity(customer, "prod_001", 1)
+def test_each_customer_has_their_own_cart(shop, customer, other_customer):
+    shop.cart.set_quantity(customer, "prod_001", 1)
 
-    container.cart.set_quantity(other_customer, "prod_002", 3)
+    shop.cart.set_quantity(other_customer, "prod_002", 3)
 
-    assert [line.product.id for line in container.cart.view(customer).lines] == ["prod_001"]
-    assert [line.product.id for line in container.cart.view(other_customer).lines] == ["prod_002"]
-
-
-def test_clearing_a_cart_empties_only_that_cart(container, customer, other_customer):
-    container.cart.set_quantity(customer, "prod_001", 1)
-    container.cart.set_quantity(other_customer, "prod_002", 1)
-
-    container.cart.clear(customer)
-
-    assert container.cart.view(customer).lines == []
-    assert len(container.cart.view(other_customer).lines) == 1
+    assert [line.product.id for line in shop.cart.view(customer).lines] == ["prod_001"]
+    assert [line.product.id for line in shop.cart.view(other_customer).lines] == ["prod_002"]
 
 
-def test_a_product_that_sold_out_stays_in_the_cart_flagged(container, customer):
-    container.cart.set_quantity(customer, "prod_004", 2)
+def test_clearing_a_cart_empties_only_that_cart(shop, customer, other_customer):
+    shop.cart.set_quantity(customer, "prod_001", 1)
+    shop.cart.set_quantity(other_customer, "prod_002", 1)
 
-    container.catalog.update("prod_004", {"stock": 0})
+    shop.cart.clear(customer)
 
-    cart = container.cart.view(customer)
+    assert shop.cart.view(customer).lines == []
+    assert len(shop.cart.view(other_customer).lines) == 1
+
+
+def test_a_product_that_sold_out_stays_in_the_cart_flagged(shop, customer):
+    shop.cart.set_quantity(customer, "prod_004", 2)
+
+    shop.catalog.update("prod_004", {"stock": 0})
+
+    cart = shop.cart.view(customer)
     assert [line.product.id for line in cart.lines] == ["prod_004"]
     assert cart.problems == ["Bluetooth Speaker is out of stock"]
 
@@ -265,21 +271,21 @@ def test_a_settled_order_never_changes_again(first, second):
 
 
 # --- OrderService.place --------------------------------------------------------------------
-def test_placing_an_order_prices_it_on_the_server_and_reserves_the_stock(container, customer):
-    order, replayed = container.orders.place(customer, {
+def test_placing_an_order_prices_it_on_the_server_and_reserves_the_stock(shop, customer):
+    order, replayed = shop.orders.place(customer, {
         "items": [{"productId": "prod_001", "quantity": 2}, {"productId": "prod_012", "quantity": 3}],
         "amount": 1, "card": APPROVED})
 
     assert replayed is False
     assert order.status == "pending_payment"
     assert order.total_amount == 2 * 29999 + 3 * 1200
-    assert (stock_of(container, "prod_001"), stock_of(container, "prod_012")) == (23, 297)
+    assert (stock_of(shop, "prod_001"), stock_of(shop, "prod_012")) == (23, 297)
 
 
-def test_the_orders_payment_is_for_the_order_total_and_points_back_at_the_order(container, customer):
-    order, _ = container.orders.place(customer, {"items": [{"productId": "prod_002", "quantity": 2}]})
+def test_the_orders_payment_is_for_the_order_total_and_points_back_at_the_order(shop, customer):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_002", "quantity": 2}]})
 
-    payment = payment_of(container, order)
+    payment = payment_of(shop, order)
 
     assert payment.amount == order.total_amount == 39800
     assert payment.order_id == order.id
@@ -287,200 +293,200 @@ def test_the_orders_payment_is_for_the_order_total_and_points_back_at_the_order(
     assert payment.status == "pending"
 
 
-def test_placing_an_order_writes_order_created_to_the_outbox(container, customer):
-    order, _ = container.orders.place(customer, {"items": [{"productId": "prod_002", "quantity": 1}]})
+def test_placing_an_order_writes_order_created_to_the_outbox(shop, customer):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_002", "quantity": 1}]})
 
-    assert outbox_types(container, order.id) == ["order.created"]
+    assert outbox_types(shop, order.id) == ["order.created"]
 
 
-def test_an_order_totals_ten_and_twenty_cent_prices_exactly(container, customer):
-    dime = container.catalog.create({"name": "Dime Sweet", "unitPrice": Decimal("0.10"), "category": "food",
+def test_an_order_totals_ten_and_twenty_cent_prices_exactly(shop, customer):
+    dime = shop.catalog.create({"name": "Dime Sweet", "unitPrice": Decimal("0.10"), "category": "food",
                                      "stock": 100})
-    twenty = container.catalog.create({"name": "Twenty Sweet", "unitPrice": Decimal("0.20"), "category": "food",
+    twenty = shop.catalog.create({"name": "Twenty Sweet", "unitPrice": Decimal("0.20"), "category": "food",
                                        "stock": 100})
 
-    order, _ = container.orders.place(customer, {"items": [{"productId": dime.id, "quantity": 37},
+    order, _ = shop.orders.place(customer, {"items": [{"productId": dime.id, "quantity": 37},
                                                            {"productId": twenty.id, "quantity": 53}]})
 
     assert order.total_amount == 1430
-    assert payment_of(container, order).amount == 1430
+    assert payment_of(shop, order).amount == 1430
 
 
 @pytest.mark.parametrize("product_id", ["prod_nope", "prod_006"])
-def test_an_unknown_or_inactive_product_cannot_be_ordered(container, customer, product_id):
-    container.catalog.update("prod_006", {"active": False})
+def test_an_unknown_or_inactive_product_cannot_be_ordered(shop, customer, product_id):
+    shop.catalog.update("prod_006", {"active": False})
 
     with pytest.raises(ValidationFailed) as raised:
-        container.orders.place(customer, {"items": [{"productId": product_id, "quantity": 1}]})
+        shop.orders.place(customer, {"items": [{"productId": product_id, "quantity": 1}]})
 
     assert raised.value.details[0].field == "items[0].productId"
 
 
-def test_products_in_different_currencies_cannot_share_an_order(container, customer):
-    euro = container.catalog.create({"name": "Croissant", "unitPrice": "1.20", "currency": "EUR",
+def test_products_in_different_currencies_cannot_share_an_order(shop, customer):
+    euro = shop.catalog.create({"name": "Croissant", "unitPrice": "1.20", "currency": "EUR",
                                      "category": "food", "stock": 5})
 
     with pytest.raises(ValidationFailed) as raised:
-        container.orders.place(customer, {"items": [{"productId": "prod_001", "quantity": 1},
+        shop.orders.place(customer, {"items": [{"productId": "prod_001", "quantity": 1},
                                                     {"productId": euro.id, "quantity": 1}]})
 
     assert "currency" in raised.value.message
-    assert stock_of(container, "prod_001") == 25
+    assert stock_of(shop, "prod_001") == 25
 
 
-def test_an_order_for_more_than_the_stock_reserves_nothing(container, customer):
+def test_an_order_for_more_than_the_stock_reserves_nothing(shop, customer):
     with pytest.raises(InsufficientStock) as raised:
-        container.orders.place(customer, {"items": [{"productId": "prod_001", "quantity": 3},
+        shop.orders.place(customer, {"items": [{"productId": "prod_001", "quantity": 3},
                                                     {"productId": "prod_014", "quantity": 21}]})
 
     assert "Linen Throw Blanket" in raised.value.message
-    assert (stock_of(container, "prod_001"), stock_of(container, "prod_014")) == (25, 20)
-    assert container.orders.list(customer) == []
+    assert (stock_of(shop, "prod_001"), stock_of(shop, "prod_014")) == (25, 20)
+    assert shop.orders.list(customer) == []
 
 
-def test_ordering_the_cart_empties_it(container, customer):
-    container.cart.set_quantity(customer, "prod_005", 2)
-    container.cart.set_quantity(customer, "prod_007", 1)
+def test_ordering_the_cart_empties_it(shop, customer):
+    shop.cart.set_quantity(customer, "prod_005", 2)
+    shop.cart.set_quantity(customer, "prod_007", 1)
 
-    order, _ = container.orders.place(customer, {})
+    order, _ = shop.orders.place(customer, {})
 
     assert [(i.product_id, i.quantity) for i in order.items] == [("prod_005", 2), ("prod_007", 1)]
     assert order.total_amount == 2 * 2400 + 1875
-    assert container.cart.view(customer).lines == []
+    assert shop.cart.view(customer).lines == []
 
 
-def test_a_retried_cart_checkout_replays_the_order_although_the_cart_is_now_empty(container, customer):
-    container.cart.set_quantity(customer, "prod_005", 2)
-    first, _ = container.orders.place(customer, {"idempotencyKey": "checkout-1"})
+def test_a_retried_cart_checkout_replays_the_order_although_the_cart_is_now_empty(shop, customer):
+    shop.cart.set_quantity(customer, "prod_005", 2)
+    first, _ = shop.orders.place(customer, {"idempotencyKey": "checkout-1"})
 
-    again, replayed = container.orders.place(customer, {"idempotencyKey": "checkout-1"})
+    again, replayed = shop.orders.place(customer, {"idempotencyKey": "checkout-1"})
 
     assert replayed is True
     assert again.id == first.id
-    assert stock_of(container, "prod_005") == 198
+    assert stock_of(shop, "prod_005") == 198
 
 
-def test_an_explicit_empty_item_list_is_refused_rather_than_ordering_the_cart(container, customer):
-    container.cart.set_quantity(customer, "prod_005", 2)
+def test_an_explicit_empty_item_list_is_refused_rather_than_ordering_the_cart(shop, customer):
+    shop.cart.set_quantity(customer, "prod_005", 2)
 
     with pytest.raises(ValidationFailed) as raised:
-        container.orders.place(customer, {"items": []})
+        shop.orders.place(customer, {"items": []})
 
     assert raised.value.details[0].field == "items"
-    assert len(container.cart.view(customer).lines) == 1
-    assert stock_of(container, "prod_005") == 200
+    assert len(shop.cart.view(customer).lines) == 1
+    assert stock_of(shop, "prod_005") == 200
 
 
-def test_an_empty_cart_cannot_be_ordered(container, customer):
+def test_an_empty_cart_cannot_be_ordered(shop, customer):
     with pytest.raises(CartChanged) as raised:
-        container.orders.place(customer, {})
+        shop.orders.place(customer, {})
 
     assert "empty" in raised.value.message
 
 
-def test_a_cart_with_an_inactive_product_is_refused_naming_it_and_kept(container, customer):
-    container.cart.set_quantity(customer, "prod_008", 1)
-    container.catalog.update("prod_008", {"active": False})
+def test_a_cart_with_an_inactive_product_is_refused_naming_it_and_kept(shop, customer):
+    shop.cart.set_quantity(customer, "prod_008", 1)
+    shop.catalog.update("prod_008", {"active": False})
 
     with pytest.raises(ValidationFailed) as raised:
-        container.orders.place(customer, {})
+        shop.orders.place(customer, {})
 
     assert "Running Shoes" in raised.value.message
-    assert len(container.cart.view(customer).lines) == 1
+    assert len(shop.cart.view(customer).lines) == 1
 
 
-def test_a_failed_cart_order_keeps_the_cart_and_the_stock(container, customer):
-    container.cart.set_quantity(customer, "prod_001", 1)
-    container.cart.set_quantity(customer, "prod_014", 5)
-    container.catalog.update("prod_014", {"stock": 0})
+def test_a_failed_cart_order_keeps_the_cart_and_the_stock(shop, customer):
+    shop.cart.set_quantity(customer, "prod_001", 1)
+    shop.cart.set_quantity(customer, "prod_014", 5)
+    shop.catalog.update("prod_014", {"stock": 0})
 
     with pytest.raises(InsufficientStock) as raised:
-        container.orders.place(customer, {})
+        shop.orders.place(customer, {})
 
     assert "Linen Throw Blanket" in raised.value.message
-    assert stock_of(container, "prod_001") == 25
-    assert len(container.cart.view(customer).lines) == 2
+    assert stock_of(shop, "prod_001") == 25
+    assert len(shop.cart.view(customer).lines) == 2
 
 
-def test_the_same_idempotency_key_and_request_returns_the_same_order(container, customer):
+def test_the_same_idempotency_key_and_request_returns_the_same_order(shop, customer):
     request = {"items": [{"productId": "prod_009", "quantity": 1}], "idempotencyKey": "order-key-1"}
-    first, _ = container.orders.place(customer, request)
+    first, _ = shop.orders.place(customer, request)
 
-    again, replayed = container.orders.place(customer, dict(request))
+    again, replayed = shop.orders.place(customer, dict(request))
 
     assert replayed is True
     assert again.id == first.id
-    assert stock_of(container, "prod_009") == 79
-    assert len(container.orders.list(customer)) == 1
+    assert stock_of(shop, "prod_009") == 79
+    assert len(shop.orders.list(customer)) == 1
 
 
-def test_the_same_idempotency_key_with_another_request_is_refused(container, customer):
-    container.orders.place(customer, {"items": [{"productId": "prod_009", "quantity": 1}],
+def test_the_same_idempotency_key_with_another_request_is_refused(shop, customer):
+    shop.orders.place(customer, {"items": [{"productId": "prod_009", "quantity": 1}],
                                       "idempotencyKey": "order-key-1"})
 
     with pytest.raises(IdempotencyKeyReused):
-        container.orders.place(customer, {"items": [{"productId": "prod_009", "quantity": 2}],
+        shop.orders.place(customer, {"items": [{"productId": "prod_009", "quantity": 2}],
                                           "idempotencyKey": "order-key-1"})
 
-    assert stock_of(container, "prod_009") == 79
+    assert stock_of(shop, "prod_009") == 79
 
 
-def test_idempotency_keys_are_scoped_to_the_customer(container, customer, other_customer):
+def test_idempotency_keys_are_scoped_to_the_customer(shop, customer, other_customer):
     request = {"items": [{"productId": "prod_009", "quantity": 1}], "idempotencyKey": "shared-key"}
-    mine, _ = container.orders.place(customer, request)
+    mine, _ = shop.orders.place(customer, request)
 
-    theirs, replayed = container.orders.place(other_customer, dict(request))
+    theirs, replayed = shop.orders.place(other_customer, dict(request))
 
     assert replayed is False
     assert theirs.id != mine.id
 
 
-def test_a_customer_cannot_read_another_customers_order_but_an_admin_can(container, customer, other_customer,
+def test_a_customer_cannot_read_another_customers_order_but_an_admin_can(shop, customer, other_customer,
                                                                           admin):
-    order, _ = container.orders.place(customer, {"items": [{"productId": "prod_010", "quantity": 1}]})
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_010", "quantity": 1}]})
 
     with pytest.raises(NotFound):
-        container.orders.get(other_customer, order.id)
+        shop.orders.get(other_customer, order.id)
 
-    assert container.orders.get(admin, order.id).id == order.id
-    assert container.orders.list(other_customer) == []
-    assert [o.id for o in container.orders.list(admin)] == [order.id]
+    assert shop.orders.get(admin, order.id).id == order.id
+    assert shop.orders.list(other_customer) == []
+    assert [o.id for o in shop.orders.list(admin)] == [order.id]
 
 
 # --- settlement ----------------------------------------------------------------------------
-def test_a_completed_payment_marks_the_order_paid_and_keeps_the_stock_reserved(container, customer):
-    order, _ = container.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 4}]})
+def test_a_completed_payment_marks_the_order_paid_and_keeps_the_stock_reserved(shop, customer):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 4}]})
 
-    applied = settle(container, order, "payment.completed")
-
-    assert applied is True
-    assert container.orders.get(customer, order.id).status == "paid"
-    assert stock_of(container, "prod_011") == 66
-    assert outbox_types(container, order.id) == ["order.created", "order.paid"]
-
-
-def test_a_failed_payment_marks_the_order_failed_and_releases_the_stock(container, customer):
-    order, _ = container.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 4}]})
-
-    applied = settle(container, order, "payment.failed")
+    applied = settle(shop, order, "payment.completed")
 
     assert applied is True
-    assert container.orders.get(customer, order.id).status == "payment_failed"
-    assert stock_of(container, "prod_011") == 70
-    assert outbox_types(container, order.id) == ["order.created", "order.payment_failed"]
+    assert shop.orders.get(customer, order.id).status == "paid"
+    assert stock_of(shop, "prod_011") == 66
+    assert outbox_types(shop, order.id) == ["order.created", "order.paid"]
 
 
-def test_a_repeated_payment_event_changes_nothing(container, customer):
-    order, _ = container.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 4}]})
-    settle(container, order, "payment.failed")
+def test_a_failed_payment_marks_the_order_failed_and_releases_the_stock(shop, customer):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 4}]})
 
-    again = settle(container, order, "payment.failed")
-    late_success = settle(container, order, "payment.completed")
+    applied = settle(shop, order, "payment.failed")
+
+    assert applied is True
+    assert shop.orders.get(customer, order.id).status == "payment_failed"
+    assert stock_of(shop, "prod_011") == 70
+    assert outbox_types(shop, order.id) == ["order.created", "order.payment_failed"]
+
+
+def test_a_repeated_payment_event_changes_nothing(shop, customer):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 4}]})
+    settle(shop, order, "payment.failed")
+
+    again = settle(shop, order, "payment.failed")
+    late_success = settle(shop, order, "payment.completed")
 
     assert (again, late_success) == (False, False)
-    assert container.orders.get(customer, order.id).status == "payment_failed"
-    assert stock_of(container, "prod_011") == 70
-    assert outbox_types(container, order.id) == ["order.created", "order.payment_failed"]
+    assert shop.orders.get(customer, order.id).status == "payment_failed"
+    assert stock_of(shop, "prod_011") == 70
+    assert outbox_types(shop, order.id) == ["order.created", "order.payment_failed"]
 
 
 @pytest.mark.parametrize(("event_type", "data"), [
@@ -488,12 +494,12 @@ def test_a_repeated_payment_event_changes_nothing(container, customer):
     ("payment.completed", {}),
     ("payment.completed", {"orderId": "ord_unknown"}),
 ])
-def test_events_that_settle_no_order_are_ignored(container, customer, event_type, data):
-    order, _ = container.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 1}]})
+def test_events_that_settle_no_order_are_ignored(shop, customer, event_type, data):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 1}]})
     if data.get("orderId") == "will be set":
         data = {"orderId": order.id}
 
-    applied = container.orders.handle(Event(event_type, data, T0))
+    applied = shop.orders.handle(Event(event_type, data, T0))
 
     assert applied is False
-    assert container.orders.get(customer, order.id).status == "pending_payment"
+    assert shop.orders.get(customer, order.id).status == "pending_payment"

@@ -10,6 +10,7 @@ import pytest
 
 from domain.model.catalog import Product, ProductQuery, filter_products, parse_price_filter, parse_product_fields
 from domain.model.errors import NotFound, ValidationFailed
+from tests.fakes import FakeShop, make_shop
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -229,59 +230,64 @@ def test_an_empty_price_filter_means_no_filter():
     assert parse_price_filter("0.10", "maxPrice") == Decimal("0.10")
 
 
-# --- CatalogService on a real database -----------------------------------------------------
-def test_the_demo_catalogue_has_at_least_twelve_products_in_four_categories(container):
-    products = container.catalog.browse(ProductQuery())
+# --- CatalogService, on fakes holding the demo catalogue -------------------------------------
+@pytest.fixture
+def shop() -> FakeShop:
+    return make_shop(demo=True)
+
+
+def test_the_demo_catalogue_has_at_least_twelve_products_in_four_categories(shop):
+    products = shop.catalog.browse(ProductQuery())
 
     assert len(products) >= 12
-    assert {"electronics", "clothing", "books", "home"} <= set(container.catalog.categories())
+    assert {"electronics", "clothing", "books", "home"} <= set(shop.catalog.categories())
     assert all(p.image_url for p in products)
 
 
-def test_a_created_product_is_stored_with_its_exact_price(container):
-    created = container.catalog.create(valid_fields(unitPrice=Decimal("0.1"), name="Penny Sweet"))
+def test_a_created_product_is_stored_with_its_exact_price(shop):
+    created = shop.catalog.create(valid_fields(unitPrice=Decimal("0.1"), name="Penny Sweet"))
 
-    stored = container.catalog.get(created.id)
+    stored = shop.catalog.get(created.id)
 
     assert stored.unit_price_minor == 10
     assert stored.unit_price == Decimal("0.10")
     assert stored.name == "Penny Sweet"
 
 
-def test_an_update_changes_only_the_given_fields(container):
-    before = container.catalog.get("prod_001")
+def test_an_update_changes_only_the_given_fields(shop):
+    before = shop.catalog.get("prod_001")
 
-    after = container.catalog.update("prod_001", {"stock": 7, "unitPrice": "249.50"})
+    after = shop.catalog.update("prod_001", {"stock": 7, "unitPrice": "249.50"})
 
     assert (after.stock, after.unit_price_minor) == (7, 24950)
     assert (after.name, after.category, after.created_at) == (before.name, before.category, before.created_at)
-    assert container.catalog.get("prod_001").stock == 7
+    assert shop.catalog.get("prod_001").stock == 7
 
 
-def test_a_product_in_no_order_is_really_deleted(container):
-    deleted = container.catalog.delete("prod_012")
+def test_a_product_in_no_order_is_really_deleted(shop):
+    deleted = shop.catalog.delete("prod_012")
 
     assert deleted is True
     with pytest.raises(NotFound):
-        container.catalog.get("prod_012")
+        shop.catalog.get("prod_012")
 
 
-def test_deleting_an_unknown_product_is_not_found(container):
+def test_deleting_an_unknown_product_is_not_found(shop):
     with pytest.raises(NotFound):
-        container.catalog.delete("prod_nope")
+        shop.catalog.delete("prod_nope")
 
 
-def test_a_product_that_is_in_an_order_is_deactivated_instead_of_deleted(container):
-    customer = next(u for u in container.users.list() if u.role == "customer")
-    container.orders.place(customer, {"items": [{"productId": "prod_013", "quantity": 1}]})
+def test_a_product_that_is_in_an_order_is_deactivated_instead_of_deleted(shop):
+    customer = next(u for u in shop.users.list() if u.role == "customer")
+    shop.orders.place(customer, {"items": [{"productId": "prod_013", "quantity": 1}]})
 
-    deleted = container.catalog.delete("prod_013")
+    deleted = shop.catalog.delete("prod_013")
 
     assert deleted is False
-    assert container.catalog.get("prod_013").active is False
-    assert "prod_013" not in ids(container.catalog.browse(ProductQuery()))
+    assert shop.catalog.get("prod_013").active is False
+    assert "prod_013" not in ids(shop.catalog.browse(ProductQuery()))
     with pytest.raises(NotFound):
-        container.catalog.get("prod_013", include_inactive=False)
+        shop.catalog.get("prod_013", include_inactive=False)
 
 
 @pytest.mark.parametrize("url", ["http://example.com/a.png", "//evil.example/a.png", "javascript:alert(1)",
