@@ -503,3 +503,20 @@ def test_events_that_settle_no_order_are_ignored(shop, customer, event_type, dat
 
     assert applied is False
     assert shop.orders.get(customer, order.id).status == "pending_payment"
+
+
+def test_a_finished_payment_reaches_its_order_through_a_delivery_to_the_orders_consumer(shop, customer):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_011", "quantity": 4}]})
+    with shop.uow() as uow:
+        payment = uow.payments.get(order.payment_id)
+        payment.start_processing(T0)
+        payment.complete("txn_1", T0)
+        uow.payments.update(payment)
+        uow.commit()
+
+    delivered = shop.deliveries.run_all()
+
+    assert delivered == 1
+    assert shop.orders.get(customer, order.id).status == "paid"
+    assert outbox_types(shop, order.id) == ["order.created", "order.paid"]
+    assert shop.deliveries.run_all() == 0  # acknowledged: delivered once

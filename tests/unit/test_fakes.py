@@ -1,14 +1,22 @@
-"""The fakes behave like the real storage where the tests rely on it."""
+"""The fakes behave like the real storage where the tests rely on it.
 
+tests/integration/test_storage_contract.py runs the same kind of checks on the fakes and on real
+databases side by side; these are the fakes' own, quick ones.
+"""
+
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from domain.model.catalog import Product
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
+from domain.model.orders import Order, OrderItem
 from domain.model.payments import PageCursor
 from domain.model.providers import LedgerCharge
+from domain.model.statuses import DeliveryStatus
 from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, make_payment
 
 
@@ -31,7 +39,7 @@ def test_leaving_the_block_without_a_commit_discards_the_changes():
 
     with factory() as uow:
         uow.payments.add(make_payment())
-        uow.outbox.add(Event("payment.created", {}, T0))
+        uow.publish(Event("payment.created", {}, T0))
 
     assert factory.payments() == [] and factory.events() == []
 
@@ -82,7 +90,7 @@ def test_the_outbox_assigns_increasing_sequence_numbers_across_commits():
     factory = FakeUnitOfWorkFactory()
     for i in range(3):
         with factory() as uow:
-            uow.outbox.add(Event("user.created", {"i": i}, T0))
+            uow.publish(Event("user.created", {"i": i}, T0))
             uow.commit()
 
     with factory() as uow:
@@ -129,3 +137,158 @@ def test_the_ledger_keeps_the_first_charge_for_a_key():
 
     assert kept == first
     assert ledger.list("pay_1", 10) == [first]
+
+
+# --- events reach the outbox at commit --------------------------------------------------------
+def make_order(order_id: str = "ord_1") -> Order:
+    return Order(order_id, "usr_1", "pending_payment", [OrderItem("prod_1", "Lamp", 2, 4500)], 9000, "USD",
+                 "pay_1", "", T0, T0)
+
+
+def test_the_new_events_of_an_added_aggregate_reach_the_outbox_at_commit_and_leave_the_aggregate():
+    factory = FakeUnitOfWorkFactory()
+    payment = make_payment()
+    payment.record_created(T0)
+
+    with factory() as uow:
+        uow.payments.add(payment)
+        assert factory.events() == []  # nothing before the commit
+        uow.commit()
+
+    assert factory.event_types("pay_1") == ["payment.created"]
+    assert payment.events == []
+
+
+def test_a_changed_copy_that_is_not_saved_writes_neither_its_state_nor_its_events():
+    factory = FakeUnitOfWorkFactory()
+    factory.put_payment(make_payment())
+
+    with factory() as uow:
+        uow.payments.get("pay_1").start_processing(T0)
+        uow.commit()
+
+    assert factory.payment("pay_1").status == "pending"
+    assert factory.events() == []
+
+
+def test_events_reach_the_outbox_in_the_order_their_aggregates_were_saved_then_published():
+    factory = FakeUnitOfWorkFactory()
+    order, payment = make_order(), make_payment(order_id="ord_1")
+    cart_updated = Event("cart.updated", {}, T0, customer_id="usr_1")
+
+    with factory() as uow:
+        order.record_created(T0)
+        uow.orders.add(order)
+        payment.record_created(T0)
+        uow.payments.add(payment)
+        uow.publish(cart_updated)
+        uow.commit()
+
+    assert [(e.type, e.seq) for e in factory.events()] == [
+        ("order.created", 1), ("payment.created", 2), ("cart.updated", 3)]
+
+
+def test_a_second_commit_writes_only_the_events_recorded_since_the_first():
+    factory = FakeUnitOfWorkFactory()
+    payment = make_payment()
+
+    with factory() as uow:
+        payment.record_created(T0)
+        uow.payments.add(payment)
+        uow.commit()
+        payment.start_processing(T0)
+        uow.payments.update(payment)
+        uow.commit()
+
+    assert factory.event_types() == ["payment.created", "payment.processing"]
+
+
+def test_a_rolled_back_transaction_writes_no_events_and_owes_no_deliveries():
+    factory = FakeUnitOfWorkFactory()
+    factory.put_payment(make_payment(status="processing", order_id="ord_1"))
+
+    with factory() as uow:
+        payment = uow.payments.get("pay_1")
+        payment.complete("txn_1", T0)
+        uow.payments.update(payment)
+        uow.publish(Event("cart.updated", {}, T0))
+
+    assert factory.events() == [] and factory.deliveries() == []
+
+
+# --- deliveries ------------------------------------------------------------------------------
+def finish(factory: FakeUnitOfWorkFactory, payment_id: str, order_id: str | None) -> None:
+    factory.put_payment(make_payment(payment_id=payment_id, status="processing", order_id=order_id))
+    with factory() as uow:
+        payment = uow.payments.get(payment_id)
+        payment.complete("txn_1", T0)
+        uow.payments.update(payment)
+        uow.commit()
+
+
+def test_an_orders_payment_event_is_owed_to_the_orders_consumer_in_the_same_commit():
+    factory = FakeUnitOfWorkFactory()
+
+    finish(factory, "pay_1", order_id="ord_1")
+    finish(factory, "pay_2", order_id=None)  # a one-off payment settles no order
+
+    (delivery,) = factory.deliveries()
+    assert (delivery.consumer, delivery.event_id, delivery.status) == (
+        "orders", factory.events("pay_1")[0].id, DeliveryStatus.PENDING)
+
+
+def test_a_claimed_delivery_is_leased_then_retried_later_or_done():
+    factory = FakeUnitOfWorkFactory()
+    finish(factory, "pay_1", order_id="ord_1")
+    lease = T0 + timedelta(seconds=30)
+
+    with factory() as uow:
+        claimed = uow.deliveries.claim_due(now=T0, owner="w", lease_until=lease)
+        again = uow.deliveries.claim_due(now=T0, owner="w2", lease_until=lease)
+        uow.deliveries.retry_later(claimed.id, T0 + timedelta(seconds=2), "Boom" * 100)
+        too_early = uow.deliveries.claim_due(now=T0 + timedelta(seconds=1), owner="w", lease_until=lease)
+        retried = uow.deliveries.claim_due(now=T0 + timedelta(seconds=2), owner="w", lease_until=lease)
+        uow.deliveries.done(retried.id, T0 + timedelta(seconds=3))
+        uow.commit()
+
+    assert (claimed.consumer, claimed.attempts, claimed.event.type) == ("orders", 1, "payment.completed")
+    assert claimed.event.seq == 1
+    assert (again, too_early) == (None, None)
+    assert retried.attempts == 2
+    (row,) = factory.deliveries()
+    assert (row.status, row.done_at, row.lease_owner, len(row.last_error)) == (
+        DeliveryStatus.DONE, T0 + timedelta(seconds=3), None, 200)
+
+
+# --- products and carts ----------------------------------------------------------------------
+def lamp(stock: int = 3, active: bool = True) -> Product:
+    return Product("prod_1", "Lamp", "", 4500, "USD", "home", None, stock, active, T0, T0)
+
+
+def test_reserving_takes_stock_only_while_enough_is_left_of_an_active_product():
+    factory = FakeUnitOfWorkFactory()
+    with factory() as uow:
+        uow.products.add(lamp(stock=3))
+        uow.products.add(replace(lamp(), id="prod_2", active=False))
+
+        results = [uow.products.reserve("prod_1", 2), uow.products.reserve("prod_1", 2),
+                   uow.products.reserve("prod_1", 1), uow.products.reserve("prod_2", 1)]
+        uow.products.release("prod_1", 5)
+
+        assert results == [True, False, True, False]
+        assert uow.products.get("prod_1").stock == 5
+
+
+def test_taking_a_cart_empties_it_only_when_it_holds_exactly_the_lines_read():
+    factory = FakeUnitOfWorkFactory()
+    with factory() as uow:
+        uow.carts.set("usr_1", "prod_1", 2, T0)
+        uow.carts.set("usr_1", "prod_2", 1, T0)
+
+        changed = uow.carts.take("usr_1", [("prod_1", 3), ("prod_2", 1)])
+        partial = uow.carts.take("usr_1", [("prod_1", 2)])
+        assert uow.carts.items("usr_1") == [("prod_1", 2), ("prod_2", 1)]
+        taken = uow.carts.take("usr_1", [("prod_2", 1), ("prod_1", 2)])
+
+        assert (changed, partial, taken) == (False, False, True)
+        assert uow.carts.items("usr_1") == []
