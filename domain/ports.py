@@ -270,10 +270,11 @@ class NewEvents:
 
     Repositories call `saw` with each aggregate they add or update: a repository hands out copies, so
     an aggregate's state reaches storage only through add or update, and its events go with it (a copy
-    that was changed but not saved writes neither). At commit `write` appends the events to the outbox
-    -- source by source in the order they were first seen, each source's in the order recorded -- and owes
-    each to the consumers subscribed to it (domain.model.deliveries.SUBSCRIPTIONS), in the same
-    transaction. Storage and the fake unit of work both commit through this, so they write alike.
+    that was changed but not saved writes neither). Events given to `publish` form one more source.
+    At commit, `write` appends the events to the outbox, source by source in the order the sources were
+    first seen and each source's in the order recorded, and owes each event to the consumers subscribed
+    to it (domain.model.deliveries.SUBSCRIPTIONS), in the same transaction. Storage and the fake unit
+    of work both commit through this, so they write alike.
     """
 
     def __init__(self) -> None:
