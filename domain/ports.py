@@ -16,7 +16,7 @@ from domain.model.deliveries import Delivery, subscribers
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
-from domain.model.payments import PageCursor, Payment
+from domain.model.payments import PageCursor, Payment, PaymentStats
 from domain.model.providers import CardToken, ChargeRequest, ChargeResult, LedgerCharge
 from domain.model.rate_limit import BucketConfig, Grant
 from domain.model.users import User
@@ -133,7 +133,7 @@ class PaymentRepository(Protocol):
 
     def recent_failures(self, limit: int) -> list[Payment]: ...
 
-    def stats(self, customer_id: str | None, since: datetime) -> tuple[dict[str, int], dict[str, int]]: ...
+    def stats(self, customer_id: str | None, since: datetime) -> PaymentStats: ...
 
     def finished_since(self, since: datetime) -> list[tuple[datetime, str]]: ...
 

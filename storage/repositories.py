@@ -13,7 +13,7 @@ from sqlmodel import Session
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
-from domain.model.payments import TERMINAL, PageCursor, Payment
+from domain.model.payments import TERMINAL, PageCursor, Payment, PaymentStats
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 from domain.ports import NewEvents
@@ -155,7 +155,7 @@ class SqlPaymentRepository:
         rows = self.session.execute(select(PaymentRow.status, func.count()).group_by(PaymentRow.status)).all()
         return {status: count for status, count in rows}
 
-    def stats(self, customer_id: str | None, since: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    def stats(self, customer_id: str | None, since: datetime) -> PaymentStats:
         """(count by status, completed volume since `since` by currency) for one customer or all."""
         counts = select(PaymentRow.status, func.count()).group_by(PaymentRow.status)
         volume = (select(PaymentRow.currency, func.coalesce(func.sum(PaymentRow.amount), 0))
@@ -164,8 +164,8 @@ class SqlPaymentRepository:
         if customer_id is not None:
             counts = counts.where(PaymentRow.customer_id == customer_id)
             volume = volume.where(PaymentRow.customer_id == customer_id)
-        return ({s: n for s, n in self.session.execute(counts).all()},
-                {c: int(v) for c, v in self.session.execute(volume).all()})
+        return PaymentStats({s: n for s, n in self.session.execute(counts).all()},
+                            {c: int(v) for c, v in self.session.execute(volume).all()})
 
     def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
         stmt = (select(PaymentRow.updated_at, PaymentRow.status)

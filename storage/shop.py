@@ -1,22 +1,19 @@
-"""Repositories of the storefront: products, carts, orders, and event deliveries."""
+"""Repositories of the storefront: products, carts and orders."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlmodel import Session
 
 from domain.model.catalog import Product
-from domain.model.deliveries import Delivery
-from domain.model.events import Event
 from domain.model.orders import Order, OrderItem
-from domain.model.statuses import DeliveryStatus, OrderStatus
+from domain.model.statuses import OrderStatus
 from domain.ports import NewEvents
-from storage.db import to_db
-from storage.repositories import _event, flush
-from storage.tables import CartItemRow, DeliveryRow, OrderItemRow, OrderRow, OutboxRow, ProductRow
+from storage.repositories import flush
+from storage.tables import CartItemRow, OrderItemRow, OrderRow, ProductRow
 
 
 def _product(row: ProductRow) -> Product:
@@ -157,39 +154,3 @@ class SqlOrderRepository:
 
     def product_is_ordered(self, product_id: str) -> bool:
         return bool(self.session.execute(select(exists().where(OrderItemRow.product_id == product_id))).scalar())
-
-
-class SqlDeliveryRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, event: Event, consumer: str) -> None:
-        self.session.add(DeliveryRow(event_id=event.id, consumer=consumer, next_attempt_at=to_db(event.created_at)))
-
-    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Delivery | None:
-        free = or_(DeliveryRow.lease_expires_at.is_(None), DeliveryRow.lease_expires_at < now)
-        due = and_(DeliveryRow.status == DeliveryStatus.PENDING, DeliveryRow.next_attempt_at <= now)
-        stmt = (select(DeliveryRow).where(due, free)
-                .order_by(DeliveryRow.id).limit(1).with_for_update(skip_locked=True))
-        row = self.session.exec(stmt).scalars().first()
-        if row is None:
-            return None
-        row.lease_owner, row.lease_expires_at = owner, lease_until
-        row.attempts += 1
-        self.session.add(row)
-        event_row = self.session.exec(select(OutboxRow).where(OutboxRow.id == row.event_id)).scalars().one()
-        flush(self.session)
-        return Delivery(row.id, row.consumer, _event(event_row), row.attempts)
-
-    def done(self, delivery_id: int, at: datetime) -> None:
-        self.session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
-            status=DeliveryStatus.DONE, done_at=at, lease_owner=None, lease_expires_at=None))
-
-    def retry_later(self, delivery_id: int, at: datetime, error: str) -> None:
-        self.session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
-            next_attempt_at=at, last_error=error[:200], lease_owner=None, lease_expires_at=None))
-
-    def pending_count(self) -> int:
-        """Deliveries not acknowledged yet (for tests and operations)."""
-        return self.session.execute(select(func.count()).select_from(DeliveryRow)
-                                    .where(DeliveryRow.status == DeliveryStatus.PENDING)).scalar_one()

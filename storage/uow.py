@@ -10,13 +10,14 @@ from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.ports import NewEvents
 from storage.db import Database
+from storage.deliveries import SqlDeliveryRepository
 from storage.repositories import (
     SqlIdempotencyRepository,
     SqlOutboxRepository,
     SqlPaymentRepository,
     SqlUserRepository,
 )
-from storage.shop import SqlCartRepository, SqlDeliveryRepository, SqlOrderRepository, SqlProductRepository
+from storage.shop import SqlCartRepository, SqlOrderRepository, SqlProductRepository
 
 
 class SqlUnitOfWork:

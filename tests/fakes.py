@@ -29,7 +29,7 @@ from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
-from domain.model.payments import PageCursor, Payment
+from domain.model.payments import PageCursor, Payment, PaymentStats
 from domain.model.providers import LedgerCharge
 from domain.model.statuses import DeliveryStatus, OrderStatus, PaymentStatus
 from domain.model.users import User
@@ -191,14 +191,14 @@ class FakePaymentRepository:
         failed.sort(key=lambda p: p.updated_at, reverse=True)
         return [copy.deepcopy(p) for p in failed[:limit]]
 
-    def stats(self, customer_id: str | None, since: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    def stats(self, customer_id: str | None, since: datetime) -> PaymentStats:
         mine = [p for p in self._state.payments.values()
                 if customer_id is None or p.customer_id == customer_id]
         volume: Counter[str] = Counter()
         for p in mine:
             if p.status == PaymentStatus.COMPLETED and p.completed_at is not None and p.completed_at >= since:
                 volume[p.currency] += p.amount
-        return dict(Counter(p.status for p in mine)), dict(volume)
+        return PaymentStats(dict(Counter(p.status for p in mine)), dict(volume))
 
     def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
         return sorted((p.updated_at, p.status) for p in self._state.payments.values()
@@ -538,10 +538,6 @@ class InstantSleep:
         self.clock.advance(seconds)
         await asyncio.sleep(0)
 
-
-def instant_sleep(clock: FakeClock) -> InstantSleep:
-    """An instant async sleep bound to `clock` (see InstantSleep)."""
-    return InstantSleep(clock)
 
 
 async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:

@@ -28,6 +28,6 @@ def enabled() -> bool:
 @router.post("/baseline", status_code=201)
 def baseline(c: ContainerDep) -> dict:
     with c.uow() as uow:
-        uow.outbox.add(Event("bench.baseline", {}, c.clock.now()))
+        uow.publish(Event("bench.baseline", {}, c.clock.now()))
         uow.commit()
     return {"ok": True}

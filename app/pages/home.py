@@ -40,10 +40,10 @@ def read_overview(container: Container, user: User) -> Overview:
     scope = None if user.is_admin else user.id
     start_of_day = container.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     with container.uow(read_only=True) as uow:
-        counts, volume = uow.payments.stats(scope, start_of_day)
+        stats = uow.payments.stats(scope, start_of_day)
         events = uow.outbox.recent(scope, 12)
     payments, _ = container.payments.list(user, limit=8)
-    return Overview(counts, volume, payments, events)
+    return Overview(stats.counts, stats.volume, payments, events)
 
 
 class Dashboard:

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.clock import iso
 from domain.model.cards import CardInput
@@ -200,6 +200,15 @@ class Payment:
             "updatedAt": iso(self.updated_at),
             "completedAt": iso(self.completed_at),
         }
+
+
+class PaymentStats(NamedTuple):
+    """Payments of one customer (or all) at a glance."""
+
+    counts: dict[str, int]
+    """How many payments are in each status."""
+    volume: dict[str, int]
+    """Completed amounts since a moment, in minor units by currency."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pytest
 from domain import ports
 from domain.model.rate_limit import InMemoryRateLimiter
 from domain.services.auth import MemoryFailureStore
+from storage.deliveries import SqlDeliveryRepository
 from storage.ledger import SqlMockLedger
 from storage.limiter import DbRateLimiter
 from storage.repositories import (
@@ -23,7 +24,7 @@ from storage.repositories import (
     SqlPaymentRepository,
     SqlUserRepository,
 )
-from storage.shop import SqlCartRepository, SqlDeliveryRepository, SqlOrderRepository, SqlProductRepository
+from storage.shop import SqlCartRepository, SqlOrderRepository, SqlProductRepository
 from storage.throttle import SqlFailureStore
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests import fakes
