@@ -93,6 +93,8 @@ class Jobs:
                 self.last_drain_tick, self.last_drain_error = time.time(), None
                 if not self._again:
                     break
+        except asyncio.CancelledError:
+            return  # the app is stopping: the loop cancels what runs; nothing to report
         except Exception as e:
             self.last_drain_error = type(e).__name__
             log.exception("drain job failed; it runs again at the next interval")
@@ -102,18 +104,24 @@ class Jobs:
     async def _sample(self) -> None:
         try:
             await asyncio.to_thread(self.sampler.sample)
+        except asyncio.CancelledError:
+            return  # the app is stopping: the loop cancels what runs; nothing to report
         except Exception:
             log.exception("metrics sampling failed")
 
     async def _deliver(self) -> None:
         try:
             await asyncio.to_thread(self.container.deliveries.run_all, 200)
+        except asyncio.CancelledError:
+            return  # the app is stopping: the loop cancels what runs; nothing to report
         except Exception:
             log.exception("event deliveries failed; they run again at the next interval")
 
     async def _tail(self) -> None:
         try:
             await self.container.hub.tick()
+        except asyncio.CancelledError:
+            return  # the app is stopping: the loop cancels what runs; nothing to report
         except Exception:
             log.exception("outbox tail failed; it runs again at the next interval")
 
