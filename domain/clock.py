@@ -1,10 +1,17 @@
-"""Time and identity: an injectable clock, and opaque prefixed ids."""
+"""Time and identity: an injectable clock (and the sleep and thread hand-off that go with it), and
+opaque prefixed ids."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+Sleep = Callable[[float], Awaitable[None]]
+"""asyncio.sleep, or a fake that advances a FakeClock instead of waiting."""
+RunSync = Callable[..., Awaitable[Any]]
+"""asyncio.to_thread, or a fake that runs the function at once on the caller's thread."""
 
 
 class Clock(Protocol):

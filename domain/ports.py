@@ -7,6 +7,7 @@ both use this one.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -131,11 +132,11 @@ class PaymentRepository(Protocol):
 
     def count_by_status(self) -> dict[str, int]: ...
 
-    def recent_failures(self, limit: int) -> list[Payment]: ...
+    def recent_failures(self, limit: int) -> builtins.list[Payment]: ...
 
     def stats(self, customer_id: str | None, since: datetime) -> PaymentStats: ...
 
-    def finished_since(self, since: datetime) -> list[tuple[datetime, str]]: ...
+    def finished_since(self, since: datetime) -> builtins.list[tuple[datetime, str]]: ...
 
 
 class OutboxRepository(Protocol):

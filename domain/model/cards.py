@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from domain.model.errors import FieldError, ValidationFailed
 
@@ -50,7 +51,7 @@ class CardInput:
         return self.number[-4:]
 
     @classmethod
-    def parse(cls, raw: dict, now: datetime) -> CardInput:
+    def parse(cls, raw: dict[str, Any], now: datetime) -> CardInput:
         """Validate a card dict ({number, expMonth, expYear, cvc}); every problem names its field."""
         errors: list[FieldError] = []
         number = str(raw.get("number", "")).replace(" ", "").replace("-", "")

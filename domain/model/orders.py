@@ -58,7 +58,7 @@ class Order:
     # object was added or updated in it (domain.ports.NewEvents).
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
-    def _move(self, to: str, now: datetime, event_type: str) -> None:
+    def _move(self, to: OrderStatus, now: datetime, event_type: str) -> None:
         if to not in ORDER_TRANSITIONS[self.status]:
             raise IllegalTransition(f"order {self.id} cannot go from {self.status} to {to}")
         self.status = to

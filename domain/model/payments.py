@@ -69,6 +69,7 @@ class PaymentRequest:
                     errors.extend(e.details)
         if errors:
             raise ValidationFailed.of(errors)
+        assert isinstance(amount, int) and isinstance(currency, str), "checked above"
         return cls(amount, currency, customer_id, description, method, card, raw.get("orderId"))
 
     def fingerprint(self) -> str:
@@ -125,7 +126,7 @@ class Payment:
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     # --- state machine -------------------------------------------------------------------
-    def _move(self, to: str, now: datetime) -> None:
+    def _move(self, to: PaymentStatus, now: datetime) -> None:
         if to not in TRANSITIONS[self.status]:
             raise IllegalTransition(f"payment {self.id} cannot go from {self.status} to {to}")
         self.status = to

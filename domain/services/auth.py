@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from domain.clock import Clock
 from domain.model.errors import InvalidCredentials, RateLimited
 from domain.model.users import User
-from domain.ports import FailureStore, PasswordHasher, UnitOfWork
+from domain.ports import FailureStore, PasswordHasher, UnitOfWorkFactory
 
 
 class MemoryFailureStore:
@@ -79,7 +78,7 @@ class LoginThrottle:
 
 
 class AuthService:
-    def __init__(self, uow: Callable[[], UnitOfWork], hasher: PasswordHasher, throttle: LoginThrottle,
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, throttle: LoginThrottle,
                  client_throttle: LoginThrottle | None = None) -> None:
         self.uow = uow
         self.hasher = hasher

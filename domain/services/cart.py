@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from domain.clock import Clock
 from domain.model.cart import Cart, CartLine, cart_event_data, check_quantity
 from domain.model.errors import InsufficientStock, NotFound, ValidationFailed
 from domain.model.events import Event
 from domain.model.users import User
-from domain.ports import UnitOfWork
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def load_cart(uow: UnitOfWork, customer_id: str) -> Cart:
@@ -22,7 +20,7 @@ def load_cart(uow: UnitOfWork, customer_id: str) -> Cart:
 
 
 class CartService:
-    def __init__(self, uow: Callable[..., UnitOfWork], clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
 

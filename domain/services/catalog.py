@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -10,11 +9,11 @@ from domain.clock import Clock, new_id
 from domain.model.catalog import Product, ProductQuery, filter_products, parse_product_fields
 from domain.model.errors import NotFound
 from domain.model.events import Event
-from domain.ports import UnitOfWork
+from domain.ports import UnitOfWorkFactory
 
 
 class CatalogService:
-    def __init__(self, uow: Callable[..., UnitOfWork], clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from domain.clock import Clock
 from domain.model.events import Event
-from domain.ports import UnitOfWork
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("paygate.deliveries")
 
@@ -17,7 +17,7 @@ Handler = Callable[[UnitOfWork, Event], object]  # applies one event in the call
 
 
 class DeliveryWorker:
-    def __init__(self, uow: Callable[..., UnitOfWork], handlers: dict[str, Handler], clock: Clock, owner: str,
+    def __init__(self, uow: UnitOfWorkFactory, handlers: dict[str, Handler], clock: Clock, owner: str,
                  lease_seconds: float = 30.0, max_backoff_seconds: float = 60.0) -> None:
         self.uow = uow
         self.handlers = handlers

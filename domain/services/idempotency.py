@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from domain.model.errors import DuplicateKey, IdempotencyKeyInUse, IdempotencyKeyReused, NotFound
-from domain.ports import UnitOfWork
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 
 
-def find_replay(uow: Callable[..., UnitOfWork], scope: str, key: str, fingerprint: str, resource_type: str,
+def find_replay(uow: UnitOfWorkFactory, scope: str, key: str, fingerprint: str, resource_type: str,
                 load: Callable[[UnitOfWork, str], T | None]) -> T | None:
     """The resource an earlier identical request created with this key, or None for a new key."""
     with uow(read_only=True) as tx:

@@ -11,7 +11,7 @@ import random
 import secrets
 from dataclasses import dataclass
 
-from domain.clock import Clock
+from domain.clock import Clock, RunSync, Sleep
 from domain.model.cards import CardInput
 from domain.model.providers import CardToken, ChargeRequest, ChargeResult, LedgerCharge
 from domain.ports import MockLedger
@@ -56,7 +56,8 @@ class MockProvider:
     name = "mock"
 
     def __init__(self, ledger: MockLedger, clock: Clock, config: MockConfig | None = None,
-                 rng: random.Random | None = None, sleep=asyncio.sleep, run_sync=asyncio.to_thread) -> None:
+                 rng: random.Random | None = None, sleep: Sleep = asyncio.sleep,
+                 run_sync: RunSync = asyncio.to_thread) -> None:
         self.ledger = ledger
         self.clock = clock
         self.config = config or MockConfig()

@@ -22,14 +22,14 @@ from domain.model.orders import Order, OrderItem, fingerprint, parse_items
 from domain.model.payments import PaymentRequest
 from domain.model.statuses import OrderStatus
 from domain.model.users import User
-from domain.ports import UnitOfWork
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.services.cart import load_cart
 from domain.services.idempotency import create_once, find_replay
 from domain.services.payments import PaymentService, resolve_idempotency_key
 
 
 class OrderService:
-    def __init__(self, uow: Callable[..., UnitOfWork], payments: PaymentService, clock: Clock,
+    def __init__(self, uow: UnitOfWorkFactory, payments: PaymentService, clock: Clock,
                  on_placed: Callable[[], None] = lambda: None) -> None:
         self.uow = uow
         self.payments = payments

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from domain.model.idempotency import IdempotencyRecord
 from domain.model.payments import TRANSITIONS, PageCursor, Payment, PaymentRequest, check_idempotency_key
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
-from domain.ports import PaymentProvider, UnitOfWork
+from domain.ports import PaymentProvider, UnitOfWork, UnitOfWorkFactory
 from domain.services.idempotency import create_once, find_replay
 
 MAX_PAGE = 200
@@ -44,7 +45,7 @@ def resolve_idempotency_key(body_key: object, header_key: str | None) -> str | N
 
 
 class PaymentService:
-    def __init__(self, uow: Callable[[], UnitOfWork], provider: PaymentProvider, clock: Clock,
+    def __init__(self, uow: UnitOfWorkFactory, provider: PaymentProvider, clock: Clock,
                  on_submitted: Callable[[], None] = lambda: None) -> None:
         self.uow = uow
         self.provider = provider
@@ -135,7 +136,7 @@ class PaymentService:
         next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
         return page[:limit], next_cursor
 
-    def events(self, actor: User, payment_id: str) -> list[Event]:
+    def events(self, actor: User, payment_id: str) -> builtins.list[Event]:
         self.get(actor, payment_id)
         with self.uow(read_only=True) as uow:
             return uow.outbox.for_aggregate(payment_id)

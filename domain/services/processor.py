@@ -14,23 +14,20 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from domain.clock import Clock
+from domain.clock import Clock, RunSync, Sleep
 from domain.model.payments import Payment
 from domain.model.providers import ChargeRequest, ChargeResult
 from domain.model.rate_limit import Grant, epoch_us
 from domain.model.retry import RetryPolicy
 from domain.model.statuses import PaymentStatus
-from domain.ports import PaymentProvider, RateLimiter, UnitOfWork
+from domain.ports import PaymentProvider, RateLimiter, UnitOfWorkFactory
 
 log = logging.getLogger("paygate.processing")
 
-
-RunSync = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -53,9 +50,9 @@ class ProviderCall:
 
 
 class PaymentProcessor:
-    def __init__(self, uow: Callable[[], UnitOfWork], limiter: RateLimiter, provider: PaymentProvider,
+    def __init__(self, uow: UnitOfWorkFactory, limiter: RateLimiter, provider: PaymentProvider,
                  policy: RetryPolicy, clock: Clock, config: ProcessorConfig,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, run_sync: RunSync = asyncio.to_thread,
+                 sleep: Sleep = asyncio.sleep, run_sync: RunSync = asyncio.to_thread,
                  after_charge: Callable[[Payment], None] = lambda p: None,
                  on_change: Callable[[], None] = lambda: None) -> None:
         self.uow = uow
@@ -72,7 +69,7 @@ class PaymentProcessor:
 
     async def drain(self) -> int:
         """Process due payments until none is left; return how many attempts were made."""
-        in_flight: set[asyncio.Task] = set()
+        in_flight: set[asyncio.Task[None]] = set()
         count = 0
         try:
             while True:
@@ -98,7 +95,7 @@ class PaymentProcessor:
         return count
 
     # --- steps -----------------------------------------------------------------------------
-    def _lease_until(self):
+    def _lease_until(self) -> datetime:
         return self.clock.now() + timedelta(seconds=self.config.lease_seconds)
 
     def _claim(self) -> Payment | None:
@@ -121,7 +118,7 @@ class PaymentProcessor:
         last_renewal = self.clock.now()
         try:
             while True:
-                grant = await self._run_sync(self.limiter.try_acquire)
+                grant: Grant = await self._run_sync(self.limiter.try_acquire)
                 if grant.granted:
                     return grant
                 if (self.clock.now() - last_renewal).total_seconds() >= renew_every:

@@ -10,13 +10,13 @@ from domain.clock import Clock, new_id
 from domain.model.errors import Conflict, NotFound
 from domain.model.events import Event
 from domain.model.users import User, check_name, check_password, check_role, normalize_email
-from domain.ports import PasswordHasher, UnitOfWork
+from domain.ports import PasswordHasher, UnitOfWorkFactory
 
 
 class UserService:
     """Use cases of user management; admin-only checks happen at the edge."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], hasher: PasswordHasher, clock: Clock,
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock,
                  on_changed: Callable[[str], None] = lambda user_id: None) -> None:
         self.uow = uow
         self.hasher = hasher
