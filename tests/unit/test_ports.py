@@ -56,11 +56,17 @@ def methods(port: type) -> dict[str, Callable[..., Any]]:
             if callable(value) and (not name.startswith("_") or name in ("__enter__", "__exit__", "__call__"))}
 
 
+def plain(annotation: Any) -> Any:
+    """The annotation's text without `builtins.` (written where a method named `list` shadows the type)."""
+    return annotation.replace("builtins.", "") if isinstance(annotation, str) else annotation
+
+
 def shape(function: Callable[..., Any]) -> tuple[list[tuple[str, Any, bool, Any]], Any]:
     """Parameters (name, kind, has a default, annotation) and the return annotation."""
     signature = inspect.signature(function)
-    parameters = [(p.name, p.kind, p.default is not p.empty, p.annotation) for p in signature.parameters.values()]
-    returns = signature.return_annotation
+    parameters = [(p.name, p.kind, p.default is not p.empty, plain(p.annotation))
+                  for p in signature.parameters.values()]
+    returns = plain(signature.return_annotation)
     return parameters, "UnitOfWork" if returns in UNITS_OF_WORK else returns
 
 
