@@ -3,14 +3,16 @@ benchmark and the tests alike) on fresh data folders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 
 from bench.server import Server, free_port
 from bench.server import start_server as _start
 from tests.conftest import TEST_SECRET
+from tests.e2e.browser import CHROMIUM_FLAGS, chromium_path
 
 __all__ = ["Server", "free_port", "start_server"]
 
@@ -39,3 +41,21 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 def server(server_factory: Callable[..., Server]) -> Server:
     """One PayGate server with default settings on a fresh data folder."""
     return server_factory()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium (Debian's where Playwright's own is absent), through the async API."""
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh browser context and page at 1280 × 860."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    p = await context.new_page()
+    yield p
+    await context.close()

@@ -6,15 +6,14 @@ import asyncio
 import json
 import stat
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
-from tests.e2e.browser import CHROMIUM_FLAGS, chromium_path, sign_in
+from tests.e2e.browser import sign_in
 from tests.e2e.conftest import Server
 
 pytestmark = pytest.mark.e2e
@@ -134,14 +133,6 @@ def test_x_forwarded_for_from_an_untrusted_peer_does_not_bypass_the_per_client_t
 
 
 # --- the browser session ------------------------------------------------------------------
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield b
-        await b.close()
-
-
 def storage_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("storage-user-*.json"))
 

@@ -4,13 +4,12 @@ while it refuses inline script that the page did not ship (a real server process
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, Response, async_playwright, expect
+from playwright.async_api import Browser, Page, Response, expect
 
-from tests.e2e.browser import CHROMIUM_FLAGS, chromium_path, collect_csp_violations, sign_in
+from tests.e2e.browser import collect_csp_violations, sign_in
 from tests.e2e.conftest import Server
 
 pytestmark = pytest.mark.e2e
@@ -18,22 +17,6 @@ pytestmark = pytest.mark.e2e
 CUSTOMER = ("customer@example.com", "password123")
 ADMIN = ("admin@example.com", "admin123")
 EVIL_NAME = 'Q" onmouseover="window.__x=1" x="'
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield b
-        await b.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 860})
-    p = await context.new_page()
-    yield p
-    await context.close()
 
 
 def bearer(url: str, who: tuple[str, str]) -> dict[str, str]:
