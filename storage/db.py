@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import overload
 
-from sqlalchemy import Engine, create_engine, event, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, text, update
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session, col
 
 from domain.clock import utc
 from storage import tables  # noqa: F401  (registers the tables on the metadata)
@@ -18,11 +21,19 @@ from storage.tables import HeartbeatRow
 BUSY_TIMEOUT_MS = 10_000
 
 
+@overload
+def to_db(dt: datetime) -> datetime: ...
+@overload
+def to_db(dt: datetime | None) -> datetime | None: ...
 def to_db(dt: datetime | None) -> datetime | None:
     """SQLModel's datetime columns take aware datetimes and store UTC."""
     return None if dt is None else utc(dt)
 
 
+@overload
+def from_db(dt: datetime) -> datetime: ...
+@overload
+def from_db(dt: datetime | None) -> datetime | None: ...
 def from_db(dt: datetime | None) -> datetime | None:
     return None if dt is None else utc(dt)
 
@@ -53,7 +64,7 @@ class Database:
                                pool_size=8, max_overflow=8)
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -63,7 +74,7 @@ class Database:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn) -> None:  # noqa: ANN001
+        def _on_begin(conn: Connection) -> None:
             conn.exec_driver_sql(begin_sql)
 
         return engine
@@ -95,8 +106,8 @@ class Database:
         """Commit a write (this process's heartbeat row): proof that the database takes writes now.
         Raises what the write raises (a full disk, a read-only file, a lost server)."""
         with self.session() as session:
-            updated = session.execute(update(HeartbeatRow).where(HeartbeatRow.owner == owner)
-                                      .values(at=to_db(now))).rowcount
+            updated = session.exec(update(HeartbeatRow).where(col(HeartbeatRow.owner) == owner)
+                                   .values(at=to_db(now))).rowcount
             if not updated:
                 session.add(HeartbeatRow(owner=owner, at=to_db(now)))
             session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from domain.model.providers import LedgerCharge
 from storage.db import Database, from_db, to_db
@@ -21,7 +21,7 @@ class SqlMockLedger:
 
     def find(self, key: str) -> LedgerCharge | None:
         with self.db.session(read_only=True) as session:
-            row = session.exec(select(MockChargeRow).where(MockChargeRow.idempotency_key == key)).first()
+            row = session.exec(select(MockChargeRow).where(col(MockChargeRow.idempotency_key) == key)).first()
             return _charge(row) if row else None
 
     def record(self, charge: LedgerCharge) -> LedgerCharge:
@@ -39,13 +39,13 @@ class SqlMockLedger:
 
     def next_attempt(self, key: str) -> int:
         with self.db.session() as session:
-            result = session.execute(update(MockAttemptRow).where(MockAttemptRow.idempotency_key == key)
-                                     .values(attempts=MockAttemptRow.attempts + 1))
+            result = session.exec(update(MockAttemptRow).where(col(MockAttemptRow.idempotency_key) == key)
+                                  .values(attempts=col(MockAttemptRow.attempts) + 1))
             if result.rowcount == 0:
                 session.add(MockAttemptRow(idempotency_key=key, attempts=1))
                 session.flush()
-            attempts = session.execute(select(MockAttemptRow.attempts)
-                                       .where(MockAttemptRow.idempotency_key == key)).scalar_one()
+            attempts = session.exec(select(MockAttemptRow.attempts)
+                                    .where(col(MockAttemptRow.idempotency_key) == key)).one()
             session.commit()
             return attempts
 
@@ -53,6 +53,6 @@ class SqlMockLedger:
         with self.db.session(read_only=True) as session:
             stmt = select(MockChargeRow)
             if payment_id is not None:
-                stmt = stmt.where(MockChargeRow.payment_id == payment_id)
-            stmt = stmt.order_by(MockChargeRow.charged_at.desc(), MockChargeRow.id.desc()).limit(limit)
+                stmt = stmt.where(col(MockChargeRow.payment_id) == payment_id)
+            stmt = stmt.order_by(col(MockChargeRow.charged_at).desc(), col(MockChargeRow.id).desc()).limit(limit)
             return [_charge(r) for r in session.exec(stmt).all()]

@@ -8,7 +8,7 @@ clock is per process); a clock that steps backwards adds no tokens.
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from domain.clock import Clock
 from domain.model.rate_limit import MICRO, BucketConfig, BucketState, Grant, epoch_us, full_bucket, refill, take
@@ -23,8 +23,8 @@ class DbRateLimiter:
         self.clock = clock
         self.name = name
 
-    def _row(self, session, now_us: int) -> RateLimiterRow:  # noqa: ANN001
-        row = session.exec(select(RateLimiterRow).where(RateLimiterRow.name == self.name)
+    def _row(self, session: Session, now_us: int) -> RateLimiterRow:
+        row = session.exec(select(RateLimiterRow).where(col(RateLimiterRow.name) == self.name)
                            .with_for_update()).first()
         if row is None:
             state = full_bucket(now_us, self.config)
@@ -34,7 +34,7 @@ class DbRateLimiter:
                                                updated_us=state.updated_us))
             except IntegrityError:
                 pass
-            row = session.exec(select(RateLimiterRow).where(RateLimiterRow.name == self.name)
+            row = session.exec(select(RateLimiterRow).where(col(RateLimiterRow.name) == self.name)
                                .with_for_update()).one()
         return row
 
@@ -52,7 +52,7 @@ class DbRateLimiter:
 
     def available(self) -> float:
         with self.db.session(read_only=True) as session:
-            row = session.exec(select(RateLimiterRow).where(RateLimiterRow.name == self.name)).first()
+            row = session.exec(select(RateLimiterRow).where(col(RateLimiterRow.name) == self.name)).first()
             if row is None:
                 return float(self.config.capacity)
             state = refill(BucketState(min(row.tokens_micro, self.config.capacity_micro), row.updated_us),

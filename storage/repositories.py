@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import fields
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
@@ -47,11 +49,11 @@ class SqlUserRepository:
         return _user(row) if row else None
 
     def get_by_email(self, email: str) -> User | None:
-        row = self.session.exec(select(UserRow).where(UserRow.email == email)).scalars().first()
+        row = self.session.exec(select(UserRow).where(col(UserRow.email) == email)).first()
         return _user(row) if row else None
 
     def list(self) -> list[User]:
-        rows = self.session.exec(select(UserRow).order_by(UserRow.created_at, UserRow.id)).scalars().all()
+        rows = self.session.exec(select(UserRow).order_by(col(UserRow.created_at), col(UserRow.id))).all()
         return [_user(r) for r in rows]
 
     def add(self, user: User) -> None:
@@ -62,12 +64,12 @@ class SqlUserRepository:
         flush(self.session)
 
     def update(self, user: User) -> None:
-        self.session.execute(update(UserRow).where(UserRow.id == user.id).values(
+        self.session.exec(update(UserRow).where(col(UserRow.id) == user.id).values(
             name=user.name, role=user.role, password_hash=user.password_hash, active=user.active,
             token_version=user.token_version, updated_at=to_db(user.updated_at)))
 
     def delete(self, user_id: str) -> None:
-        self.session.execute(delete(UserRow).where(UserRow.id == user_id))
+        self.session.exec(delete(UserRow).where(col(UserRow.id) == user_id))
 
 
 def _payment(row: PaymentRow) -> Payment:
@@ -78,7 +80,7 @@ def _payment(row: PaymentRow) -> Payment:
     return Payment(**values)
 
 
-def _payment_values(payment: Payment) -> dict:
+def _payment_values(payment: Payment) -> dict[str, Any]:
     values = {name: getattr(payment, name) for name in _PAYMENT_FIELDS}
     for name in _TIME_FIELDS:
         values[name] = to_db(values[name])
@@ -92,10 +94,10 @@ class SqlPaymentRepository:
         self._events = events  # a payment added or updated here has its new events written at commit
 
     def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
-        stmt = select(PaymentRow).where(PaymentRow.id == payment_id)
+        stmt = select(PaymentRow).where(col(PaymentRow.id) == payment_id)
         if for_update:
             stmt = stmt.with_for_update()
-        row = self.session.exec(stmt).scalars().first()
+        row = self.session.exec(stmt).first()
         return _payment(row) if row else None
 
     def add(self, payment: Payment) -> None:
@@ -106,34 +108,34 @@ class SqlPaymentRepository:
     def update(self, payment: Payment) -> None:
         values = _payment_values(payment)
         values.pop("id")
-        self.session.execute(update(PaymentRow).where(PaymentRow.id == payment.id).values(**values))
+        self.session.exec(update(PaymentRow).where(col(PaymentRow.id) == payment.id).values(**values))
         self._events.saw(payment)
 
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
-             after: PageCursor | None) -> list[Payment]:
+             after: PageCursor | None) -> builtins.list[Payment]:
         stmt = select(PaymentRow)
         if customer_id is not None:
-            stmt = stmt.where(PaymentRow.customer_id == customer_id)
+            stmt = stmt.where(col(PaymentRow.customer_id) == customer_id)
         if status is not None:
-            stmt = stmt.where(PaymentRow.status == status)
+            stmt = stmt.where(col(PaymentRow.status) == status)
         if after is not None:
             at = to_db(after.created_at)
-            stmt = stmt.where(or_(PaymentRow.created_at < at,
-                                  and_(PaymentRow.created_at == at, PaymentRow.id < after.id)))
-        stmt = stmt.order_by(PaymentRow.created_at.desc(), PaymentRow.id.desc()).limit(limit)
-        return [_payment(r) for r in self.session.exec(stmt).scalars().all()]
+            stmt = stmt.where(or_(col(PaymentRow.created_at) < at,
+                                  and_(col(PaymentRow.created_at) == at, col(PaymentRow.id) < after.id)))
+        stmt = stmt.order_by(col(PaymentRow.created_at).desc(), col(PaymentRow.id).desc()).limit(limit)
+        return [_payment(r) for r in self.session.exec(stmt).all()]
 
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
         db_now = to_db(now)
         due = or_(
-            PaymentRow.status == PaymentStatus.PENDING,
-            and_(PaymentRow.status == PaymentStatus.RETRYING, PaymentRow.next_attempt_at <= db_now),
-            PaymentRow.status == PaymentStatus.PROCESSING,  # only with an expired lease: its process died
+            col(PaymentRow.status) == PaymentStatus.PENDING,
+            and_(col(PaymentRow.status) == PaymentStatus.RETRYING, col(PaymentRow.next_attempt_at) <= db_now),
+            col(PaymentRow.status) == PaymentStatus.PROCESSING,  # only with an expired lease: its process died
         )
-        free = or_(PaymentRow.lease_expires_at.is_(None), PaymentRow.lease_expires_at < db_now)
-        stmt = (select(PaymentRow).where(due, free).order_by(PaymentRow.created_at).limit(1)
+        free = or_(col(PaymentRow.lease_expires_at).is_(None), col(PaymentRow.lease_expires_at) < db_now)
+        stmt = (select(PaymentRow).where(due, free).order_by(col(PaymentRow.created_at)).limit(1)
                 .with_for_update(skip_locked=True))
-        row = self.session.exec(stmt).scalars().first()
+        row = self.session.exec(stmt).first()
         if row is None:
             return None
         row.lease_owner = owner
@@ -143,39 +145,42 @@ class SqlPaymentRepository:
         return _payment(row)
 
     def renew_lease(self, payment_id: str, owner: str, lease_until: datetime) -> bool:
-        result = self.session.execute(update(PaymentRow).where(
-            PaymentRow.id == payment_id, PaymentRow.lease_owner == owner).values(lease_expires_at=to_db(lease_until)))
+        result = self.session.exec(update(PaymentRow).where(
+            col(PaymentRow.id) == payment_id, col(PaymentRow.lease_owner) == owner)
+            .values(lease_expires_at=to_db(lease_until)))
         return result.rowcount == 1
 
     def release(self, payment_id: str, owner: str) -> None:
-        self.session.execute(update(PaymentRow).where(PaymentRow.id == payment_id, PaymentRow.lease_owner == owner)
-                             .values(lease_owner=None, lease_expires_at=None))
+        self.session.exec(update(PaymentRow).where(col(PaymentRow.id) == payment_id,
+                                                   col(PaymentRow.lease_owner) == owner)
+                          .values(lease_owner=None, lease_expires_at=None))
 
     def count_by_status(self) -> dict[str, int]:
-        rows = self.session.execute(select(PaymentRow.status, func.count()).group_by(PaymentRow.status)).all()
+        rows = self.session.exec(select(PaymentRow.status, func.count()).group_by(col(PaymentRow.status))).all()
         return {status: count for status, count in rows}
 
     def stats(self, customer_id: str | None, since: datetime) -> PaymentStats:
         """(count by status, completed volume since `since` by currency) for one customer or all."""
-        counts = select(PaymentRow.status, func.count()).group_by(PaymentRow.status)
+        counts = select(PaymentRow.status, func.count()).group_by(col(PaymentRow.status))
         volume = (select(PaymentRow.currency, func.coalesce(func.sum(PaymentRow.amount), 0))
-                  .where(PaymentRow.status == PaymentStatus.COMPLETED, PaymentRow.completed_at >= to_db(since))
-                  .group_by(PaymentRow.currency))
+                  .where(col(PaymentRow.status) == PaymentStatus.COMPLETED,
+                         col(PaymentRow.completed_at) >= to_db(since))
+                  .group_by(col(PaymentRow.currency)))
         if customer_id is not None:
-            counts = counts.where(PaymentRow.customer_id == customer_id)
-            volume = volume.where(PaymentRow.customer_id == customer_id)
-        return PaymentStats({s: n for s, n in self.session.execute(counts).all()},
-                            {c: int(v) for c, v in self.session.execute(volume).all()})
+            counts = counts.where(col(PaymentRow.customer_id) == customer_id)
+            volume = volume.where(col(PaymentRow.customer_id) == customer_id)
+        return PaymentStats({s: n for s, n in self.session.exec(counts).all()},
+                            {c: int(v) for c, v in self.session.exec(volume).all()})
 
-    def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
+    def finished_since(self, since: datetime) -> builtins.list[tuple[datetime, str]]:
         stmt = (select(PaymentRow.updated_at, PaymentRow.status)
-                .where(PaymentRow.status.in_(TERMINAL), PaymentRow.updated_at >= to_db(since)))
-        return [(from_db(at), status) for at, status in self.session.execute(stmt).all()]
+                .where(col(PaymentRow.status).in_(TERMINAL), col(PaymentRow.updated_at) >= to_db(since)))
+        return [(from_db(at), status) for at, status in self.session.exec(stmt).all()]
 
-    def recent_failures(self, limit: int) -> list[Payment]:
-        stmt = (select(PaymentRow).where(PaymentRow.failure_code.is_not(None))
-                .order_by(PaymentRow.updated_at.desc()).limit(limit))
-        return [_payment(r) for r in self.session.exec(stmt).scalars().all()]
+    def recent_failures(self, limit: int) -> builtins.list[Payment]:
+        stmt = (select(PaymentRow).where(col(PaymentRow.failure_code).is_not(None))
+                .order_by(col(PaymentRow.updated_at).desc()).limit(limit))
+        return [_payment(r) for r in self.session.exec(stmt).all()]
 
 
 class SqlIdempotencyRepository:
@@ -211,24 +216,25 @@ class SqlOutboxRepository:
                                    created_at=to_db(event.created_at)))
 
     def after(self, seq: int, limit: int) -> list[Event]:
-        stmt = select(OutboxRow).where(OutboxRow.seq > seq).order_by(OutboxRow.seq).limit(limit)
-        return [_event(r) for r in self.session.exec(stmt).scalars().all()]
+        stmt = select(OutboxRow).where(col(OutboxRow.seq) > seq).order_by(col(OutboxRow.seq)).limit(limit)
+        return [_event(r) for r in self.session.exec(stmt).all()]
 
     def for_aggregate(self, aggregate_id: str) -> list[Event]:
-        stmt = select(OutboxRow).where(OutboxRow.aggregate_id == aggregate_id).order_by(OutboxRow.seq)
-        return [_event(r) for r in self.session.exec(stmt).scalars().all()]
+        stmt = select(OutboxRow).where(col(OutboxRow.aggregate_id) == aggregate_id).order_by(col(OutboxRow.seq))
+        return [_event(r) for r in self.session.exec(stmt).all()]
 
     def recent(self, customer_id: str | None, limit: int, prefixes: tuple[str, ...] = ("payment.", "order.")) \
             -> list[Event]:
         """The newest events (newest first) of one customer, or of everybody."""
-        stmt = select(OutboxRow).where(or_(*[OutboxRow.type.startswith(p) for p in prefixes]))
+        stmt = select(OutboxRow).where(or_(*[col(OutboxRow.type).startswith(p) for p in prefixes]))
         if customer_id is not None:
-            stmt = stmt.where(OutboxRow.customer_id == customer_id)
-        stmt = stmt.order_by(OutboxRow.seq.desc()).limit(limit)
-        return [_event(r) for r in self.session.exec(stmt).scalars().all()]
+            stmt = stmt.where(col(OutboxRow.customer_id) == customer_id)
+        stmt = stmt.order_by(col(OutboxRow.seq).desc()).limit(limit)
+        return [_event(r) for r in self.session.exec(stmt).all()]
 
     def seq_of(self, event_id: str) -> int | None:
-        return self.session.execute(select(OutboxRow.seq).where(OutboxRow.id == event_id)).scalar_one_or_none()
+        return self.session.exec(select(OutboxRow.seq).where(col(OutboxRow.id) == event_id)).one_or_none()
 
     def last_seq(self) -> int:
-        return self.session.execute(select(func.coalesce(func.max(OutboxRow.seq), 0))).scalar_one()
+        # COALESCE(..., 0) is never NULL; the stubs type it after the nullable column.
+        return cast(int, self.session.exec(select(func.coalesce(func.max(OutboxRow.seq), 0))).one())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
-from sqlmodel import Session
+from sqlalchemy import delete, exists, func, update
+from sqlmodel import Session, col, select
 
 from domain.model.catalog import Product
 from domain.model.orders import Order, OrderItem
@@ -22,7 +24,7 @@ def _product(row: ProductRow) -> Product:
                    json.loads(row.metadata_json or "{}"))
 
 
-def _product_values(p: Product) -> dict:
+def _product_values(p: Product) -> dict[str, Any]:
     return {"name": p.name, "description": p.description, "unit_price_minor": p.unit_price_minor,
             "currency": p.currency, "category": p.category, "image_url": p.image_url,
             "metadata_json": json.dumps(p.metadata), "stock": p.stock, "active": p.active,
@@ -38,7 +40,7 @@ class SqlProductRepository:
         return _product(row) if row else None
 
     def list(self) -> list[Product]:
-        return [_product(r) for r in self.session.exec(select(ProductRow).order_by(ProductRow.id)).scalars()]
+        return [_product(r) for r in self.session.exec(select(ProductRow).order_by(col(ProductRow.id)))]
 
     def add(self, product: Product) -> None:
         self.session.add(ProductRow(id=product.id, **_product_values(product)))
@@ -47,21 +49,21 @@ class SqlProductRepository:
     def update(self, product: Product) -> None:
         values = _product_values(product)
         values.pop("created_at")
-        self.session.execute(update(ProductRow).where(ProductRow.id == product.id).values(**values))
+        self.session.exec(update(ProductRow).where(col(ProductRow.id) == product.id).values(**values))
 
     def delete(self, product_id: str) -> None:
-        self.session.execute(delete(ProductRow).where(ProductRow.id == product_id))
+        self.session.exec(delete(ProductRow).where(col(ProductRow.id) == product_id))
 
     def reserve(self, product_id: str, quantity: int) -> bool:
         # One conditional UPDATE: atomic on SQLite and PostgreSQL alike, never below zero.
-        result = self.session.execute(update(ProductRow).where(
-            ProductRow.id == product_id, ProductRow.stock >= quantity, ProductRow.active.is_(True))
-            .values(stock=ProductRow.stock - quantity))
+        result = self.session.exec(update(ProductRow).where(
+            col(ProductRow.id) == product_id, col(ProductRow.stock) >= quantity, col(ProductRow.active).is_(True))
+            .values(stock=col(ProductRow.stock) - quantity))
         return result.rowcount == 1
 
     def release(self, product_id: str, quantity: int) -> None:
-        self.session.execute(update(ProductRow).where(ProductRow.id == product_id)
-                             .values(stock=ProductRow.stock + quantity))
+        self.session.exec(update(ProductRow).where(col(ProductRow.id) == product_id)
+                          .values(stock=col(ProductRow.stock) + quantity))
 
 
 class SqlCartRepository:
@@ -69,8 +71,8 @@ class SqlCartRepository:
         self.session = session
 
     def items(self, customer_id: str) -> list[tuple[str, int]]:
-        rows = self.session.exec(select(CartItemRow).where(CartItemRow.customer_id == customer_id)
-                                 .order_by(CartItemRow.added_at, CartItemRow.product_id)).scalars()
+        rows = self.session.exec(select(CartItemRow).where(col(CartItemRow.customer_id) == customer_id)
+                                 .order_by(col(CartItemRow.added_at), col(CartItemRow.product_id)))
         return [(r.product_id, r.quantity) for r in rows]
 
     def set(self, customer_id: str, product_id: str, quantity: int, now: datetime) -> None:
@@ -84,28 +86,28 @@ class SqlCartRepository:
         flush(self.session)
 
     def remove(self, customer_id: str, product_id: str) -> None:
-        self.session.execute(delete(CartItemRow).where(CartItemRow.customer_id == customer_id,
-                                                       CartItemRow.product_id == product_id))
+        self.session.exec(delete(CartItemRow).where(col(CartItemRow.customer_id) == customer_id,
+                                                    col(CartItemRow.product_id) == product_id))
 
     def clear(self, customer_id: str) -> None:
-        self.session.execute(delete(CartItemRow).where(CartItemRow.customer_id == customer_id))
+        self.session.exec(delete(CartItemRow).where(col(CartItemRow.customer_id) == customer_id))
 
     def take(self, customer_id: str, lines: list[tuple[str, int]]) -> bool:
         # Row by row, each DELETE conditional on the quantity that was read: on PostgreSQL a
         # concurrent take waits for our row locks, then finds the rows gone (rowcount 0).
         taken = 0
         for product_id, quantity in lines:
-            taken += self.session.execute(delete(CartItemRow).where(
-                CartItemRow.customer_id == customer_id, CartItemRow.product_id == product_id,
-                CartItemRow.quantity == quantity)).rowcount
+            taken += self.session.exec(delete(CartItemRow).where(
+                col(CartItemRow.customer_id) == customer_id, col(CartItemRow.product_id) == product_id,
+                col(CartItemRow.quantity) == quantity)).rowcount
         if taken != len(lines):
             return False
-        left = self.session.execute(select(func.count()).select_from(CartItemRow)
-                                    .where(CartItemRow.customer_id == customer_id)).scalar_one()
+        left = self.session.exec(select(func.count()).select_from(CartItemRow)
+                                 .where(col(CartItemRow.customer_id) == customer_id)).one()
         return left == 0
 
     def remove_product_everywhere(self, product_id: str) -> None:
-        self.session.execute(delete(CartItemRow).where(CartItemRow.product_id == product_id))
+        self.session.exec(delete(CartItemRow).where(col(CartItemRow.product_id) == product_id))
 
 
 class SqlOrderRepository:
@@ -114,18 +116,18 @@ class SqlOrderRepository:
         self._events = events  # an order added or updated here has its new events written at commit
 
     def _order(self, row: OrderRow) -> Order:
-        items = self.session.exec(select(OrderItemRow).where(OrderItemRow.order_id == row.id)
-                                  .order_by(OrderItemRow.position)).scalars()
+        items = self.session.exec(select(OrderItemRow).where(col(OrderItemRow.order_id) == row.id)
+                                  .order_by(col(OrderItemRow.position)))
         return Order(row.id, row.customer_id, OrderStatus(row.status),
                      [OrderItem(i.product_id, i.name, i.quantity, i.unit_price_minor) for i in items],
                      row.total_amount, row.currency, row.payment_id, row.description, row.created_at,
                      row.updated_at)
 
     def get(self, order_id: str, for_update: bool = False) -> Order | None:
-        stmt = select(OrderRow).where(OrderRow.id == order_id)
+        stmt = select(OrderRow).where(col(OrderRow.id) == order_id)
         if for_update:
             stmt = stmt.with_for_update()
-        row = self.session.exec(stmt).scalars().first()
+        row = self.session.exec(stmt).first()
         return self._order(row) if row else None
 
     def add(self, order: Order) -> None:
@@ -141,16 +143,16 @@ class SqlOrderRepository:
         self._events.saw(order)
 
     def update(self, order: Order) -> None:
-        self.session.execute(update(OrderRow).where(OrderRow.id == order.id).values(
+        self.session.exec(update(OrderRow).where(col(OrderRow.id) == order.id).values(
             status=order.status, updated_at=order.updated_at, payment_id=order.payment_id))
         self._events.saw(order)
 
-    def list(self, *, customer_id: str | None, limit: int) -> list[Order]:
+    def list(self, *, customer_id: str | None, limit: int) -> builtins.list[Order]:
         stmt = select(OrderRow)
         if customer_id is not None:
-            stmt = stmt.where(OrderRow.customer_id == customer_id)
-        stmt = stmt.order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
-        return [self._order(r) for r in self.session.exec(stmt).scalars().all()]
+            stmt = stmt.where(col(OrderRow.customer_id) == customer_id)
+        stmt = stmt.order_by(col(OrderRow.created_at).desc(), col(OrderRow.id).desc()).limit(limit)
+        return [self._order(r) for r in self.session.exec(stmt).all()]
 
     def product_is_ordered(self, product_id: str) -> bool:
-        return bool(self.session.execute(select(exists().where(OrderItemRow.product_id == product_id))).scalar())
+        return bool(self.session.exec(select(exists().where(col(OrderItemRow.product_id) == product_id))).first())

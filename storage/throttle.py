@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlmodel import col, select
 
 from storage.db import Database
 from storage.tables import LoginFailureRow
@@ -16,9 +17,9 @@ class SqlFailureStore:
 
     def failures(self, key: str, since: datetime) -> list[datetime]:
         with self.db.session(read_only=True) as session:
-            rows = session.execute(select(LoginFailureRow.at).where(LoginFailureRow.key == key,
-                                                                      LoginFailureRow.at > since)
-                                   .order_by(LoginFailureRow.at)).scalars().all()
+            rows = session.exec(select(LoginFailureRow.at).where(col(LoginFailureRow.key) == key,
+                                                                   col(LoginFailureRow.at) > since)
+                                .order_by(col(LoginFailureRow.at))).all()
         return list(rows)
 
     def add(self, keys: tuple[str, ...], at: datetime) -> None:
@@ -28,10 +29,10 @@ class SqlFailureStore:
 
     def clear(self, key: str) -> None:
         with self.db.session() as session:
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
+            session.exec(delete(LoginFailureRow).where(col(LoginFailureRow.key) == key))
             session.commit()
 
     def prune(self, before: datetime) -> None:
         with self.db.session() as session:
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.at <= before))
+            session.exec(delete(LoginFailureRow).where(col(LoginFailureRow.at) <= before))
             session.commit()
