@@ -13,6 +13,7 @@ which also writes the delivery rows of the subscribed consumers.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
 import dataclasses
 import random
@@ -186,7 +187,7 @@ class FakePaymentRepository:
     def count_by_status(self) -> dict[str, int]:
         return dict(Counter(p.status for p in self._state.payments.values()))
 
-    def recent_failures(self, limit: int) -> list[Payment]:
+    def recent_failures(self, limit: int) -> builtins.list[Payment]:
         failed = [p for p in self._state.payments.values() if p.failure_code is not None]
         failed.sort(key=lambda p: p.updated_at, reverse=True)
         return [copy.deepcopy(p) for p in failed[:limit]]
@@ -200,7 +201,7 @@ class FakePaymentRepository:
                 volume[p.currency] += p.amount
         return PaymentStats(dict(Counter(p.status for p in mine)), dict(volume))
 
-    def finished_since(self, since: datetime) -> list[tuple[datetime, str]]:
+    def finished_since(self, since: datetime) -> builtins.list[tuple[datetime, str]]:
         return sorted((p.updated_at, p.status) for p in self._state.payments.values()
                       if p.status in (PaymentStatus.COMPLETED, PaymentStatus.FAILED) and p.updated_at >= since)
 
@@ -559,7 +560,7 @@ def make_user(*, role: str = "customer", email: str | None = None, user_id: str 
 def make_payment(*, status: str = "pending", payment_id: str = "pay_1", customer_id: str = "usr_1",
                  at: datetime = T0, **fields: Any) -> Payment:
     return Payment(id=payment_id, customer_id=customer_id, amount=1000, currency="USD", description="test",
-                   payment_method="credit_card", status=status, created_at=at, updated_at=at, **fields)
+                   payment_method="credit_card", status=PaymentStatus(status), created_at=at, updated_at=at, **fields)
 
 
 @dataclass
