@@ -8,7 +8,17 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
-from domain.ports import NewEvents
+from domain.ports import (
+    CartRepository,
+    DeliveryRepository,
+    IdempotencyRepository,
+    NewEvents,
+    OrderRepository,
+    OutboxRepository,
+    PaymentRepository,
+    ProductRepository,
+    UserRepository,
+)
 from storage.db import Database
 from storage.deliveries import SqlDeliveryRepository
 from storage.repositories import (
@@ -21,6 +31,17 @@ from storage.shop import SqlCartRepository, SqlOrderRepository, SqlProductReposi
 
 
 class SqlUnitOfWork:
+    # The ports' types, not storage's: a repository that drifts from its protocol fails the type check
+    # (and the attributes match domain.ports.UnitOfWork's, which a protocol requires of its members).
+    users: UserRepository
+    payments: PaymentRepository
+    idempotency: IdempotencyRepository
+    outbox: OutboxRepository
+    products: ProductRepository
+    carts: CartRepository
+    orders: OrderRepository
+    deliveries: DeliveryRepository
+
     def __init__(self, db: Database, read_only: bool = False) -> None:
         self.db = db
         self.read_only = read_only
