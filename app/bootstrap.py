@@ -75,7 +75,7 @@ class Container:
             log.info("created %d demo users and %d demo products", users, products)
 
 
-def _crash_after(settings: Settings):
+def _crash_after(settings: Settings) -> Callable[[Payment], None]:
     """Fault injection for the crash tests: SIGKILL this process after N provider calls."""
     remaining = settings.fault_crash_after_charges
 

@@ -135,7 +135,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 def load_or_create_secret(settings: Settings, name: str) -> str:
     """The secret from settings, or one generated on first start and kept in the data folder."""
-    value = getattr(settings, name)
+    value: str | None = getattr(settings, name)  # jwt_secret or storage_secret
     if value:
         return value
     path = settings.data_dir / f".{name}"

@@ -23,6 +23,11 @@ Subscriber = Callable[[Event], None]
 GAP_PATIENCE_SECONDS = 10.0
 
 
+def _seq(event: Event) -> int:
+    assert event.seq is not None, "an event read from the outbox has its sequence number"
+    return event.seq
+
+
 class EventHub:
     def __init__(self, uow: UnitOfWorkFactory, batch: int = 500) -> None:
         self.uow = uow
@@ -51,15 +56,18 @@ class EventHub:
         """Read new events from the outbox (a thread may call this); return them in order."""
         if self._floor is None:
             self.start_from_now()
+        floor = self._floor
+        assert floor is not None, "start_from_now sets the floor"
         with self.uow(read_only=True) as uow:
-            events = uow.outbox.after(self._floor, self.batch)
-        fresh = [e for e in events if e.seq not in self._seen]
-        self._seen.update(e.seq for e in fresh)
-        self._advance_floor(max((e.seq for e in events), default=self._floor))
+            events = uow.outbox.after(floor, self.batch)
+        fresh = [e for e in events if _seq(e) not in self._seen]
+        self._seen.update(_seq(e) for e in fresh)
+        self._advance_floor(max((_seq(e) for e in events), default=floor))
         return fresh
 
     def _advance_floor(self, top: int) -> None:
         now = time.monotonic()
+        assert self._floor is not None, "poll sets the floor before it advances it"
         expected = self._floor + 1
         while expected <= top:
             if expected in self._seen:

@@ -25,11 +25,13 @@ class Argon2Hasher:
         self._dummy = self._context.hash("a password nobody has, for timing")
 
     def hash(self, password: str) -> str:
-        return self._context.hash(password)
+        hashed: str = self._context.hash(password)  # passlib has no type hints
+        return hashed
 
     def verify(self, password: str, hashed: str) -> bool:
         try:
-            return self._context.verify(password, hashed)
+            ok: bool = self._context.verify(password, hashed)  # passlib has no type hints
+            return ok
         except (ValueError, TypeError):
             return False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +23,7 @@ def client_address(request: Request) -> str:
 
 
 @router.post("/login", response_model=LoginResponse, responses=responses(400, 401, 422, 429))
-async def login(body: LoginRequest, request: Request, c: ContainerDep) -> dict:
+async def login(body: LoginRequest, request: Request, c: ContainerDep) -> dict[str, Any]:
     """Exchange email and password for a bearer token (throttled after repeated failures)."""
     user = await run_in_threadpool(c.auth.authenticate, body.email, body.password, client_address(request))
     return {"token": c.tokens.issue(user), "tokenType": "Bearer",
@@ -29,6 +31,6 @@ async def login(body: LoginRequest, request: Request, c: ContainerDep) -> dict:
 
 
 @router.get("/me", response_model=UserPublic, responses=responses(401))
-def me(user: CurrentUser) -> dict:
+def me(user: CurrentUser) -> dict[str, Any]:
     """The signed-in user."""
     return user.public()

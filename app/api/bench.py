@@ -10,6 +10,7 @@ validation: the floor cost of a write through this stack. Mount it only when `en
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -26,7 +27,7 @@ def enabled() -> bool:
 
 
 @router.post("/baseline", status_code=201)
-def baseline(c: ContainerDep) -> dict:
+def baseline(c: ContainerDep) -> dict[str, Any]:
     with c.uow() as uow:
         uow.publish(Event("bench.baseline", {}, c.clock.now()))
         uow.commit()

@@ -17,7 +17,8 @@ bearer = HTTPBearer(auto_error=False, description="A JWT from POST /api/auth/log
 
 async def get_container(request: Request) -> Container:
     # async: a plain attribute read needs no trip through the thread pool
-    return request.app.state.container
+    container: Container = request.app.state.container  # set by install_api
+    return container
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -131,9 +131,11 @@ def api_not_found(pages_not_found: HTTPExceptionHandler | None) -> HTTPException
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MalformedJson, malformed_json)
-    app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    # Starlette's stub types every handler as taking `Exception`, though it calls a handler only with
+    # the class it was registered for, so a handler of that class is rejected (Kludex/starlette#2417).
+    app.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]  # see above
     # A status handler wins over the class handler above; NiceGUI registers one for 404 (its page).
     app.add_exception_handler(404, api_not_found(app.exception_handlers.get(404)))
     app.add_exception_handler(Exception, unexpected_error)

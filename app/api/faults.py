@@ -11,6 +11,7 @@ them only when `enabled()`, as install_api does:
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -24,10 +25,10 @@ def enabled() -> bool:
 
 
 @router.get("/boom")
-def boom() -> dict:
+def boom() -> dict[str, Any]:
     raise RuntimeError("injected fault: SELECT password_hash FROM users")
 
 
 @router.get("/peer")
-def peer(request: Request) -> dict:
+def peer(request: Request) -> dict[str, Any]:
     return {"port": request.client.port if request.client else None}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 from fastapi import Header
 from pydantic import BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
@@ -36,9 +36,15 @@ def whole_number(value: Any) -> Any:
 
 WholeNumber = Annotated[StrictInt, BeforeValidator(whole_number)]
 # Free-form JSON (a product's metadata): its text follows the same rule as every other text.
-JsonValue = TypeAliasType("JsonValue", Union[  # noqa: UP007 - a recursive alias needs the Union form
-    Text, StrictInt, StrictFloat, StrictBool, None, list["JsonValue"],
-    Annotated[dict[Text, "JsonValue"], Field(json_schema_extra={"additionalProperties": False})]])
+if TYPE_CHECKING:
+    # The same type for mypy, which cannot resolve a TypeAliasType that refers to itself
+    # (python/mypy#18252) but does resolve a recursive plain alias; Pydantic needs the TypeAliasType.
+    JsonValue: TypeAlias = Union[  # noqa: UP007 - a recursive alias needs the Union form
+        Text, StrictInt, StrictFloat, StrictBool, None, list["JsonValue"], dict[Text, "JsonValue"]]
+else:
+    JsonValue = TypeAliasType("JsonValue", Union[  # noqa: UP007 - a recursive alias needs the Union form
+        Text, StrictInt, StrictFloat, StrictBool, None, list["JsonValue"],
+        Annotated[dict[Text, "JsonValue"], Field(json_schema_extra={"additionalProperties": False})]])
 JsonObject = Annotated[dict[Text, JsonValue], Field(
     json_schema_extra={"additionalProperties": False},
     description="Any JSON object of at most 2000 characters, nested at most 32 levels deep")]

@@ -31,11 +31,14 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         now = datetime.now(UTC)
-        if built_for != [(now.year, now.month)]:
+        schema = app.openapi_schema
+        # Also when something cleared the cached schema (NiceGUI's test reset does), as FastAPI's own
+        # app.openapi would: rather than serve `null`.
+        if schema is None or built_for != [(now.year, now.month)]:
             app.openapi_schema = None
             built_for[:] = [(now.year, now.month)]
-            app.openapi_schema = with_frame_rules(generate())
-        return app.openapi_schema
+            schema = app.openapi_schema = with_frame_rules(generate())
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 

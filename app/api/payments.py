@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, get_args
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -37,19 +37,20 @@ def submit_payment(body: PaymentCreate, user: CurrentUser, c: ContainerDep,
 @router.get("", response_model=PaymentPage, responses=responses(422))
 def list_payments(user: CurrentUser, c: ContainerDep, status: StatusFilter = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  cursor: Annotated[Cursor, Query(description="The nextCursor of the previous page")] = None) -> dict:
+                  cursor: Annotated[Cursor, Query(description="The nextCursor of the previous page")] = None,
+                  ) -> dict[str, Any]:
     """The caller's payments (all for an admin), newest first, with cursor pagination."""
     page, next_cursor = c.payments.list(user, status=status, limit=limit, cursor=cursor)
     return {"data": [p.public() for p in page], "nextCursor": next_cursor}
 
 
 @router.get("/{paymentId}", response_model=PaymentPublic, responses=responses(404))
-def get_payment(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict:
+def get_payment(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
     """One payment; another customer's payment is 404."""
     return c.payments.get(user, payment_id).public()
 
 
 @router.get("/{paymentId}/events", response_model=EventList, responses=responses(404))
-def payment_events(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict:
+def payment_events(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
     """The payment's audit trail, oldest first."""
     return {"data": [e.public() for e in c.payments.events(user, payment_id)]}

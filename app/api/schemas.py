@@ -140,7 +140,7 @@ class EventPublic(Public):
     id: str
     type: str
     created_at: str
-    data: dict
+    data: dict[str, Any]
 
 
 class EventList(Public):
@@ -193,7 +193,7 @@ class ProductPublic(Public):
     currency: str
     category: str
     image_url: str | None
-    metadata: dict
+    metadata: dict[str, Any]
     stock: int
     active: bool
     created_at: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -49,7 +49,7 @@ def list_products(c: ContainerDep, category: TextQuery = None, search: TextQuery
 
 
 @products.get("/categories", response_model=CategoryList)
-def list_categories(c: ContainerDep) -> dict:
+def list_categories(c: ContainerDep) -> dict[str, Any]:
     """The categories that have active products."""
     return {"data": c.catalog.categories()}
 
@@ -85,13 +85,13 @@ def delete_product(product_id: ProductId, _admin: AdminUser, c: ContainerDep) ->
 
 
 @cart.get("", response_model=CartPublic)
-def get_cart(user: CurrentUser, c: ContainerDep) -> dict:
+def get_cart(user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
     """The caller's cart; lines that cannot be bought now are flagged with the reason."""
     return c.cart.view(user).public()
 
 
 @cart.put("/items/{productId}", response_model=CartPublic, responses=responses(400, 404, 409, 422))
-def set_cart_item(product_id: ProductId, body: CartQuantity, user: CurrentUser, c: ContainerDep) -> dict:
+def set_cart_item(product_id: ProductId, body: CartQuantity, user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
     """Set a line's quantity (0 removes it); more than 100 or than the stock is refused."""
     return c.cart.set_quantity(user, product_id, body.quantity).public()
 
@@ -112,12 +112,12 @@ def place_order(body: OrderCreate, user: CurrentUser, c: ContainerDep,
 
 
 @orders.get("", response_model=OrderList)
-def list_orders(user: CurrentUser, c: ContainerDep) -> dict:
+def list_orders(user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
     """The caller's orders (all for an admin), newest first."""
     return {"data": [o.public() for o in c.orders.list(user)]}
 
 
 @orders.get("/{orderId}", response_model=OrderPublic, responses=responses(404))
-def get_order(order_id: OrderId, user: CurrentUser, c: ContainerDep) -> dict:
+def get_order(order_id: OrderId, user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
     """One order (the owner's or, for an admin, anyone's)."""
     return c.orders.get(user, order_id).public()

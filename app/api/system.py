@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -73,7 +73,7 @@ def health(request: Request, c: ContainerDep) -> JSONResponse:
         checks["database"] = "unreachable"
     jobs = getattr(request.app.state, "jobs", None)
     checks["scheduler"] = "disabled" if jobs is None else ("ok" if jobs.running else "stopped")
-    body: dict = {"status": "ok", "checks": checks, "version": VERSION}
+    body: dict[str, Any] = {"status": "ok", "checks": checks, "version": VERSION}
     if jobs is not None and jobs.running:
         checks["drain"] = jobs.drain_health(time.time())
         body["drainLastTickAt"] = iso(datetime.fromtimestamp(jobs.last_drain_tick, UTC)) \
@@ -84,7 +84,7 @@ def health(request: Request, c: ContainerDep) -> JSONResponse:
 
 
 @router.get("/api/metrics", responses=responses(401, 403))
-def metrics(_admin: AdminUser, c: ContainerDep) -> dict:
+def metrics(_admin: AdminUser, c: ContainerDep) -> dict[str, Any]:
     """Queue, limiter, payment outcomes and recent errors, computed from the database."""
     with c.uow(read_only=True) as uow:
         by_status = uow.payments.count_by_status()
@@ -106,7 +106,7 @@ def metrics(_admin: AdminUser, c: ContainerDep) -> dict:
 
 @router.get("/api/providers/mock/charges", response_model=LedgerList, responses=responses(401, 403))
 def mock_charges(_admin: AdminUser, c: ContainerDep, payment_id: Annotated[str | None, Query(alias="paymentId")] = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """The mock provider's own ledger: one entry per real charge, newest first."""
     return {"data": [{"paymentId": ch.payment_id, "amount": ch.amount, "currency": ch.currency,
                       "transactionId": ch.transaction_id, "chargedAt": iso(ch.charged_at, precise=True)}

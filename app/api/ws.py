@@ -105,6 +105,7 @@ async def event_stream(websocket: WebSocket, token: str | None = None, after: st
         current = await cached_user(c, user.id)
         if not still_allowed(claims, opened_as, current, time.time()):
             return False
+        assert current is not None, "still_allowed admits no missing user"
         user = current
         return True
 
