@@ -102,6 +102,7 @@ class Jobs:
             self._draining = False
 
     async def _sample(self) -> None:
+        assert self.sampler is not None, "start() schedules this job only with a sampler"
         try:
             await asyncio.to_thread(self.sampler.sample)
         except asyncio.CancelledError:

@@ -79,7 +79,7 @@ class ProductForm:
         ok, product = await attempt(
             lambda: run.io_bound(catalog.create, self.raw()) if product_id is None
             else run.io_bound(catalog.update, product_id, self.raw()), self.fields, self.error)
-        if not ok:
+        if not ok or product is None:  # None: run.io_bound's, the app is stopping
             return
         self.dialog.close()
         ui.notify(f"Saved {product.name}", type="positive")
@@ -97,8 +97,11 @@ class ProductList:
 
     async def reload(self) -> None:
         async with self._reading:
-            self.products = await run.io_bound(self.container.catalog.browse,
-                                               ProductQuery(include_inactive=True, sort_by="name"))
+            products = await run.io_bound(self.container.catalog.browse,
+                                          ProductQuery(include_inactive=True, sort_by="name"))
+            if products is None:  # run.io_bound's None: the app is stopping
+                return
+            self.products = products
         self.draw.refresh()
 
     async def remove(self, product: Product) -> None:

@@ -25,7 +25,10 @@ class UserList:
 
     async def reload(self) -> None:
         async with self._reading:
-            self.users = await run.io_bound(self.container.users.list)
+            users = await run.io_bound(self.container.users.list)
+            if users is None:  # run.io_bound's None: the app is stopping
+                return
+            self.users = users
         self.draw.refresh()
 
     def create_form(self) -> None:
@@ -43,7 +46,7 @@ class UserList:
                 ok, user = await attempt(lambda: run.io_bound(
                     self.container.users.create, email=email.value or "", password=password.value or "",
                     name=name.value or "", role=role.value), fields, error)
-                if not ok:
+                if not ok or user is None:  # None: run.io_bound's, the app is stopping
                     return
                 email.value = name.value = password.value = ""
                 ui.notify(f"Created {user.email}", type="positive")

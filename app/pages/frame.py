@@ -47,6 +47,10 @@ def _nav_item(label: str, icon: str, icon_color: str, marker: str, on_click: Cal
         ui.item_section(label)
 
 
+def _go(path: str) -> Callable[[], None]:
+    return lambda: ui.navigate.to(path)
+
+
 @contextmanager
 def frame(title: str, user: User) -> Iterator[None]:
     """Header (name, role, sign out), a navigation drawer by role, and the page's content column.
@@ -54,6 +58,7 @@ def frame(title: str, user: User) -> Iterator[None]:
     The drawer stays open on wide screens and folds behind the menu button on narrow ones (390 px).
     """
     ui.page_title(f"{title} · PayGate")
+    drawer: ui.left_drawer  # made below; the menu button reads it when clicked
     with ui.header().classes("items-center justify-between bg-indigo-700 px-2 py-1 no-wrap"):
         with ui.row().classes("items-center gap-1 no-wrap"):
             ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round color=white") \
@@ -69,7 +74,7 @@ def frame(title: str, user: User) -> Iterator[None]:
             as drawer, ui.list().classes("w-full").mark("nav"):
         for entry in NAV:
             if not entry.admin_only or user.is_admin:
-                _nav_item(entry.label, entry.icon, "indigo-7", entry.marker, lambda p=entry.path: ui.navigate.to(p))
+                _nav_item(entry.label, entry.icon, "indigo-7", entry.marker, _go(entry.path))
         ui.separator()
         _nav_item("Sign out", "logout", "grey-7", "sign-out-nav", _sign_out)
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 max-sm:p-2 gap-4"):

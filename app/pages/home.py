@@ -56,7 +56,10 @@ class Dashboard:
         self.dirty = False
 
     async def reload(self) -> None:
-        self.overview = await run.io_bound(read_overview, self.container, self.user)
+        overview = await run.io_bound(read_overview, self.container, self.user)
+        if overview is None:  # run.io_bound's None: the app is stopping
+            return
+        self.overview = overview
         self.summary.refresh()
         self.recent_payments.refresh()
         self.activity.refresh()

@@ -37,6 +37,8 @@ def register(container: Container) -> None:
                 return
             finally:
                 button.props(remove="loading")
+            if user is None:  # run.io_bound's None: the app is stopping
+                return
             sign_in(container, user)
             ui.navigate.to("/")
 

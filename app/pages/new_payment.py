@@ -132,7 +132,7 @@ class PaymentForm:
         return raw
 
     async def submit(self) -> None:
-        async def pay() -> tuple[Payment, Order | None]:
+        async def pay() -> tuple[Payment, Order | None] | None:
             raw = self.raw()
             if raw["amount"] == 0:
                 raise ValidationFailed.on("amount", "enter an amount greater than zero")
@@ -150,15 +150,23 @@ class PaymentForm:
                 payment_status_card(self.container, payment)
         ui.notify("Order placed" if order is not None else "Payment submitted", type="positive")
 
-    async def place(self, raw: dict[str, Any]) -> tuple[Payment, Order | None]:
-        """Pay the cart (an order, priced on the server) when the amount is its total, else a one-off payment."""
+    async def place(self, raw: dict[str, Any]) -> tuple[Payment, Order | None] | None:
+        """Pay the cart (an order, priced on the server) when the amount is its total, else a one-off payment.
+        None when the app is stopping (run.io_bound gives None then)."""
         self.button.props("loading")
         try:
             if self.cart_box is not None and self.cart_box.matches():
-                order, _ = await run.io_bound(self.container.orders.place, self.user, raw)
+                placed = await run.io_bound(self.container.orders.place, self.user, raw)
+                if placed is None:
+                    return None
+                order, _ = placed
+                assert order.payment_id is not None, "an order is placed with its payment"
                 payment = await run.io_bound(self.container.payments.get, self.user, order.payment_id)
-                return payment, order
-            payment, _ = await run.io_bound(self.container.payments.submit, self.user, raw)
+                return None if payment is None else (payment, order)
+            submitted = await run.io_bound(self.container.payments.submit, self.user, raw)
+            if submitted is None:
+                return None
+            payment, _ = submitted
             return payment, None
         finally:
             self.button.props(remove="loading")
@@ -205,8 +213,10 @@ class CartBox:
         """Whether the form's amount is the cart total right now (compared exactly, as Decimals)."""
         if not self.cart.lines:
             return False
+        currency = self.cart.currency
+        assert currency is not None, "a cart with lines has their currency"
         try:
-            return Decimal((self.form.amount.value or "").strip()) == to_major(self.cart.total, self.cart.currency)
+            return Decimal((self.form.amount.value or "").strip()) == to_major(self.cart.total, currency)
         except InvalidOperation:
             return False
 
@@ -231,6 +241,8 @@ class CartBox:
         """The cart changed (here, in another tab, or through the API): follow it."""
         async with self._reading:  # in turn, so an older read cannot overwrite a newer one
             cart = await run.io_bound(self.container.cart.view, self.user)
+            if cart is None:  # run.io_bound's None: the app is stopping
+                return
             was_following = self.matches()
             self.cart = cart
             if was_following or not (self.form.amount.value or "").strip():
@@ -242,6 +254,8 @@ def register(container: Container) -> None:
     @page(container, "/payments/new", TITLE, "add_card")
     async def new_payment_page(user: User) -> None:
         cart = await run.io_bound(container.cart.view, user)
+        if cart is None:  # run.io_bound's None: the app is stopping
+            return
         with ui.row().classes("w-full gap-4 items-start flex-wrap"):
             with ui.card().classes("w-full sm:w-[28rem] gap-2"):
                 box_slot = ui.column().classes("w-full")

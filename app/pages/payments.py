@@ -61,8 +61,11 @@ class PaymentTable:
 
     async def reload(self) -> None:
         async with self._reading:
-            self.payments, self.next_cursor = await run.io_bound(
+            listed = await run.io_bound(
                 self.container.payments.list, self.user, status=self.status, limit=PAGE_SIZE, cursor=self.cursors[-1])
+            if listed is None:  # run.io_bound's None: the app is stopping
+                return
+            self.payments, self.next_cursor = listed
         self.draw.refresh()
 
     async def filter(self, status: str | None) -> None:

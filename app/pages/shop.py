@@ -66,7 +66,10 @@ class ProductGrid:
 
     async def reload(self) -> None:
         async with self._reading:
-            self.products = await run.io_bound(self.container.catalog.browse, self.filters.query())
+            products = await run.io_bound(self.container.catalog.browse, self.filters.query())
+            if products is None:  # run.io_bound's None: the app is stopping
+                return
+            self.products = products
         self.draw.refresh()
 
     def show_cart(self, cart: Cart) -> None:
@@ -137,6 +140,8 @@ class CartPanel:
     async def reload(self) -> None:
         async with self._reading:
             cart = await run.io_bound(self.container.cart.view, self.user)
+            if cart is None:  # run.io_bound's None: the app is stopping
+                return
             self.show(cart)
 
     async def set_quantity(self, product: Product, quantity: int) -> None:
@@ -144,6 +149,8 @@ class CartPanel:
             cart = await run.io_bound(self.container.cart.set_quantity, self.user, product.id, quantity)
         except DomainError as e:
             ui.notify(e.message, type="warning")
+            return
+        if cart is None:  # run.io_bound's None: the app is stopping
             return
         self.show(cart)
 
@@ -188,6 +195,8 @@ def register(container: Container) -> None:
         grid = ProductGrid(container, lambda product, quantity: panel.set_quantity(product, quantity))
         panel = CartPanel(container, user, on_change=grid.show_cart)
         categories = await run.io_bound(container.catalog.categories)
+        if categories is None:  # run.io_bound's None: the app is stopping
+            return
         await grid.reload()
         await panel.reload()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TypeVar
 
 from nicegui import background_tasks, ui
@@ -69,7 +69,7 @@ def on_events(container: Container, callback: Callable[[Event], Awaitable[None] 
     client.on_delete(unsubscribe)
 
 
-def show_field_errors(error: ValidationFailed, fields: dict[str, ui.element], fallback: ui.label) -> None:
+def show_field_errors(error: ValidationFailed, fields: Mapping[str, ui.element], fallback: ui.label) -> None:
     """Put each error beside its field; what has no field of its own goes to `fallback`."""
     rest = []
     for detail in error.details:
@@ -87,7 +87,7 @@ def clear_field_errors(fields: Iterable[ui.element], fallback: ui.label) -> None
     fallback.set_text("")
 
 
-async def attempt(action: Callable[[], Awaitable[T]], fields: dict[str, ui.element],
+async def attempt(action: Callable[[], Awaitable[T]], fields: Mapping[str, ui.element],
                   error: ui.label) -> tuple[bool, T | None]:
     """Run a form's action: (True, result), or (False, None) with the domain's errors shown,
     each beside its field where there is one, the rest in `error`. Earlier errors are cleared first."""
