@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from nicegui import background_tasks, ui
+from nicegui.elements.mixins.validation_element import ValidationElement
 
 from app.bootstrap import Container
 from domain.model.catalog import Product
@@ -69,25 +70,26 @@ def on_events(container: Container, callback: Callable[[Event], Awaitable[None] 
     client.on_delete(unsubscribe)
 
 
-def show_field_errors(error: ValidationFailed, fields: Mapping[str, ui.element], fallback: ui.label) -> None:
+def show_field_errors(error: ValidationFailed, fields: Mapping[str, ValidationElement[Any]],
+                      fallback: ui.label) -> None:
     """Put each error beside its field; what has no field of its own goes to `fallback`."""
     rest = []
     for detail in error.details:
         element = fields.get(detail.field)
         if element is not None:
-            element.error = detail.message  # type: ignore[attr-defined]
+            element.error = detail.message
         else:
             rest.append(f"{detail.field}: {detail.message}")
     fallback.set_text("; ".join(rest) if rest or error.details else error.message)
 
 
-def clear_field_errors(fields: Iterable[ui.element], fallback: ui.label) -> None:
+def clear_field_errors(fields: Iterable[ValidationElement[Any]], fallback: ui.label) -> None:
     for element in fields:
-        element.error = None  # type: ignore[attr-defined]
+        element.error = None
     fallback.set_text("")
 
 
-async def attempt(action: Callable[[], Awaitable[T]], fields: Mapping[str, ui.element],
+async def attempt(action: Callable[[], Awaitable[T]], fields: Mapping[str, ValidationElement[Any]],
                   error: ui.label) -> tuple[bool, T | None]:
     """Run a form's action: (True, result), or (False, None) with the domain's errors shown,
     each beside its field where there is one, the rest in `error`. Earlier errors are cleared first."""
