@@ -27,8 +27,9 @@ test: $(VENV)/.dev browser  ## the whole suite: unit, integration, API, UI, brow
 test-fast: $(VENV)/.dev  ## everything but the real-browser journeys
 	$(PY) -m pytest -m "not e2e"
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.dev  ## ruff, and mypy (strict on domain/, standard on storage/ and app/)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 FUZZ_EXAMPLES ?= 200
 FUZZ_SEED     ?= 7
