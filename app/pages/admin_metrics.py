@@ -169,6 +169,7 @@ class MetricsView:
         calls = list(self.container.processor.calls)[-LATENCY_POINTS:]
         charts.latency.options["xAxis"]["data"] = [c.at.strftime("%H:%M:%S") for c in calls]
         charts.latency.options["series"][0]["data"] = [round(c.latency_ms, 1) for c in calls]
+        charts.latency.options["series"][0]["showSymbol"] = len(calls) < 2  # a lone call has no line to draw
         for chart in charts:
             chart.update()
 
