@@ -123,13 +123,20 @@ class Settings(BaseSettings):
         return parse_networks(self.trusted_proxies)
 
 
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of a field: its alias as given (PAYGATE_PORT, PORT) or PAYGATE_<NAME>."""
+    name = "_".join(str(part) for part in loc)
+    if not name:
+        return "PAYGATE settings"
+    return name if name.isupper() else f"PAYGATE_{name.upper()}"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """The settings, or ConfigError with one line per setting at fault, named as in the environment."""
     try:
         return Settings(**overrides)
     except ValidationError as e:
-        problems = [f"PAYGATE_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
-                    for err in e.errors()]
+        problems = [f"{_env_name(err['loc'])}: {err['msg']}" for err in e.errors()]
         raise ConfigError("; ".join(problems)) from None
 
 

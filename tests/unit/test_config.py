@@ -98,6 +98,13 @@ def test_a_setting_of_the_wrong_kind_or_range_is_refused_by_name(tmp_path: Path,
         load_settings(data_dir=tmp_path, **overrides)
 
 
+def test_a_bad_value_from_the_environment_is_named_as_it_was_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("PAYGATE_PORT", "abc")
+
+    with pytest.raises(ConfigError, match=r"^PAYGATE_PORT: "):
+        load_settings(data_dir=tmp_path)
+
+
 def test_prod_is_a_name_for_production(tmp_path: Path):
     with pytest.raises(ConfigError, match="PAYGATE_DEMO_DATA"):
         load_settings(data_dir=tmp_path, env="PROD", demo_data=True)
