@@ -70,7 +70,8 @@ class PaymentRequest:
         if errors:
             raise ValidationFailed.of(errors)
         assert isinstance(amount, int) and isinstance(currency, str), "checked above"
-        return cls(amount, currency, customer_id, description, method, card, raw.get("orderId"))
+        # No order id from the body: only OrderService ties a payment to an order.
+        return cls(amount, currency, customer_id, description, method, card)
 
     def fingerprint(self) -> str:
         """A digest of what the request asks for, to tell a replay from a reused key.

@@ -17,7 +17,7 @@ from domain.model.errors import (
 )
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
-from domain.model.money import MAX_AMOUNT_MINOR
+from domain.model.money import MAX_AMOUNT_MINOR, format_money
 from domain.model.orders import Order, OrderItem, fingerprint, parse_items
 from domain.model.payments import PaymentRequest
 from domain.model.statuses import OrderStatus
@@ -36,10 +36,13 @@ class OrderService:
         self.clock = clock
         self.on_placed = on_placed
 
-    def place(self, actor: User, raw: dict[str, Any], header_key: str | None = None) -> tuple[Order, bool]:
+    def place(self, actor: User, raw: dict[str, Any], header_key: str | None = None,
+              expected_total: int | None = None) -> tuple[Order, bool]:
         """Price on the server, reserve stock, create the order and its payment in one transaction.
 
         Without `items` the customer's cart is ordered, and emptied in the same transaction.
+        `expected_total` is the total the customer confirmed (the UI shows one): when the prices
+        changed since, the order is refused (CartChanged) rather than charged at the new total.
         """
         key = resolve_idempotency_key(raw.get("idempotencyKey"), header_key)
         from_cart = raw.get("items") is None  # an explicit empty list is refused, never the cart
@@ -71,6 +74,9 @@ class OrderService:
                 if from_cart and not uow.carts.take(actor.id, items):
                     raise CartChanged("the cart changed or was already ordered; review it and try again")
                 order = self._create(uow, actor, items, template, key, digest, now)
+                if expected_total is not None and order.total_amount != expected_total:
+                    raise CartChanged(f"the total is now {format_money(order.total_amount, order.currency)}; "
+                                      "review the cart and pay again")
                 uow.commit()
             return order
 
@@ -144,6 +150,8 @@ class OrderService:
             return False
         order = uow.orders.get(order_id, for_update=True)
         if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+            return False
+        if event.data.get("id") != order.payment_id:  # only the order's own payment settles it
             return False
         now = self.clock.now()
         if event.type == "payment.completed":

@@ -520,3 +520,42 @@ def test_a_finished_payment_reaches_its_order_through_a_delivery_to_the_orders_c
     assert shop.orders.get(customer, order.id).status == "paid"
     assert outbox_types(shop, order.id) == ["order.created", "order.paid"]
     assert shop.deliveries.run_all() == 0  # acknowledged: delivered once
+
+
+# --- the total the customer confirmed; who may settle an order -----------------------------
+def test_a_cart_whose_prices_changed_since_the_customer_confirmed_the_total_is_refused(shop, customer):
+    shop.cart.set_quantity(customer, "prod_001", 1)
+    confirmed = shop.cart.view(customer).total
+    shop.catalog.update("prod_001", {"unitPrice": "399.99"})
+    stock_before = stock_of(shop, "prod_001")
+
+    with pytest.raises(CartChanged) as refused:
+        shop.orders.place(customer, {}, expected_total=confirmed)
+
+    assert "$399.99" in refused.value.message
+    assert shop.orders.list(customer) == []
+    assert stock_of(shop, "prod_001") == stock_before
+    assert [line.product.id for line in shop.cart.view(customer).lines] == ["prod_001"]  # kept to review
+
+
+def test_the_confirmed_total_places_the_order_when_the_prices_stand(shop, customer):
+    shop.cart.set_quantity(customer, "prod_001", 1)
+
+    order, _ = shop.orders.place(customer, {}, expected_total=shop.cart.view(customer).total)
+
+    assert order.total_amount == 29999
+
+
+def test_a_payment_that_is_not_the_orders_own_does_not_settle_it(shop, customer):
+    order, _ = shop.orders.place(customer, {"items": [{"productId": "prod_002", "quantity": 1}]})
+
+    settled = shop.orders.handle(Event("payment.completed", {"id": "pay_someone_elses", "orderId": order.id}, T0))
+
+    assert not settled
+    assert shop.orders.get(customer, order.id).status == "pending_payment"
+
+
+def test_a_payment_request_takes_no_order_id_from_the_body(shop, customer):
+    payment, _ = shop.payments.submit(customer, {"amount": 100, "currency": "USD", "orderId": "ord_big"})
+
+    assert payment.order_id is None
