@@ -116,13 +116,22 @@ def page_policy(path: str, headers: list[tuple[bytes, bytes]], body: bytes) -> b
     return content_security_policy(inline_script_hashes(body.decode(charset, errors="replace")), extra)
 
 
-def _with_headers(start: Message, policy: bytes | None = None) -> Message:
-    """`start` with the security headers it does not set itself; `policy` replaces the default CSP."""
+def _with_headers(start: Message, policy: bytes | None = None, private: bool = False) -> Message:
+    """`start` with the security headers it does not set itself; `policy` replaces the default CSP;
+    a `private` response (it answers a signed-in caller) is not to be stored by any cache."""
     headers = list(start.get("headers", []))
     present = {k.lower() for k, _ in headers}
     wanted = [(k, policy if policy is not None and k == b"content-security-policy" else v)
               for k, v in SECURITY_HEADERS]
+    if private:
+        wanted.append((b"cache-control", b"no-store"))
     return {**start, "headers": headers + [(k, v) for k, v in wanted if k not in present]}
+
+
+def _signed_in(scope: Scope) -> bool:
+    """A request that carries credentials: a bearer token, or a browser's session cookie."""
+    headers = scope.get("headers", [])
+    return bool(_header(headers, b"authorization")) or b"session=" in _header(headers, b"cookie")
 
 
 class SecurityHeaders:
@@ -140,13 +149,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         held: list[Message] = []  # the start of an HTML response, then its body so far
+        private = _signed_in(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if _header(message.get("headers", []), b"content-type").lower().startswith(b"text/html"):
                     held.append(message)
                 else:
-                    await send(_with_headers(message))
+                    await send(_with_headers(message, private=private))
             elif message["type"] == "http.response.body" and held:
                 held.append(message)
                 if message.get("more_body", False):
@@ -154,10 +164,10 @@ class SecurityHeaders:
                 start, body = held[0], b"".join(m.get("body", b"") for m in held[1:])
                 held.clear()
                 policy = page_policy(scope["path"], list(start.get("headers", [])), body)
-                await send(_with_headers(start, policy))
+                await send(_with_headers(start, policy, private=True))  # a page may show the user's data
                 await send({"type": "http.response.body", "body": body, "more_body": False})
             elif held:  # an HTML file sent by path (a server's pathsend extension): no body here to read
-                await send(_with_headers(held.pop()))
+                await send(_with_headers(held.pop(), private=private))
                 await send(message)
             else:
                 await send(message)

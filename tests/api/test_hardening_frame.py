@@ -421,3 +421,13 @@ def test_the_schema_names_the_formats_a_json_schema_cannot_check(schema: dict) -
     assert component(schema, "CardIn")["properties"]["number"]["format"] == "payment-card"
     assert parameter(schema, "/api/payments", "cursor")["format"] == "payment-cursor"
     assert parameter(schema, "/api/providers/mock/charges", "paymentId")["anyOf"][0]["pattern"].startswith("^[^")
+
+
+def test_authenticated_responses_are_not_to_be_cached(client: TestClient, customer_headers) -> None:
+    signed_in = client.get("/api/payments", headers=customer_headers)
+    bad_token = client.get("/api/payments", headers={"Authorization": "Bearer not-a-token"})
+    public = client.get("/api/products")
+
+    assert signed_in.headers["cache-control"] == "no-store"
+    assert bad_token.status_code == 401 and bad_token.headers["cache-control"] == "no-store"
+    assert "no-store" not in public.headers.get("cache-control", "")
