@@ -21,8 +21,14 @@ def parse_networks(text: str) -> list[Network]:
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as proxies write hops: `1.2.3.4`, `1.2.3.4:5678`, `::1` or `[::1]:5678`."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 
@@ -47,5 +53,5 @@ def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequenc
         if _address(hop) is None:
             return peer  # a garbled header from behind our proxy: the proxy is all we know
         if not _trusted(hop, proxies):
-            return hop
-    return hops[0] if hops else peer
+            return str(_address(hop))
+    return str(_address(hops[0])) if hops else peer

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 def client_address(request: Request) -> str:
     c: Container = request.app.state.container
     return net.client_address(request.client.host if request.client else None,
-                              request.headers.get("x-forwarded-for"), c.settings.trusted_proxy_networks)
+                              ",".join(request.headers.getlist("x-forwarded-for")), c.settings.trusted_proxy_networks)
 
 
 @router.post("/login", response_model=LoginResponse, responses=responses(400, 401, 422, 429))

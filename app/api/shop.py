@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api.body import ExactJSONResponse, exact_json, openapi_body
 from app.api.deps import AdminUser, ContainerDep, CurrentUser
@@ -65,7 +66,9 @@ def get_product(product_id: ProductId, c: ContainerDep) -> Response:
 async def create_product(request: Request, _admin: AdminUser, c: ContainerDep) -> Response:
     """Create a product (admin). `unitPrice` is parsed exactly from the JSON text."""
     raw = await exact_json(request, ProductCreate)
-    return ExactJSONResponse(c.catalog.create(raw).public(), status_code=201)
+    # async to read the body exactly; the write goes to a worker thread, off the event loop
+    product = await run_in_threadpool(c.catalog.create, raw)
+    return ExactJSONResponse(product.public(), status_code=201)
 
 
 @products.put("/{productId}", response_model=ProductPublic, openapi_extra=openapi_body(ProductUpdate),
@@ -74,7 +77,8 @@ async def update_product(product_id: ProductId, request: Request, _admin: AdminU
     """Change a product's fields (admin)."""
     raw = await exact_json(request, ProductUpdate)
     raw = {k: v for k, v in raw.items() if v is not None or k == "imageUrl"}
-    return ExactJSONResponse(c.catalog.update(product_id, raw).public())
+    product = await run_in_threadpool(c.catalog.update, product_id, raw)
+    return ExactJSONResponse(product.public())
 
 
 @products.delete("/{productId}", status_code=204, responses=responses(401, 403, 404))

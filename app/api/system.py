@@ -40,11 +40,20 @@ class WriteCheck:
         self._lock = threading.Lock()
         self._at = -math.inf
         self._result = "ok"
+        self._writing_since: float | None = None
+        self.stuck_after = 5.0  # a heartbeat write still running after this long: the database is stuck
 
     def __call__(self, c: Container) -> str:
-        with self._lock:
+        # One probe writes at a time; the others answer with the last result instead of queueing
+        # (each queued probe would hold a worker thread that API requests need).
+        if not self._lock.acquire(blocking=False):
+            since = self._writing_since
+            stuck = since is not None and time.monotonic() - since > self.stuck_after
+            return "unresponsive" if stuck else self._result
+        try:
             if time.monotonic() - self._at < self.min_interval:
                 return self._result
+            self._writing_since = time.monotonic()
             try:
                 c.db.heartbeat(c.owner, c.clock.now())
                 self._result = "ok"
@@ -53,6 +62,9 @@ class WriteCheck:
                 self._result = "read_only" if _read_only(e) else "unwritable"
             self._at = time.monotonic()
             return self._result
+        finally:
+            self._writing_since = None
+            self._lock.release()
 
 
 def _read_only(error: Exception) -> bool:

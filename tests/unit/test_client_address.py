@@ -34,3 +34,9 @@ def test_no_peer_is_unknown():
 def test_a_proxy_setting_that_is_not_an_address_is_refused_naming_it():
     with pytest.raises(ValueError, match="nope"):
         parse_networks("10.0.0.1, nope")
+
+
+def test_hops_written_with_a_port_are_understood():
+    assert client_address("10.0.0.1", "203.0.113.5:41234", PROXIES) == "203.0.113.5"
+    assert client_address("10.0.0.1", "[2001:db8::7]:443", PROXIES) == "2001:db8::7"
+    assert client_address("10.0.0.1", "2001:db8::8", PROXIES) == "2001:db8::8"
