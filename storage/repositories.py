@@ -44,8 +44,8 @@ class SqlUserRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, user_id: str) -> User | None:
-        row = self.session.get(UserRow, user_id)
+    def get(self, user_id: str, for_update: bool = False) -> User | None:
+        row = self.session.get(UserRow, user_id, with_for_update=for_update or None)
         return _user(row) if row else None
 
     def get_by_email(self, email: str) -> User | None:

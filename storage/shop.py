@@ -35,8 +35,8 @@ class SqlProductRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, product_id: str) -> Product | None:
-        row = self.session.get(ProductRow, product_id, populate_existing=True)
+    def get(self, product_id: str, for_update: bool = False) -> Product | None:
+        row = self.session.get(ProductRow, product_id, populate_existing=True, with_for_update=for_update or None)
         return _product(row) if row else None
 
     def list(self) -> list[Product]:

@@ -97,7 +97,7 @@ class FakeUserRepository:
     def __init__(self, state: FakeState) -> None:
         self._state = state
 
-    def get(self, user_id: str) -> User | None:
+    def get(self, user_id: str, for_update: bool = False) -> User | None:
         return self._state.users.get(user_id)
 
     def get_by_email(self, email: str) -> User | None:
@@ -252,7 +252,7 @@ class FakeProductRepository:
     def __init__(self, state: FakeState) -> None:
         self._state = state
 
-    def get(self, product_id: str) -> Product | None:
+    def get(self, product_id: str, for_update: bool = False) -> Product | None:
         product = self._state.products.get(product_id)
         return copy.deepcopy(product) if product else None
 

@@ -49,7 +49,8 @@ class CatalogService:
 
     def update(self, product_id: str, raw: dict[str, Any]) -> Product:
         with self.uow() as uow:
-            current = uow.products.get(product_id)
+            # Locked: a reservation committed meanwhile must not be overwritten by the stock read here.
+            current = uow.products.get(product_id, for_update=True)
             if current is None:
                 raise NotFound("product not found")
             values = parse_product_fields(raw, partial=True, current=current)

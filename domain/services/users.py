@@ -76,7 +76,7 @@ class UserService:
         if active is not None:
             changes["active"] = bool(active)
         with self.uow() as uow:
-            user = uow.users.get(user_id)
+            user = uow.users.get(user_id, for_update=True)  # a concurrent change waits: no lost update
             if user is None:
                 raise NotFound("user not found")
             if user.id == actor.id and changes.get("role", user.role) != "admin" and user.is_admin:

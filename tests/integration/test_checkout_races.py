@@ -103,3 +103,27 @@ def test_a_cart_changed_between_reading_and_ordering_is_refused_and_nothing_is_r
     assert c.orders.list(buyer) == []
     assert c.catalog.get("prod_003").stock == stock_before
     assert [(line.product.id, line.quantity) for line in c.cart.view(buyer).lines] == [("prod_003", 3)]
+
+
+def test_renames_racing_with_orders_never_give_reserved_stock_back(racing_container):
+    c = racing_container
+    buyers = []
+    for i in range(10):
+        buyers.append(c.users.create(email=f"racer{i}@example.com", password="s3cret-pass", name=f"Racer {i}"))
+    stock_before = c.catalog.get("prod_004").stock
+    start = threading.Barrier(20)
+
+    def buy(buyer: User) -> None:
+        start.wait(timeout=30)
+        c.orders.place(buyer, {"items": [{"productId": "prod_004", "quantity": 1}]})
+
+    def rename(i: int) -> None:
+        start.wait(timeout=30)
+        c.catalog.update("prod_004", {"name": f"Bluetooth Speaker v{i}"})
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        futures = [pool.submit(buy, b) for b in buyers] + [pool.submit(rename, i) for i in range(10)]
+        for f in futures:
+            f.result()
+
+    assert c.catalog.get("prod_004").stock == stock_before - 10
