@@ -35,13 +35,15 @@ class Jobs:
         return self.scheduler is not None and self.scheduler.running
 
     def drain_health(self, now: float) -> str:
-        """'ok' while the drain job ticks (or is busy draining), 'failing' when its last pass raised,
-        'stalled' when it has not finished a pass for a long while."""
+        """'ok' while the drain job ticks or moves, 'failing' when its last pass raised, 'stalled' when
+        it has not finished a pass for a long while, or a running pass made no progress (no claim,
+        token or provider answer) for as long: blocked on a lock, say, or a bucket that never grants."""
         if self.last_drain_error is not None:
             return "failing"
-        if self._draining:
-            return "ok"  # a long drain (a big queue at 2/s) is work, not a stall
         patience = max(10.0, 20 * self.container.settings.drain_interval_seconds)
+        if self._draining:  # a long drain (a big queue at 2/s) is work, not a stall, while it moves
+            quiet = (self.container.clock.now() - self.container.processor.last_progress).total_seconds()
+            return "ok" if quiet <= patience else "stalled"
         last = self.last_drain_tick if self.last_drain_tick is not None else self.started_at
         return "ok" if last is not None and now - last <= patience else "stalled"
 

@@ -66,6 +66,7 @@ class PaymentProcessor:
         self._after_charge = after_charge  # a fault-injection point for crash tests
         self._on_change = on_change
         self.calls: deque[ProviderCall] = deque(maxlen=2000)
+        self.last_progress: datetime = clock.now()  # a claim, a grant or an answer: the drain is moving
 
     async def drain(self) -> int:
         """Process due payments until none is left; return how many attempts were made."""
@@ -77,10 +78,12 @@ class PaymentProcessor:
                 # stands between the grant and the provider's receipt of the call, so the calls keep
                 # the spacing the bucket gave them.
                 payment = await self._run_sync(self._claim)
+                self.last_progress = self.clock.now()
                 if payment is None:
                     break
                 self._on_change()
                 grant = await self._wait_for_token(payment)
+                self.last_progress = self.clock.now()
                 if grant is None:
                     continue
                 task = asyncio.create_task(self._attempt(payment, grant))
@@ -176,7 +179,8 @@ class PaymentProcessor:
         except Exception:  # an adapter bug must not lose the payment: retry it like a transient error
             log.exception("payment %s: provider call raised", payment.id)
             result = ChargeResult(False, code="provider_error", message="the provider call failed", retryable=True)
-        self.calls.append(ProviderCall(self.clock.now(), (time.perf_counter() - started) * 1000, result.approved,
+        self.last_progress = self.clock.now()
+        self.calls.append(ProviderCall(self.last_progress, (time.perf_counter() - started) * 1000, result.approved,
                                        result.code))
         return result
 
