@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import page
+from app.pages.guard import page, still_signed_in
 from app.pages.widgets import attempt, clear_field_errors, confirm, product_image
 from domain.model.catalog import Product, ProductQuery
 from domain.model.errors import DomainError
@@ -75,6 +75,8 @@ class ProductForm:
                 "imageUrl": (self.image.value or "").strip() or None, "active": bool(self.active.value)}
 
     async def save(self) -> None:
+        if await still_signed_in(self.container, admin_only=True) is None:
+            return
         catalog, product_id = self.container.catalog, self.product.id if self.product else None
         ok, product = await attempt(
             lambda: run.io_bound(catalog.create, self.raw()) if product_id is None
@@ -106,6 +108,8 @@ class ProductList:
 
     async def remove(self, product: Product) -> None:
         if not await confirm(f"Remove {product.name}? If it is in an order it is deactivated instead."):
+            return
+        if await still_signed_in(self.container, admin_only=True) is None:
             return
         try:
             deleted = await run.io_bound(self.container.catalog.delete, product.id)

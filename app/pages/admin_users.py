@@ -7,7 +7,7 @@ import asyncio
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import page
+from app.pages.guard import page, still_signed_in
 from app.pages.widgets import attempt, confirm
 from domain.model.users import ROLES, User
 
@@ -43,6 +43,8 @@ class UserList:
             fields = {"email": email, "name": name, "password": password, "role": role}
 
             async def create() -> None:
+                if await still_signed_in(self.container, admin_only=True) is None:
+                    return
                 ok, user = await attempt(lambda: run.io_bound(
                     self.container.users.create, email=email.value or "", password=password.value or "",
                     name=name.value or "", role=role.value), fields, error)
@@ -64,11 +66,11 @@ class UserList:
                 self._row(u)
 
     def _row(self, u: User) -> None:
-        admin, users = self.admin, self.container.users
-        is_self = u.id == admin.id
+        container, users = self.container, self.container.users
+        is_self = u.id == self.admin.id
         with ui.card().classes("w-full").mark(f"user-{u.email}"), \
                 ui.row().classes("w-full items-center gap-2 flex-wrap"):
-            name = ui.input("Name", value=u.name).props("outlined dense").classes("w-48")
+            name = ui.input("Name", value=u.name).props("outlined dense").classes("w-48").mark(f"name-{u.email}")
             ui.label(u.email).classes("w-64 font-mono text-sm")
             role = ui.select(list(ROLES), value=u.role, label="Role").props("outlined dense").classes("w-32")
             active = ui.switch("Active", value=u.active)
@@ -79,9 +81,16 @@ class UserList:
             error = ui.label("").classes("text-negative text-sm")
 
             async def save() -> None:
+                admin = await still_signed_in(container, admin_only=True)
+                if admin is None:
+                    return
+                # Only what was changed in this row: a row drawn before another admin's change leaves it be.
+                changes = {key: value for key, value, shown in [("name", name.value, u.name),
+                                                                ("role", role.value, u.role),
+                                                                ("active", active.value, u.active)] if value != shown}
                 ok, _ = await attempt(lambda: run.io_bound(
-                    users.update, admin, u.id, name=name.value, role=role.value, active=active.value,
-                    password=new_password.value or None), {"name": name, "password": new_password}, error)
+                    users.update, admin, u.id, **changes, password=new_password.value or None),
+                    {"name": name, "password": new_password}, error)
                 if ok:
                     ui.notify(f"Saved {u.email}", type="positive")
                     await self.reload()
@@ -89,12 +98,15 @@ class UserList:
             async def delete() -> None:
                 if not await confirm(f"Delete {u.email}? This cannot be undone."):
                     return
+                admin = await still_signed_in(container, admin_only=True)
+                if admin is None:
+                    return
                 ok, _ = await attempt(lambda: run.io_bound(users.delete, admin, u.id), {}, error)
                 if ok:
                     ui.notify(f"Deleted {u.email}")
                     await self.reload()
 
-            ui.button("Save", icon="save", on_click=save).props("flat dense").mark("save-user")
+            ui.button("Save", icon="save", on_click=save).props("flat dense").mark("save-user", f"save-{u.email}")
             delete_button = ui.button("Delete", icon="delete", on_click=delete).props("flat dense color=negative") \
                 .mark(f"delete-{u.email}")
             if is_self:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
+from nicegui.storage import request_contextvar
 from starlette.responses import RedirectResponse
 
 from app.bootstrap import Container
 from app.pages.frame import NavEntry, add_nav, frame
-from app.pages.session import current_user
+from app.pages.session import current_user, sign_out
+from app.pages.widgets import on_events
+from domain.model.events import Event
 from domain.model.users import User
 
 PageBody = Callable[[User], Awaitable[None]]
@@ -26,6 +29,9 @@ def page(container: Container, path: str, title: str, icon: str, *,
     The function gets the signed-in User and draws inside the frame titled `title`. An anonymous visitor is
     sent to /login; a customer at an admin page sees the 'not allowed' page instead. The session is looked
     up in a worker thread, as every read of a page is, so the event loop never waits for the database.
+
+    That check holds when the page loads; each action of the page checks again (`still_signed_in`), and a
+    change to the page's own user (demoted, deactivated, deleted, password reset) is checked at once.
     """
     add_nav(NavEntry(title, path, icon, admin_only))
 
@@ -40,11 +46,47 @@ def page(container: Container, path: str, title: str, icon: str, *,
                 return None
             with frame(title, user):
                 await body(user)
+            follow_own_user(container, user, admin_only)
             return None
 
         return body
 
     return register
+
+
+async def still_signed_in(container: Container, admin_only: bool = False) -> User | None:
+    """The signed-in user, read again for an action of an open page; None when the action must not run.
+
+    A session no longer valid (user deactivated, deleted, password reset, session expired) is signed out and
+    the browser sent to /login; an admin demoted meanwhile, on an admin page, is sent to the dashboard.
+    Call it first in every action handler, and act as the user it returns (not the one the page loaded with).
+    """
+    user = await current_user(container)
+    if user is None:
+        sign_out()
+        ui.navigate.to("/login")
+        return None
+    if admin_only and not user.is_admin:
+        ui.navigate.to("/")
+        return None
+    return user
+
+
+def follow_own_user(container: Container, user: User, admin_only: bool) -> None:
+    """Check the session again as soon as the page's own user changes, and leave the page when it no longer holds."""
+    client = ui.context.client
+
+    async def recheck() -> None:
+        # A live event arrives outside any browser request; the session is this page's, so read it as the page's.
+        request_contextvar.set(client.request)
+        await still_signed_in(container, admin_only)
+
+    def on_event(event: Event) -> Awaitable[None] | None:
+        if event.type.startswith("user.") and event.aggregate_id == user.id:
+            return recheck()
+        return None
+
+    on_events(container, on_event)
 
 
 def not_allowed(title: str, user: User) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import page
+from app.pages.guard import page, still_signed_in
 from app.pages.widgets import attempt, clear_field_errors, on_events, set_status, status_badge
 from domain.model.cart import Cart
 from domain.model.errors import ValidationFailed
@@ -132,6 +132,11 @@ class PaymentForm:
         return raw
 
     async def submit(self) -> None:
+        user = await still_signed_in(self.container)
+        if user is None:
+            return
+        self.user = user  # act as the user is now, not as the page loaded them
+
         async def pay() -> tuple[Payment, Order | None] | None:
             raw = self.raw()
             if raw["amount"] == 0:

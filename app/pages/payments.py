@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import page
+from app.pages.guard import page, still_signed_in
 from app.pages.new_payment import METHODS
 from app.pages.widgets import on_events, status_color
 from domain.clock import iso
@@ -68,16 +68,29 @@ class PaymentTable:
             self.payments, self.next_cursor = listed
         self.draw.refresh()
 
+    async def signed_in(self) -> bool:
+        """Check the session again before a read the person asks for; follow the user as they are now."""
+        user = await still_signed_in(self.container)
+        if user is not None:
+            self.user = user
+        return user is not None
+
     async def filter(self, status: str | None) -> None:
+        if not await self.signed_in():
+            return
         self.status, self.cursors = status, [None]
         await self.reload()
 
     async def newer(self) -> None:
+        if not await self.signed_in():
+            return
         if not self.on_first_page:  # a second click may come before the redraw hides the button
             self.cursors.pop()
             await self.reload()
 
     async def older(self, cursor: str) -> None:
+        if not await self.signed_in():
+            return
         self.cursors.append(cursor)
         await self.reload()
 

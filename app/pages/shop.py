@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import page
+from app.pages.guard import page, still_signed_in
 from app.pages.widgets import on_events, product_image
 from domain.model.cart import Cart
 from domain.model.catalog import SORTS, Product, ProductQuery
@@ -145,6 +145,8 @@ class CartPanel:
             self.show(cart)
 
     async def set_quantity(self, product: Product, quantity: int) -> None:
+        if await still_signed_in(self.container) is None:
+            return
         try:
             cart = await run.io_bound(self.container.cart.set_quantity, self.user, product.id, quantity)
         except DomainError as e:
@@ -155,6 +157,8 @@ class CartPanel:
         self.show(cart)
 
     async def empty(self) -> None:
+        if await still_signed_in(self.container) is None:
+            return
         await run.io_bound(self.container.cart.clear, self.user)
         self.show(Cart([]))
 
