@@ -26,6 +26,7 @@ class ProductForm:
         self.container = container
         self.on_saved = on_saved
         self.product: Product | None = None
+        self.opened: dict[str, Any] = {}  # the fields as the dialog showed them when it opened
         with ui.dialog() as self.dialog, ui.card().classes("w-[34rem] max-w-[96vw] gap-2").mark("product-form"):
             self.title = ui.label("").classes("text-lg font-semibold")
             self.name = ui.input("Name").props("outlined dense").classes("w-full").mark("product-name")
@@ -64,6 +65,7 @@ class ProductForm:
         self.stock.value = str(product.stock) if product else "0"
         self.image.value = (product.image_url or "") if product else ""
         self.active.value = product.active if product else True
+        self.opened = self.raw()
         self.dialog.open()
 
     def raw(self) -> dict[str, Any]:
@@ -74,13 +76,18 @@ class ProductForm:
                 "stock": int(stock_text) if stock_text.isdigit() else stock_text,
                 "imageUrl": (self.image.value or "").strip() or None, "active": bool(self.active.value)}
 
+    def changes(self) -> dict[str, Any]:
+        """What an edit sends: only the fields changed in the dialog. Stock reserved by an order while it was
+        open stays reserved, a price changed elsewhere stays changed, unless the admin changed that field."""
+        return {key: value for key, value in self.raw().items() if value != self.opened.get(key)}
+
     async def save(self) -> None:
         if await still_signed_in(self.container, admin_only=True) is None:
             return
         catalog, product_id = self.container.catalog, self.product.id if self.product else None
         ok, product = await attempt(
             lambda: run.io_bound(catalog.create, self.raw()) if product_id is None
-            else run.io_bound(catalog.update, product_id, self.raw()), self.fields, self.error)
+            else run.io_bound(catalog.update, product_id, self.changes()), self.fields, self.error)
         if not ok or product is None:  # None: run.io_bound's, the app is stopping
             return
         self.dialog.close()
