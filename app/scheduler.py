@@ -66,6 +66,7 @@ class Jobs:
         self.container.wake_drain.append(self.wake)
 
     def stop(self) -> None:
+        self.container.processor.stop()
         if self.wake in self.container.wake_drain:
             self.container.wake_drain.remove(self.wake)
         if self.scheduler is not None and self.scheduler.running:
@@ -85,6 +86,13 @@ class Jobs:
         job = self.scheduler.get_job("drain")
         if job is not None:
             job.modify(next_run_time=datetime.now().astimezone())
+
+    async def idle(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) for a running drain pass to end; whether it did."""
+        deadline = time.monotonic() + timeout
+        while self._draining and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return not self._draining
 
     async def _drain(self) -> None:
         self._draining = True

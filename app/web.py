@@ -55,6 +55,9 @@ def setup(container: Container) -> Jobs:
 
     async def on_shutdown() -> None:
         jobs.stop()
+        # Provider calls in flight get to apply their outcome before the connections close.
+        if not await jobs.idle(container.settings.provider_timeout_seconds + 2):
+            log.warning("stopping while a drain pass still runs; its payments' leases will expire")
         container.db.dispose()
         log.info("PayGate stopped")
 

@@ -67,13 +67,19 @@ class PaymentProcessor:
         self._on_change = on_change
         self.calls: deque[ProviderCall] = deque(maxlen=2000)
         self.last_progress: datetime = clock.now()  # a claim, a grant or an answer: the drain is moving
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Claim nothing more: the app is stopping. Calls in flight finish and apply their outcome;
+        a payment still waiting for a token is handed back at once."""
+        self.stopping = True
 
     async def drain(self) -> int:
-        """Process due payments until none is left; return how many attempts were made."""
+        """Process due payments until none is left (or `stop()`); return how many attempts were made."""
         in_flight: set[asyncio.Task[None]] = set()
         count = 0
         try:
-            while True:
+            while not self.stopping:
                 # Claimed and marked processing first, then the token: nothing but this task's start
                 # stands between the grant and the provider's receipt of the call, so the calls keep
                 # the spacing the bucket gave them.
@@ -121,6 +127,9 @@ class PaymentProcessor:
         last_renewal = self.clock.now()
         try:
             while True:
+                if self.stopping:  # hand the payment back now rather than at the lease's end
+                    await self._run_sync(self._release, payment.id)
+                    return None
                 grant: Grant = await self._run_sync(self.limiter.try_acquire)
                 if grant.granted:
                     return grant

@@ -467,3 +467,49 @@ async def test_a_call_soon_after_its_grant_uses_that_token():
     await rig.processor.drain()
 
     assert rig.grants_and_calls() == ["grant", "call"]
+
+
+async def test_a_stopped_processor_claims_nothing_more():
+    rig = Rig()
+    pids = [rig.submit() for _ in range(3)]
+
+    rig.processor.stop()
+    attempts = await rig.processor.drain()
+
+    assert attempts == 0
+    assert [rig.uow.payment(pid).status for pid in pids] == ["pending"] * 3
+
+
+async def test_stopping_while_a_payment_waits_for_its_token_hands_it_back_at_once():
+    rig = Rig(bucket=BucketConfig(capacity=1, refill_per_second=0.01))
+    first, second = rig.submit(), rig.submit()
+    stop_after_refusals = 2
+
+    def stop_when_refused() -> None:
+        nonlocal stop_after_refusals
+        if rig.log and rig.log[-1][0] == "refused":
+            stop_after_refusals -= 1
+            if stop_after_refusals == 0:
+                rig.processor.stop()
+
+    rig.limiter.log = _StopHook(rig.log, stop_when_refused)
+    await rig.processor.drain()
+
+    waiting = rig.uow.payment(second)
+    assert rig.uow.payment(first).status == "completed"
+    assert waiting.status == "processing" and waiting.lease_owner is None  # handed back, not kept for 30 s
+    assert [c[1] for c in rig.calls()] == [first]
+
+
+class _StopHook(list):
+    """The limiter's log, calling `hook` after each entry."""
+
+    def __init__(self, entries: list, hook) -> None:
+        super().__init__(entries)
+        self.shared = entries
+        self.hook = hook
+
+    def append(self, entry) -> None:
+        self.shared.append(entry)
+        super().append(entry)
+        self.hook()
