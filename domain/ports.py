@@ -46,6 +46,10 @@ class FailureStore(Protocol):
 
     def clear(self, key: str) -> None: ...
 
+    def discard(self, key: str, at: datetime) -> None:
+        """Forget the key's failure recorded at `at` (an attempt counted ahead that turned out fine)."""
+        ...
+
     def prune(self, before: datetime) -> None:
         """Forget failures at or before `before`."""
         ...

@@ -32,6 +32,12 @@ class SqlFailureStore:
             session.exec(delete(LoginFailureRow).where(col(LoginFailureRow.key) == key))
             session.commit()
 
+    def discard(self, key: str, at: datetime) -> None:
+        with self.db.session() as session:
+            session.exec(delete(LoginFailureRow).where(col(LoginFailureRow.key) == key[:300],
+                                                       col(LoginFailureRow.at) == at))
+            session.commit()
+
     def prune(self, before: datetime) -> None:
         with self.db.session() as session:
             session.exec(delete(LoginFailureRow).where(col(LoginFailureRow.at) <= before))

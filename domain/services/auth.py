@@ -31,6 +31,12 @@ class MemoryFailureStore:
         with self._lock:
             self._times.pop(key, None)
 
+    def discard(self, key: str, at: datetime) -> None:
+        with self._lock:
+            times = self._times.get(key)
+            if times is not None and at in times:
+                times.remove(at)
+
     def prune(self, before: datetime) -> None:
         with self._lock:
             for key in list(self._times):
@@ -68,6 +74,24 @@ class LoginThrottle:
                 frees_at = times[len(times) - self.max_failures] + self.window
                 raise RateLimited(retry_after_seconds=max(1, math.ceil((frees_at - now).total_seconds())))
 
+    def begin(self, key: str) -> datetime:
+        """Count an attempt as a failure before its password is checked, and return when; RateLimited
+        when that goes past the limit. Counting first means parallel guesses cannot all pass a check
+        made before any of them was recorded: at most `max_failures` of them get to a password check.
+        """
+        self.check(key)
+        now = self.clock.now()
+        self.store.add((key,), now)
+        if len(self.store.failures(key, now - self.window)) > self.max_failures:
+            self.store.discard(key, now)  # a refused attempt does not extend the lock-out
+            self.check(key)
+            raise RateLimited(retry_after_seconds=1)
+        return now
+
+    def cancel(self, key: str, at: datetime) -> None:
+        """The attempt begun at `at` was no failure after all."""
+        self.store.discard(key, at)
+
     def record_failure(self, *keys: str) -> None:
         now = self.clock.now()
         self.store.add(keys, now)
@@ -94,8 +118,12 @@ class AuthService:
         email = (email or "").strip().lower()
         pair_key = f"pair:{email}|{client}"
         client_key = f"client:{client}"
-        self.throttle.check(pair_key)
-        self.client_throttle.check(client_key)
+        pair_at = self.throttle.begin(pair_key)
+        try:
+            client_at = self.client_throttle.begin(client_key)
+        except RateLimited:
+            self.throttle.cancel(pair_key, pair_at)
+            raise
         with self.uow() as uow:
             user = uow.users.get_by_email(email)
         if user is None:
@@ -105,8 +133,8 @@ class AuthService:
         else:
             ok = self.hasher.verify(password, user.password_hash) and user.active
         if not ok or user is None:
-            self.throttle.record_failure(pair_key)
-            self.client_throttle.record_failure(client_key)
+            self.throttle.store.prune(pair_at - self.throttle.window)  # the failures counted ahead stay
             raise InvalidCredentials("invalid email or password")
         self.throttle.reset(pair_key)
+        self.client_throttle.cancel(client_key, client_at)
         return user

@@ -183,3 +183,21 @@ def test_the_throttle_forgets_keys_whose_failures_have_left_the_window():
 
     assert len(throttle.store) == 1  # only b is remembered: memory does not grow with old keys
     throttle.check("email:a@example.com", "client:1.2.3.4")
+
+
+def test_attempts_count_before_their_password_is_checked_so_parallel_guesses_cannot_slip_past(clock):
+    throttle = LoginThrottle(clock, max_failures=10)
+
+    begun = [throttle.begin("pair:a|x") for _ in range(10)]  # ten guesses in flight, none answered yet
+    with pytest.raises(RateLimited):
+        throttle.begin("pair:a|x")  # the eleventh is refused before any of the ten is answered
+
+    throttle.cancel("pair:a|x", begun[0])  # one of them turned out right
+    assert throttle.begin("pair:a|x")
+
+
+def test_a_successful_sign_in_does_not_count_against_its_client(auth):
+    for _ in range(40):
+        auth.authenticate(EMAIL, PASSWORD, "10.0.0.1")
+
+    fail_times(auth, 1)  # a client that signs in often is not throttled for it
