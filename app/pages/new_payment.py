@@ -14,7 +14,7 @@ from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
 from app.pages.widgets import attempt, clear_field_errors, on_events, set_status, status_badge
 from domain.model.cart import Cart
-from domain.model.errors import ValidationFailed
+from domain.model.errors import CartChanged, ValidationFailed
 from domain.model.events import Event
 from domain.model.money import CURRENCIES, format_money, parse_major, to_major
 from domain.model.orders import Order
@@ -132,16 +132,18 @@ class PaymentForm:
         return raw
 
     async def submit(self) -> None:
-        user = await still_signed_in(self.container)
-        if user is None:
-            return
-        self.user = user  # act as the user is now, not as the page loaded them
-
         async def pay() -> tuple[Payment, Order | None] | None:
+            # What the customer confirmed is read as they press Pay, before anything waits (the cart box may
+            # follow a new total meanwhile, which they have not seen).
             raw = self.raw()
             if raw["amount"] == 0:
                 raise ValidationFailed.on("amount", "enter an amount greater than zero")
-            return await self.place(raw)
+            from_cart = self.cart_box is not None and self.cart_box.matches()
+            user = await still_signed_in(self.container)
+            if user is None:
+                return None
+            self.user = user  # act as the user is now, not as the page loaded them
+            return await self.place(raw, from_cart)
 
         ok, paid = await attempt(pay, self.fields, self.error)
         if not ok or paid is None:
@@ -155,13 +157,20 @@ class PaymentForm:
                 payment_status_card(self.container, payment)
         ui.notify("Order placed" if order is not None else "Payment submitted", type="positive")
 
-    async def place(self, raw: dict[str, Any]) -> tuple[Payment, Order | None] | None:
-        """Pay the cart (an order, priced on the server) when the amount is its total, else a one-off payment.
-        None when the app is stopping (run.io_bound gives None then)."""
+    async def place(self, raw: dict[str, Any], from_cart: bool) -> tuple[Payment, Order | None] | None:
+        """Pay the cart (an order, priced on the server) when the amount was its total, else a one-off payment.
+        The order is held to that amount: when the server's total differs (a price changed), nothing is charged,
+        CartChanged is raised and the cart box shows the cart as it is now. None when the app is stopping
+        (run.io_bound gives None then)."""
         self.button.props("loading")
         try:
-            if self.cart_box is not None and self.cart_box.matches():
-                placed = await run.io_bound(self.container.orders.place, self.user, raw)
+            if from_cart and self.cart_box is not None:
+                try:
+                    placed = await run.io_bound(self.container.orders.place, self.user, raw,
+                                                expected_total=raw["amount"])
+                except CartChanged:
+                    await self.cart_box.reload()
+                    raise
                 if placed is None:
                     return None
                 order, _ = placed
@@ -211,6 +220,10 @@ class CartBox:
         self.show()
 
     @property
+    def product_ids(self) -> set[str]:
+        return {line.product.id for line in self.cart.lines}
+
+    @property
     def total_text(self) -> str:
         return str(to_major(self.cart.total, self.cart.currency or "USD"))
 
@@ -220,6 +233,8 @@ class CartBox:
             return False
         currency = self.cart.currency
         assert currency is not None, "a cart with lines has their currency"
+        if self.form.currency.value != currency:
+            return False
         try:
             return Decimal((self.form.amount.value or "").strip()) == to_major(self.cart.total, currency)
         except InvalidOperation:
@@ -274,6 +289,8 @@ def register(container: Container) -> None:
         def on_event(event: Event) -> Awaitable[None] | None:
             if event.type == "cart.updated" and event.customer_id == user.id:
                 return box.reload()
+            if event.type.startswith("product.") and event.aggregate_id in box.product_ids:
+                return box.reload()  # a price or stock of the cart changed: show the total as it is now
             return None
 
         on_events(container, on_event)

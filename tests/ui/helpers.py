@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nicegui import app
@@ -42,3 +43,9 @@ def enter_card(user: User, number: str = "4242424242424242") -> None:
     user.find(marker="card-exp-month").type("12")
     user.find(marker="card-exp-year").type("2030")
     user.find(marker="card-cvc").type("123")
+
+
+async def let_events_arrive(seconds: float = 0.5) -> None:
+    """Let the live events published so far reach the open page (the outbox is tailed every 0.1 s)
+    and what they started run, so that a test's next change is the only one still on its way."""
+    await asyncio.sleep(seconds)

@@ -3,7 +3,7 @@
 from nicegui import app
 from nicegui.testing import User
 
-from tests.ui.helpers import account, enter_card, fill_cart, sign_in, the
+from tests.ui.helpers import account, enter_card, fill_cart, let_events_arrive, sign_in, the
 
 
 async def test_without_a_cart_there_is_no_cart_box_and_the_amount_is_empty(user: User):
@@ -88,3 +88,36 @@ async def test_a_field_error_appears_beside_the_field(user: User):
     assert the(user, "card-number").error == "is not a valid card number"
     assert the(user, "card-cvc").error == "must be 3 or 4 digits"
     assert the(user, "amount").error is None
+
+
+async def test_a_price_changed_after_the_form_showed_the_total_charges_nothing_and_says_so(user: User):
+    await sign_in(user)
+    fill_cart(("prod_012", 2))  # 2 × 12.00
+    await user.open("/payments/new")
+    await user.should_see("Update Cart Total")
+    await let_events_arrive()  # the filling of the cart
+    c = app.state.container
+
+    # No await between the price change and Pay: the customer pressed Pay on the total they saw, 24.00.
+    c.catalog.update("prod_012", {"unitPrice": "15.00"})
+    enter_card(user)
+    user.find(marker="pay-button").click()
+
+    await user.should_see("the total is now", retries=30)
+    assert c.orders.list(account()) == []
+    assert c.payments.list(account())[0] == []
+    await user.should_see("Cart: 2 item(s) · total $30.00", retries=30)
+    assert the(user, "amount").value == "30.00"
+
+
+async def test_the_cart_box_follows_a_price_change_of_a_product_in_the_cart(user: User):
+    await sign_in(user)
+    fill_cart(("prod_012", 2))
+    await user.open("/payments/new")
+    await user.should_see("Update Cart Total")
+    await let_events_arrive()  # the filling of the cart
+
+    app.state.container.catalog.update("prod_012", {"unitPrice": "15.00"})
+
+    await user.should_see("Cart: 2 item(s) · total $30.00", retries=50)
+    assert the(user, "amount").value == "30.00"
