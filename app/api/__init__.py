@@ -20,6 +20,10 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
     app.state.container = container
     app.state.jobs = jobs
     install_error_handlers(app)
+    # FastAPI wraps the app's lifespan around each included router's, even an empty one; our routers
+    # have none, so the app keeps its own. (NiceGUI's test fixture installs the API again for every
+    # test on one app, and the nesting used to grow past Python's recursion limit.)
+    lifespan = app.router.lifespan_context
     for router in (system.router, auth.router, users.router, payments.router, shop.products, shop.cart,
                    shop.orders, ws.router, images.router):
         app.include_router(router)
@@ -27,6 +31,7 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
         app.include_router(bench.router)
     if faults.enabled():  # fault injection for the frame's end-to-end tests; never on unless PAYGATE_FAULT_ROUTES=1
         app.include_router(faults.router)
+    app.router.lifespan_context = lifespan
     install_openapi(app)
     # The last added is the outermost: CORS, SecurityHeaders, ErrorBoundary, MethodFrame, RequestLimits.
     app.add_middleware(RequestLimits)
