@@ -51,9 +51,15 @@ class TokenClaims:
     expires_at: float = 0.0  # Unix time
 
     def admits(self, user: User | None) -> bool:
-        """Whether the token still speaks for `user`: it exists, is active, and its password was not
-        changed since the token was issued. The role is the user's current one, never the token's."""
-        return user is not None and user.active and user.token_version == self.version
+        """Whether the token still speaks for `user` (see `still_valid`). The role is the user's
+        current one, never the token's."""
+        return still_valid(user, self.version)
+
+
+def still_valid(user: User | None, version: int) -> bool:
+    """Whether credentials issued at token version `version` (a JWT, a browser session) still speak
+    for `user`: it exists, is active, and its password was not changed since."""
+    return user is not None and user.active and user.token_version == version
 
 
 class TokenService:

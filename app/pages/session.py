@@ -11,39 +11,40 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nicegui import app, run
+from nicegui import app
 
+from app.api.deps import cached_user
 from app.bootstrap import Container
+from app.security import still_valid
 from domain.model.users import User
 
 SESSION_KEY = "session"
 LEGACY_TOKEN_KEY = "token"  # what older versions kept: a JWT, dropped on sight
 
 
-def _current(container: Container, session: Any) -> User | None:
-    if not isinstance(session, dict):
+def _session_of(value: Any) -> tuple[str, int] | None:
+    """(user id, token version) of a stored session that is well formed and not expired."""
+    if not isinstance(value, dict):
         return None
-    user_id, version, expires = session.get("user"), session.get("version"), session.get("expires")
+    user_id, version, expires = value.get("user"), value.get("version"), value.get("expires")
     if not isinstance(user_id, str) or not isinstance(version, int) or not isinstance(expires, int | float):
         return None
-    if expires <= time.time():
-        return None
-    with container.uow(read_only=True) as uow:
-        user = uow.users.get(user_id)
-    if user is None or not user.active or user.token_version != version:
-        return None
-    return user
+    return (user_id, version) if expires > time.time() else None
 
 
 async def current_user(container: Container) -> User | None:
-    """The signed-in user of this browser session, looked up in a worker thread; None when signed out."""
+    """The signed-in user of this browser session (read through the user cache, off the event loop),
+    judged as a bearer token is; None when signed out."""
     storage = app.storage.user
     storage.pop(LEGACY_TOKEN_KEY, None)
-    session = storage.get(SESSION_KEY)
-    user = await run.io_bound(_current, container, session)
-    if user is None and session is not None and storage.get(SESSION_KEY) is session:
+    stored = storage.get(SESSION_KEY)
+    session = _session_of(stored)
+    user = await cached_user(container, session[0]) if session else None
+    if session is not None and still_valid(user, session[1]):
+        return user
+    if stored is not None and storage.get(SESSION_KEY) is stored:
         storage.pop(SESSION_KEY, None)  # expired, revoked or malformed (and not replaced meanwhile): forget it
-    return user
+    return None
 
 
 def sign_in(container: Container, user: User) -> None:
