@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -14,12 +15,19 @@ from bench.server import start_server as _start
 from tests.conftest import TEST_SECRET
 from tests.e2e.browser import CHROMIUM_FLAGS, chromium_path
 
-__all__ = ["Server", "free_port", "start_server"]
+__all__ = ["Server", "bearer", "free_port", "start_server"]
 
 
 def start_server(tmp_path: Path, port: int | None = None, **env: object) -> Server:
     """Start PayGate on `tmp_path` (its data folder) with the tests' secret; `env` sets PAYGATE_* settings."""
     return _start(tmp_path, port=port, secret=TEST_SECRET, **env)
+
+
+def bearer(client: httpx.Client, email: str, password: str) -> dict[str, str]:
+    """Sign in through the API of the server `client` talks to; the Authorization header."""
+    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 @pytest.fixture

@@ -11,19 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, start_server
+from tests.e2e.conftest import Server, bearer, start_server
 
 pytestmark = pytest.mark.e2e
 
 FAST_RETRIES = {"PAYGATE_RETRY_BASE_SECONDS": "0.2"}
 DEADLINE_SECONDS = 30.0
 TERMINAL = {"completed", "failed"}
-
-
-def login(client: httpx.Client, email: str, password: str) -> dict[str, str]:
-    r = client.post("/api/auth/login", json={"email": email, "password": password})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def card(number: str) -> dict:
@@ -85,12 +79,12 @@ def client(engine: Server) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def customer(client: httpx.Client) -> dict[str, str]:
-    return login(client, "customer@example.com", "password123")
+    return bearer(client, "customer@example.com", "password123")
 
 
 @pytest.fixture(scope="module")
 def admin(client: httpx.Client) -> dict[str, str]:
-    return login(client, "admin@example.com", "admin123")
+    return bearer(client, "admin@example.com", "admin123")
 
 
 def pay(client: httpx.Client, customer: dict[str, str], number: str) -> dict:
@@ -176,7 +170,7 @@ def test_idempotent_replay_after_a_restart(tmp_path: Path) -> None:
     first = start_server(tmp_path, **FAST_RETRIES)
     try:
         with httpx.Client(base_url=first.url, timeout=10.0) as c:
-            customer = login(c, "customer@example.com", "password123")
+            customer = bearer(c, "customer@example.com", "password123")
             r = submit(c, customer, key=key)
             assert r.status_code == 202, r.text
             original = r.json()
@@ -185,7 +179,7 @@ def test_idempotent_replay_after_a_restart(tmp_path: Path) -> None:
     second = start_server(tmp_path, **FAST_RETRIES)
     try:
         with httpx.Client(base_url=second.url, timeout=10.0) as c:
-            customer = login(c, "customer@example.com", "password123")
+            customer = bearer(c, "customer@example.com", "password123")
             r = submit(c, customer, key=key)
             assert r.status_code == 200, r.text
             assert r.headers.get("Idempotent-Replayed") == "true"
@@ -205,7 +199,7 @@ def test_payments_pending_at_shutdown_are_processed_after_the_next_start(tmp_pat
     first = start_server(tmp_path, **starved)
     try:
         with httpx.Client(base_url=first.url, timeout=10.0) as c:
-            customer = login(c, "customer@example.com", "password123")
+            customer = bearer(c, "customer@example.com", "password123")
             ids = []
             for _ in range(3):
                 r = submit(c, customer)
@@ -221,13 +215,13 @@ def test_payments_pending_at_shutdown_are_processed_after_the_next_start(tmp_pat
     second = start_server(tmp_path, **FAST_RETRIES)
     try:
         with httpx.Client(base_url=second.url, timeout=10.0) as c:
-            customer = login(c, "customer@example.com", "password123")
+            customer = bearer(c, "customer@example.com", "password123")
             started = time.monotonic()
             for pid in ids[1:]:
                 assert wait_terminal(c, customer, pid)["status"] == "completed"
             # Not left waiting until the first server's lease runs out (30 s): it was handed back.
             assert time.monotonic() - started < 10
-            admin = login(c, "admin@example.com", "admin123")
+            admin = bearer(c, "admin@example.com", "admin123")
             for pid in ids:
                 assert len(charges(c, admin, pid)) == 1
     finally:
@@ -239,7 +233,7 @@ def test_a_submit_wakes_the_drain_job_of_an_idle_gateway(tmp_path: Path) -> None
     server = start_server(tmp_path, PAYGATE_DRAIN_INTERVAL_SECONDS="3600")
     try:
         with httpx.Client(base_url=server.url, timeout=10.0) as c:
-            customer = login(c, "customer@example.com", "password123")
+            customer = bearer(c, "customer@example.com", "password123")
             time.sleep(1.0)  # the first scheduled run (at start) is over; the queue was empty
 
             r = submit(c, customer)

@@ -14,7 +14,7 @@ import websockets
 from playwright.async_api import Browser
 
 from tests.e2e.browser import sign_in
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +23,6 @@ CLOSE_WITHIN_SECONDS = 5.0
 
 def login(client: httpx.Client, email: str, password: str, **headers: str) -> httpx.Response:
     return client.post("/api/auth/login", json={"email": email, "password": password}, headers=headers)
-
-
-def bearer(client: httpx.Client, email: str, password: str) -> dict[str, str]:
-    response = login(client, email, password)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def new_user(client: httpx.Client, admin: dict[str, str], email: str, role: str = "customer") -> tuple[str, str]:

@@ -19,16 +19,10 @@ import pytest
 
 from bench.server import postgres_schema
 from tests.conftest import postgres_url
-from tests.e2e.conftest import Server, start_server
+from tests.e2e.conftest import Server, bearer, start_server
 from tests.integration.pg import SKIP_REASON
 
 pytestmark = pytest.mark.e2e
-
-
-def bearer(client: httpx.Client, email: str, password: str) -> dict[str, str]:
-    response = client.post("/api/auth/login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def wait_for(check, timeout: float = 20.0, every: float = 0.2):  # noqa: ANN001, ANN201 - a polled predicate
