@@ -13,24 +13,23 @@ from datetime import timedelta
 
 from app.config import Settings, load_or_create_secret
 from app.live import EventHub
-from app.providers import build_provider
+from app.providers import build_routes
 from app.security import Argon2Hasher, TokenService, UserCache
 from domain.clock import SystemClock
 from domain.model.payments import Payment
-from domain.model.rate_limit import BucketConfig, InMemoryRateLimiter
 from domain.model.retry import RetryPolicy
 from domain.ports import PaymentProvider, RateLimiter
 from domain.services.auth import AuthService, LoginThrottle
+from domain.services.card_vault import CardVault
 from domain.services.cart import CartService
 from domain.services.catalog import CatalogService
 from domain.services.deliveries import DeliveryWorker
 from domain.services.orders import OrderService
 from domain.services.payments import PaymentService
-from domain.services.processor import PaymentProcessor, ProcessorConfig
+from domain.services.processor import PaymentProcessor, ProcessorConfig, Route
 from domain.services.users import UserService
 from storage.db import Database
 from storage.ledger import SqlMockLedger
-from storage.limiter import DbRateLimiter
 from storage.seed import seed_demo_catalog, seed_demo_users
 from storage.throttle import SqlFailureStore
 from storage.uow import SqlUnitOfWorkFactory
@@ -49,9 +48,9 @@ class Container:
     storage_secret: str
     users: UserService
     auth: AuthService
-    limiter: RateLimiter
+    limiter: RateLimiter  # the primary provider's bucket
     ledger: SqlMockLedger
-    provider: PaymentProvider
+    provider: PaymentProvider  # the primary
     payments: PaymentService
     processor: PaymentProcessor
     hub: EventHub
@@ -60,6 +59,7 @@ class Container:
     orders: OrderService
     deliveries: DeliveryWorker
     user_cache: UserCache
+    routes: list[Route] = field(default_factory=list)  # every provider in routing order
     owner: str = ""  # this process's name in leases and heartbeats
     started_at: float = field(default_factory=time.time)
     wake_drain: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
@@ -102,15 +102,9 @@ def build(settings: Settings | None = None) -> Container:
     window = timedelta(seconds=settings.login_window_seconds)
     throttle = LoginThrottle(clock, settings.login_max_failures, window, SqlFailureStore(db))
     client_throttle = LoginThrottle(clock, settings.login_max_client_failures, window, SqlFailureStore(db))
-    bucket = BucketConfig(settings.rate_limit_capacity, settings.rate_limit_per_second,
-                          settings.rate_limit_safety_margin)
-    limiter: RateLimiter
-    if settings.rate_limit_strategy == "memory":
-        limiter = InMemoryRateLimiter(bucket, clock)
-    else:
-        limiter = DbRateLimiter(db, bucket, clock)
+    routes = build_routes(settings, db, clock)
     ledger = SqlMockLedger(db)
-    provider = build_provider(settings, db, clock)
+    vault = CardVault(clock)
     user_cache = UserCache()
     wake_drain: list[Callable[[], None]] = []
 
@@ -118,15 +112,18 @@ def build(settings: Settings | None = None) -> Container:
         for wake in wake_drain:
             wake()
 
-    payments = PaymentService(uow, provider, clock, on_submitted=work_queued)
     owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000) % 100000}"
+    payments = PaymentService(uow, [route.provider for route in routes], clock, on_submitted=work_queued,
+                              vault=vault, holder=owner, hold_seconds=settings.lease_seconds)
     hub = EventHub(uow)
     processor = PaymentProcessor(
-        uow, limiter, provider,
+        uow, routes,
         RetryPolicy(settings.retry_base_seconds, 2.0, settings.retry_cap_seconds, settings.retry_max),
         clock,
         ProcessorConfig(owner=owner, lease_seconds=settings.lease_seconds,
-                        call_timeout_seconds=settings.provider_timeout_seconds),
+                        call_timeout_seconds=settings.provider_timeout_seconds,
+                        circuit_wait_seconds=min(5.0, settings.circuit_reset_seconds)),
+        vault=vault,
         after_charge=_crash_after(settings),
     )
     orders = OrderService(uow, payments, clock, on_placed=work_queued)
@@ -134,8 +131,9 @@ def build(settings: Settings | None = None) -> Container:
     container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
                           UserService(uow, hasher, clock, on_changed=user_cache.forget),
                           AuthService(uow, hasher, throttle, client_throttle),
-                          limiter, ledger, provider, payments, processor, hub, CatalogService(uow, clock),
-                          CartService(uow, clock), orders, deliveries, user_cache, owner=owner,
+                          routes[0].limiter, ledger, routes[0].provider, payments, processor, hub,
+                          CatalogService(uow, clock), CartService(uow, clock), orders, deliveries, user_cache,
+                          routes=routes, owner=owner,
                           wake_drain=wake_drain)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
     return container

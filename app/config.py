@@ -6,7 +6,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +22,7 @@ class ConfigError(Exception):
 
 
 Env = Literal["development", "production"]
-ProviderName = Literal["mock"]  # the adapters app/providers.py can build
+ProviderName = Literal["mock", "stripe"]  # the adapters app/providers.py can build
 LimiterStrategy = Literal["database", "memory"]  # "memory" is for one process only
 Positive = Annotated[float, Field(gt=0)]
 
@@ -61,12 +61,19 @@ class Settings(BaseSettings):
     retry_base_seconds: Positive = 1.0
     retry_cap_seconds: Positive = 30.0
     retry_max: int = Field(3, ge=0)
-    provider: ProviderName = "mock"
+    # Providers in routing order, comma-separated: the first is the primary, the next the fallback.
+    providers: str = "mock"
     provider_timeout_seconds: Positive = 2.0
+    circuit_fail_max: int = Field(5, ge=1)  # retryable failures in a row that open a provider's circuit
+    circuit_reset_seconds: Positive = 30.0  # how long an open circuit stays open before a probe
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None  # default: Stripe's own; tests point it at localstripe
+    stripe_webhook_secret: str | None = None
     lease_seconds: Positive = 30.0
     drain_interval_seconds: Positive = 0.5
     outbox_poll_seconds: Positive = 0.1
     mock_failure_rate: float = Field(0.0, ge=0, le=1)
+    mock_timeout_rate: float = Field(0.0, ge=0, le=1)  # charges that answer only after the timeout
     mock_min_latency_ms: int = Field(50, ge=0)
     mock_max_latency_ms: int = Field(150, ge=0)
     mock_slow_answer_seconds: Positive = 3.0
@@ -79,6 +86,20 @@ class Settings(BaseSettings):
         aliases = {"prod": "production", "dev": "development"}
         return aliases.get(str(value).strip().lower(), str(value).strip().lower())
 
+    @field_validator("providers")
+    @classmethod
+    def _providers(cls, value: str) -> str:
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        known = get_args(ProviderName)
+        if not names:
+            raise ValueError(f"name at least one provider ({', '.join(known)})")
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(f"unknown provider {unknown[0]!r}; the providers are {', '.join(known)}")
+        if len(set(names)) != len(names):
+            raise ValueError("a provider is listed twice")
+        return ",".join(names)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
@@ -90,6 +111,9 @@ class Settings(BaseSettings):
         """Refuse settings that must not reach production (ConfigError passes through pydantic)."""
         if self.mock_min_latency_ms > self.mock_max_latency_ms:
             raise ConfigError("PAYGATE_MOCK_MIN_LATENCY_MS is above PAYGATE_MOCK_MAX_LATENCY_MS.")
+        if "stripe" in self.provider_names and not self.stripe_api_key:
+            raise ConfigError("PAYGATE_PROVIDERS lists stripe, so PAYGATE_STRIPE_API_KEY must be set "
+                              "(a secret key, sk_test_… or sk_live_…).")
         if not self.production:
             return self
         if self.demo_data:
@@ -102,6 +126,11 @@ class Settings(BaseSettings):
             if value.lower() in PLACEHOLDERS or len(value.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(f"{env_name} is a placeholder or shorter than {MIN_SECRET_BYTES} bytes.")
         return self
+
+    @property
+    def provider_names(self) -> list[str]:
+        """The providers in routing order (PAYGATE_PROVIDERS), the primary first."""
+        return self.providers.split(",")
 
     @property
     def production(self) -> bool:

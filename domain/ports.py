@@ -18,7 +18,7 @@ from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
 from domain.model.payments import PageCursor, Payment, PaymentStats
-from domain.model.providers import CardToken, ChargeRequest, ChargeResult, LedgerCharge
+from domain.model.providers import Attempt, CallResult, CardToken, ChargeRequest, CircuitState, LedgerCharge
 from domain.model.rate_limit import BucketConfig, Grant
 from domain.model.users import User
 
@@ -56,13 +56,71 @@ class FailureStore(Protocol):
 
 
 class PaymentProvider(Protocol):
-    name: str
+    """An adapter to one payment provider. Every method but `tokenize` is a call to the provider: the
+    processor takes a token from this provider's bucket and asks its circuit breaker before each one.
+    Adapters answer with a CallResult and do not raise for what the provider says; an exception out of
+    a call is taken as an unknown outcome (the request may have left)."""
 
-    def tokenize(self, card: CardInput) -> CardToken:
-        """Exchange a card for a token; the number and CVC go no further than this call."""
+    name: str
+    charges_without_card: bool  # whether a payment with no card at all may go here (the mock approves it)
+
+    def owns_token(self, token: str) -> bool:
+        """Whether a client-supplied `paymentMethodToken` is one of this provider's (Stripe: `pm_…`)."""
         ...
 
-    async def charge(self, request: ChargeRequest) -> ChargeResult:
+    def tokenize(self, card: CardInput) -> CardToken | None:
+        """Exchange a card for this provider's token without a call (the mock), or None when making a
+        token is a call (`create_token`). The number and CVC go no further than this."""
+        ...
+
+    async def create_token(self, card: CardInput) -> CallResult:
+        """Make the card into a token by a call (Stripe's PaymentMethod); `card_token` holds it."""
+        ...
+
+    async def charge(self, request: ChargeRequest) -> CallResult:
+        ...
+
+    async def lookup(self, request: ChargeRequest) -> CallResult:
+        """What became of an earlier charge with this request's idempotency key: APPROVED with its
+        transaction id when a charge stands, DECLINED (code NOT_CHARGED) when none does, UNKNOWN when
+        the provider could not tell."""
+        ...
+
+
+class Circuit(Protocol):
+    """One provider's circuit breaker, shared by every process (its state is in the database)."""
+
+    def state(self) -> CircuitState:
+        """The state now, for routing and display; an open circuit whose timeout has passed reads half-open."""
+        ...
+
+    def begin(self) -> object | None:
+        """Just before a call: a ticket to pass to `end`, or None when the circuit is open (no call)."""
+        ...
+
+    def end(self, ticket: object, result: CallResult) -> None:
+        """After the call: healthy when the provider answered as a working service (approved or declined);
+        otherwise the failure counts towards opening the circuit and becomes its last error."""
+        ...
+
+
+class AttemptRepository(Protocol):
+    def add(self, attempt: Attempt) -> Attempt:
+        """Insert; returns the attempt with its id."""
+        ...
+
+    def finish(self, attempt: Attempt) -> None:
+        """Write the outcome, latency, code and transaction id of an attempt added before its call."""
+        ...
+
+    def for_payment(self, payment_id: str) -> list[Attempt]:
+        """Oldest first."""
+        ...
+
+    def next_number(self, payment_id: str) -> int: ...
+
+    def recent(self, since: datetime, limit: int) -> list[Attempt]:
+        """Finished attempts started after `since`, newest first (for latency figures)."""
         ...
 
 
@@ -243,6 +301,7 @@ class UnitOfWork(Protocol):
     carts: CartRepository
     orders: OrderRepository
     deliveries: DeliveryRepository
+    attempts: AttemptRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

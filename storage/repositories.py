@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -15,12 +15,13 @@ from sqlmodel import Session, col, select
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
-from domain.model.payments import TERMINAL, PageCursor, Payment, PaymentStats
+from domain.model.payments import TERMINAL, PageCursor, Payment, PaymentStats, hold_name
+from domain.model.providers import Attempt, CallKind, Outcome
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 from domain.ports import NewEvents
 from storage.db import from_db, to_db
-from storage.tables import IdempotencyRow, OutboxRow, PaymentRow, UserRow
+from storage.tables import IdempotencyRow, OutboxRow, PaymentAttemptRow, PaymentRow, UserRow
 
 
 def flush(session: Session) -> None:
@@ -77,6 +78,7 @@ def _payment(row: PaymentRow) -> Payment:
     for name in _TIME_FIELDS:
         values[name] = from_db(values[name])
     values["status"] = PaymentStatus(values["status"])
+    values["card_tokens"] = json.loads(values["card_tokens"] or "{}")
     return Payment(**values)
 
 
@@ -85,6 +87,7 @@ def _payment_values(payment: Payment) -> dict[str, Any]:
     for name in _TIME_FIELDS:
         values[name] = to_db(values[name])
     values["status"] = str(values["status"])
+    values["card_tokens"] = json.dumps(values["card_tokens"], sort_keys=True)
     return values
 
 
@@ -132,7 +135,8 @@ class SqlPaymentRepository:
             and_(col(PaymentRow.status) == PaymentStatus.RETRYING, col(PaymentRow.next_attempt_at) <= db_now),
             col(PaymentRow.status) == PaymentStatus.PROCESSING,  # only with an expired lease: its process died
         )
-        free = or_(col(PaymentRow.lease_expires_at).is_(None), col(PaymentRow.lease_expires_at) < db_now)
+        free = or_(col(PaymentRow.lease_expires_at).is_(None), col(PaymentRow.lease_expires_at) < db_now,
+                   col(PaymentRow.lease_owner) == hold_name(owner))  # held for this process: its card is here
         stmt = (select(PaymentRow).where(due, free).order_by(col(PaymentRow.created_at)).limit(1)
                 .with_for_update(skip_locked=True))
         row = self.session.exec(stmt).first()
@@ -238,3 +242,46 @@ class SqlOutboxRepository:
     def last_seq(self) -> int:
         # COALESCE(..., 0) is never NULL; the stubs type it after the nullable column.
         return cast(int, self.session.exec(select(func.coalesce(func.max(OutboxRow.seq), 0))).one())
+
+
+def _attempt(row: PaymentAttemptRow) -> Attempt:
+    return Attempt(row.payment_id, row.number, CallKind(row.kind), row.provider, from_db(row.started_at),
+                   row.latency_ms, Outcome(row.outcome) if row.outcome else None, row.code, row.transaction_id,
+                   id=row.id)
+
+
+class SqlAttemptRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, attempt: Attempt) -> Attempt:
+        row = PaymentAttemptRow(payment_id=attempt.payment_id, number=attempt.number, kind=str(attempt.kind),
+                                provider=attempt.provider, started_at=to_db(attempt.started_at),
+                                latency_ms=attempt.latency_ms,
+                                outcome=str(attempt.outcome) if attempt.outcome else None,
+                                code=attempt.code, transaction_id=attempt.transaction_id)
+        self.session.add(row)
+        flush(self.session)
+        return replace(attempt, id=row.id)
+
+    def finish(self, attempt: Attempt) -> None:
+        self.session.exec(update(PaymentAttemptRow).where(col(PaymentAttemptRow.id) == attempt.id).values(
+            latency_ms=attempt.latency_ms, outcome=str(attempt.outcome) if attempt.outcome else None,
+            code=attempt.code, transaction_id=attempt.transaction_id))
+
+    def for_payment(self, payment_id: str) -> builtins.list[Attempt]:
+        rows = self.session.exec(select(PaymentAttemptRow).where(col(PaymentAttemptRow.payment_id) == payment_id)
+                                 .order_by(col(PaymentAttemptRow.number))).all()
+        return [_attempt(r) for r in rows]
+
+    def next_number(self, payment_id: str) -> int:
+        top = self.session.exec(select(func.max(PaymentAttemptRow.number))
+                                .where(col(PaymentAttemptRow.payment_id) == payment_id)).one()
+        return int(top or 0) + 1
+
+    def recent(self, since: datetime, limit: int) -> builtins.list[Attempt]:
+        rows = self.session.exec(select(PaymentAttemptRow)
+                                 .where(col(PaymentAttemptRow.started_at) >= to_db(since),
+                                        col(PaymentAttemptRow.outcome).is_not(None))
+                                 .order_by(col(PaymentAttemptRow.started_at).desc()).limit(limit)).all()
+        return [_attempt(r) for r in rows]

@@ -41,7 +41,8 @@ class PaymentRow(SQLModel, table=True):
     status: str = Field(max_length=20)
     card_brand: str | None = Field(default=None, max_length=20)
     card_last4: str | None = Field(default=None, max_length=4)
-    card_token: str | None = Field(default=None, max_length=100)
+    # {provider name: that provider's token}, as JSON: tokens only, never a card number.
+    card_tokens: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     idempotency_key: str | None = Field(default=None, max_length=255)
     retry_count: int = 0
     attempts: int = 0
@@ -56,6 +57,52 @@ class PaymentRow(SQLModel, table=True):
     completed_at: datetime | None = None
     lease_owner: str | None = Field(default=None, max_length=80)
     lease_expires_at: datetime | None = None
+    needs_lookup: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+
+
+class PaymentAttemptRow(SQLModel, table=True):
+    """One provider call made for a payment (domain.model.providers.Attempt)."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (UniqueConstraint("payment_id", "number"), Index("ix_payment_attempts_started", "started_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: str = Field(max_length=40)
+    number: int
+    kind: str = Field(max_length=20)
+    provider: str = Field(max_length=40)
+    started_at: datetime
+    latency_ms: int | None = None
+    outcome: str | None = Field(default=None, max_length=20)  # None while the call is in flight
+    code: str | None = Field(default=None, max_length=60)
+    transaction_id: str | None = Field(default=None, max_length=100)
+
+
+class CircuitRow(SQLModel, table=True):
+    """One provider's circuit breaker, shared by every process (pybreaker's storage, storage/circuits.py)."""
+
+    __tablename__ = "circuits"
+
+    name: str = Field(primary_key=True, max_length=40)
+    state: str = Field(default="closed", max_length=20)
+    failures: int = 0
+    successes: int = 0
+    opened_at: datetime | None = None
+    last_error_code: str | None = Field(default=None, max_length=60)
+    last_error_message: str | None = Field(default=None, max_length=500)
+    last_error_at: datetime | None = None
+
+
+class ProviderEventRow(SQLModel, table=True):
+    """An inbound provider webhook event, stored once by its id (duplicates change nothing)."""
+
+    __tablename__ = "provider_events"
+
+    provider: str = Field(primary_key=True, max_length=40)
+    event_id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=80)
+    received_at: datetime
+    outcome: str = Field(max_length=40)  # what it changed: settled, ignored, ...
 
 
 class IdempotencyRow(SQLModel, table=True):

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.ports import (
+    AttemptRepository,
     CartRepository,
     DeliveryRepository,
     IdempotencyRepository,
@@ -22,6 +23,7 @@ from domain.ports import (
 from storage.db import Database
 from storage.deliveries import SqlDeliveryRepository
 from storage.repositories import (
+    SqlAttemptRepository,
     SqlIdempotencyRepository,
     SqlOutboxRepository,
     SqlPaymentRepository,
@@ -41,6 +43,7 @@ class SqlUnitOfWork:
     carts: CartRepository
     orders: OrderRepository
     deliveries: DeliveryRepository
+    attempts: AttemptRepository
 
     def __init__(self, db: Database, read_only: bool = False) -> None:
         self.db = db
@@ -58,6 +61,7 @@ class SqlUnitOfWork:
         self.carts = SqlCartRepository(self.session)
         self.orders = SqlOrderRepository(self.session, self.new_events)
         self.deliveries = SqlDeliveryRepository(self.session)
+        self.attempts = SqlAttemptRepository(self.session)
         return self
 
     def __exit__(self, *exc: Any) -> None:

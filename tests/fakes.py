@@ -30,11 +30,12 @@ from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
-from domain.model.payments import PageCursor, Payment, PaymentStats
-from domain.model.providers import LedgerCharge
+from domain.model.payments import PageCursor, Payment, PaymentStats, hold_name
+from domain.model.providers import Attempt, CallResult, CircuitState, LedgerCharge
 from domain.model.statuses import DeliveryStatus, OrderStatus, PaymentStatus
 from domain.model.users import User
 from domain.ports import (
+    AttemptRepository,
     CartRepository,
     DeliveryRepository,
     IdempotencyRepository,
@@ -91,6 +92,7 @@ class FakeState:
     orders: dict[str, Order] = field(default_factory=dict)
     deliveries: dict[int, DeliveryRow] = field(default_factory=dict)
     last_delivery_id: int = 0
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 class FakeUserRepository:
@@ -162,7 +164,7 @@ class FakePaymentRepository:
                         and p.next_attempt_at <= now))
 
         def free(p: Payment) -> bool:
-            return p.lease_expires_at is None or p.lease_expires_at < now
+            return p.lease_expires_at is None or p.lease_expires_at < now or p.lease_owner == hold_name(owner)
 
         candidates = sorted((p for p in self._state.payments.values() if due(p) and free(p)),
                             key=lambda p: p.created_at)
@@ -204,6 +206,31 @@ class FakePaymentRepository:
     def finished_since(self, since: datetime) -> builtins.list[tuple[datetime, str]]:
         return sorted((p.updated_at, p.status) for p in self._state.payments.values()
                       if p.status in (PaymentStatus.COMPLETED, PaymentStatus.FAILED) and p.updated_at >= since)
+
+
+class FakeAttemptRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def add(self, attempt: Attempt) -> Attempt:
+        if any(a.payment_id == attempt.payment_id and a.number == attempt.number for a in self._state.attempts):
+            raise DuplicateKey("this attempt number is taken")
+        stored = dataclasses.replace(attempt, id=len(self._state.attempts) + 1)
+        self._state.attempts.append(stored)
+        return stored
+
+    def finish(self, attempt: Attempt) -> None:
+        self._state.attempts = [attempt if a.id == attempt.id else a for a in self._state.attempts]
+
+    def for_payment(self, payment_id: str) -> builtins.list[Attempt]:
+        return sorted((a for a in self._state.attempts if a.payment_id == payment_id), key=lambda a: a.number)
+
+    def next_number(self, payment_id: str) -> int:
+        return max((a.number for a in self._state.attempts if a.payment_id == payment_id), default=0) + 1
+
+    def recent(self, since: datetime, limit: int) -> builtins.list[Attempt]:
+        done = [a for a in self._state.attempts if a.started_at >= since and a.outcome is not None]
+        return sorted(done, key=lambda a: a.started_at, reverse=True)[:limit]
 
 
 class FakeIdempotencyRepository:
@@ -398,6 +425,7 @@ class FakeUnitOfWork:
     carts: CartRepository
     orders: OrderRepository
     deliveries: DeliveryRepository
+    attempts: AttemptRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, read_only: bool = False) -> None:
         self._factory = factory
@@ -419,6 +447,7 @@ class FakeUnitOfWork:
         self.carts = FakeCartRepository(self._working)
         self.orders = FakeOrderRepository(self._working, self._new_events)
         self.deliveries = FakeDeliveryRepository(self._working)
+        self.attempts = FakeAttemptRepository(self._working)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -520,6 +549,40 @@ class FakeLedger:
         return sorted(charges, key=lambda c: c.charged_at, reverse=True)[:limit]
 
 
+class FakeCircuit:
+    """A circuit breaker on the fake clock (implements domain.ports.Circuit): opens after `fail_max`
+    unhealthy calls in a row, reads half-open `reset_seconds` later, closes on a healthy probe."""
+
+    def __init__(self, clock: FakeClock, fail_max: int = 5, reset_seconds: float = 30.0) -> None:
+        self.clock = clock
+        self.fail_max = fail_max
+        self.reset_seconds = reset_seconds
+        self.failures = 0
+        self.opened_at: datetime | None = None
+        self.calls = 0
+
+    def state(self) -> CircuitState:
+        if self.opened_at is None:
+            return CircuitState.CLOSED
+        if (self.clock.now() - self.opened_at).total_seconds() >= self.reset_seconds:
+            return CircuitState.HALF_OPEN
+        return CircuitState.OPEN
+
+    def begin(self) -> object | None:
+        if self.state() is CircuitState.OPEN:
+            return None
+        self.calls += 1
+        return object()
+
+    def end(self, ticket: object, result: CallResult) -> None:
+        if result.healthy:
+            self.failures, self.opened_at = 0, None
+            return
+        self.failures += 1
+        if self.state() is CircuitState.HALF_OPEN or self.failures >= self.fail_max:
+            self.opened_at = self.clock.now()
+
+
 class InstantSleep:
     """An async sleep that returns at once: it records the delay and moves the fake clock by it.
 
@@ -584,7 +647,7 @@ def make_shop(*, demo: bool = False, clock: FakeClock | None = None) -> FakeShop
     uow = FakeUnitOfWorkFactory()
     provider = MockProvider(FakeLedger(), clock, MockConfig(min_latency_ms=0, max_latency_ms=0),
                             rng=random.Random(1), sleep=InstantSleep(clock), run_sync=run_sync)
-    payments = PaymentService(uow, provider, clock)
+    payments = PaymentService(uow, [provider], clock)
     orders = OrderService(uow, payments, clock)
     shop = FakeShop(uow, clock, UserService(uow, FakeHasher(), clock), CatalogService(uow, clock),
                     CartService(uow, clock), payments, orders,

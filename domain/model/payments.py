@@ -27,6 +27,7 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 MAX_DESCRIPTION = 500
 MAX_IDEMPOTENCY_KEY = 255
+MAX_TOKEN = 255
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class PaymentRequest:
     payment_method: str
     card: CardInput | None = None
     order_id: str | None = None
+    payment_method_token: str | None = None  # a provider's token for the card (Stripe Elements' pm_…)
 
     @classmethod
     def parse(cls, raw: dict[str, Any], *, customer_id: str, now: datetime) -> PaymentRequest:
@@ -67,11 +69,18 @@ class PaymentRequest:
                     card = CardInput.parse(raw["card"], now)
                 except ValidationFailed as e:
                     errors.extend(e.details)
+        token = raw.get("paymentMethodToken")
+        if token is not None:
+            if not isinstance(token, str) or not 3 <= len(token) <= MAX_TOKEN or not token.isprintable():
+                errors.append(FieldError("paymentMethodToken", f"must be a provider's token of at most {MAX_TOKEN} "
+                                                               "characters"))
+            elif raw.get("card") is not None:
+                errors.append(FieldError("paymentMethodToken", "give either card or paymentMethodToken, not both"))
         if errors:
             raise ValidationFailed.of(errors)
         assert isinstance(amount, int) and isinstance(currency, str), "checked above"
         # No order id from the body: only OrderService ties a payment to an order.
-        return cls(amount, currency, customer_id, description, method, card)
+        return cls(amount, currency, customer_id, description, method, card, payment_method_token=token)
 
     def fingerprint(self) -> str:
         """A digest of what the request asks for, to tell a replay from a reused key.
@@ -83,8 +92,13 @@ class PaymentRequest:
         if self.card is not None:
             card = [self.card.brand, self.card.last4, self.card.exp_month, self.card.exp_year]
         body = [self.amount, self.currency, self.customer_id, self.description, self.payment_method, card,
-                self.order_id]
+                self.order_id, self.payment_method_token]
         return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
+
+
+def hold_name(owner: str) -> str:
+    """The lease owner of a payment held for `owner`: a hold, not a claim, so `owner` may claim it."""
+    return f"hold:{owner}"
 
 
 def check_idempotency_key(key: object) -> str | None:
@@ -109,7 +123,8 @@ class Payment:
     updated_at: datetime
     card_brand: str | None = None
     card_last4: str | None = None
-    card_token: str | None = None
+    # The card as each provider knows it: provider name -> that provider's token (never the number).
+    card_tokens: dict[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
     retry_count: int = 0
     attempts: int = 0
@@ -122,6 +137,9 @@ class Payment:
     completed_at: datetime | None = None
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    # A call at `provider` may have charged (it timed out, lost its connection, or its process died
+    # before the answer was stored): ask the provider before any other charge attempt.
+    needs_lookup: bool = False
     # New events, not in the outbox yet: the unit of work writes them when it commits, if this
     # object was added or updated in it (domain.ports.NewEvents).
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
@@ -145,8 +163,52 @@ class Payment:
         self.next_attempt_at = None
         self._emit("payment.processing", now)
 
+    def start_charge(self, provider: str, now: datetime) -> None:
+        """A charge call is about to go to `provider`: until its answer is stored, the outcome is
+        unknown. Only a payment with no charge standing anywhere may go to a new provider."""
+        if self.status != PaymentStatus.PROCESSING:
+            raise IllegalTransition(f"payment {self.id} is {self.status}, not processing")
+        if provider != self.provider and self.needs_lookup:
+            raise IllegalTransition(f"payment {self.id}: the outcome at {self.provider} is not known yet")
+        self.provider = provider
+        self.needs_lookup = True
+        self.updated_at = now
+
+    def outcome_unknown(self, code: str, message: str, look_again_at: datetime, now: datetime) -> None:
+        """The call's outcome is not known: stay processing, ask the provider at `look_again_at`."""
+        if self.status != PaymentStatus.PROCESSING:
+            raise IllegalTransition(f"payment {self.id} is {self.status}, not processing")
+        self.needs_lookup = True
+        self.failure_code, self.failure_message = code, message
+        self.next_attempt_at = look_again_at
+        self.updated_at = now
+        self.lease_owner = None
+        self.lease_expires_at = look_again_at  # claimable again (as an expired lease) from then on
+        self._emit("payment.processing", now)
+
+    def nothing_charged(self, now: datetime) -> None:
+        """A lookup found no charge standing at `provider`: a new attempt (anywhere) is safe."""
+        self.needs_lookup = False
+        self.updated_at = now
+
+    def keep_token(self, provider: str, token: str, brand: str | None, last4: str | None) -> None:
+        self.card_tokens = {**self.card_tokens, provider: token}
+        if brand and not self.card_brand:
+            self.card_brand = brand
+        if last4 and not self.card_last4:
+            self.card_last4 = last4
+
+    def wait_for_provider(self, code: str, message: str, until: datetime, now: datetime) -> None:
+        """No provider may take a call now (circuits open): wait, without spending a retry."""
+        self._move(PaymentStatus.RETRYING, now)
+        self.next_attempt_at = until
+        self.failure_code, self.failure_message = code, message
+        self._release()
+        self._emit("payment.retry", now)
+
     def complete(self, transaction_id: str, now: datetime) -> None:
         self._move(PaymentStatus.COMPLETED, now)
+        self.needs_lookup = False
         self.transaction_id = transaction_id
         self.failure_code = self.failure_message = None
         self.completed_at = now
@@ -154,6 +216,8 @@ class Payment:
         self._emit("payment.completed", now)
 
     def fail(self, code: str, message: str, now: datetime) -> None:
+        if self.needs_lookup:
+            raise IllegalTransition(f"payment {self.id} may have been charged; look it up before failing it")
         self._move(PaymentStatus.FAILED, now)
         self.failure_code, self.failure_message = code, message
         self._release()
@@ -161,6 +225,7 @@ class Payment:
 
     def record_failure(self, code: str, message: str, retryable: bool, policy: RetryPolicy, now: datetime) -> None:
         """A failed provider call: retry after the backoff when allowed, else fail for good."""
+        self.needs_lookup = False  # the provider answered: nothing was charged
         if retryable and policy.may_retry(self.retry_count):
             self._move(PaymentStatus.RETRYING, now)
             self.retry_count += 1
@@ -174,6 +239,18 @@ class Payment:
     def _release(self) -> None:
         self.lease_owner = None
         self.lease_expires_at = None
+
+    def hold(self, owner: str, until: datetime) -> None:
+        """Keep the payment for `owner` until `until` (its card is only in that process's memory): no
+        other process claims it before then, and `owner` may claim it at once (see hold_name)."""
+        if self.terminal:
+            raise IllegalTransition(f"payment {self.id} is {self.status}; nothing to hold")
+        self.lease_owner, self.lease_expires_at = hold_name(owner), until
+
+    @property
+    def has_card(self) -> bool:
+        """Whether the payment was made with a card (or a provider's token for one)."""
+        return bool(self.card_last4 or self.card_tokens)
 
     @property
     def terminal(self) -> bool:

@@ -1,8 +1,10 @@
 """The mock payment provider: the reference implementation of the provider port.
 
 It behaves like a real processor with test cards: it tokenizes a card at submission (so the gateway
-keeps only a token, brand and last 4), charges idempotently by key against its own ledger, and can be
-told to fail transiently or answer slowly."""
+keeps only a token, brand and last 4), charges idempotently by key against its own ledger, answers
+lookups from that ledger, and can be told to fail transiently or answer after the caller's timeout.
+Two test cards lose the answer of a charge that happened (a dropped connection, a late answer), so
+the gateway's unknown-outcome path can be shown to end with exactly one charge."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 from domain.clock import Clock, RunSync, Sleep
 from domain.model.cards import CardInput
-from domain.model.providers import CardToken, ChargeRequest, ChargeResult, LedgerCharge
+from domain.model.providers import NOT_CHARGED, CallResult, CardToken, ChargeRequest, LedgerCharge
 from domain.ports import MockLedger
 
 # Test card number -> scenario. Anything else that passes Luhn is approved.
@@ -26,6 +28,8 @@ TEST_CARDS: dict[str, str] = {
     "4000000000000119": "processing_error_always",
     "4000000000000341": "processing_error_twice",
     "4000000000000259": "slow_first_attempt",
+    "4000000000000267": "drop_after_charge",  # charges, then the connection drops before the answer
+    "4000000000000275": "always_slow",  # charges, and answers only after the timeout, every time
 }
 
 
@@ -39,14 +43,15 @@ ERROR_CODES: dict[str, tuple[bool, str]] = {
 }
 
 
-def failure(code: str) -> ChargeResult:
+def failure(code: str) -> CallResult:
     retryable, message = ERROR_CODES[code]
-    return ChargeResult(False, code=code, message=message, retryable=retryable)
+    return CallResult.error(code, message) if retryable else CallResult.declined(code, message)
 
 
 @dataclass(frozen=True)
 class MockConfig:
     failure_rate: float = 0.0  # transient `provider_unavailable` answers, 0..1
+    timeout_rate: float = 0.0  # charges that happen but answer only after the caller's timeout, 0..1
     min_latency_ms: int = 50
     max_latency_ms: int = 150
     slow_answer_seconds: float = 3.0  # how late the 4000000000000259 card answers on its first attempt
@@ -54,6 +59,7 @@ class MockConfig:
 
 class MockProvider:
     name = "mock"
+    charges_without_card = True  # a payment without a card is approved (subject to the failure rate)
 
     def __init__(self, ledger: MockLedger, clock: Clock, config: MockConfig | None = None,
                  rng: random.Random | None = None, sleep: Sleep = asyncio.sleep,
@@ -65,9 +71,16 @@ class MockProvider:
         self._sleep = sleep
         self._run_sync = run_sync
 
+    def owns_token(self, token: str) -> bool:
+        return False  # the mock's tokens never leave the gateway, so a client cannot hold one
+
     def tokenize(self, card: CardInput) -> CardToken:
         scenario = TEST_CARDS.get(card.number, "approve")
         return CardToken(f"tok_{scenario}_{secrets.token_hex(6)}", card.brand, card.last4)
+
+    async def create_token(self, card: CardInput) -> CallResult:
+        token = self.tokenize(card)
+        return CallResult.ok(None, card_token=token.token, card_brand=token.brand, card_last4=token.last4)
 
     @staticmethod
     def scenario_of(card_token: str | None) -> str:
@@ -75,13 +88,13 @@ class MockProvider:
             return "approve"
         return card_token[4:].rsplit("_", 1)[0]
 
-    async def charge(self, request: ChargeRequest) -> ChargeResult:
+    async def charge(self, request: ChargeRequest) -> CallResult:
         received_at = self.clock.now()  # the provider's own time of receipt is the charge time
         key = request.idempotency_key
         existing = await self._run_sync(self.ledger.find, key)
         if existing is not None:
             await self._latency()
-            return ChargeResult(True, transaction_id=existing.transaction_id)
+            return CallResult.ok(existing.transaction_id)
         attempt = await self._run_sync(self.ledger.next_attempt, key)
         scenario = self.scenario_of(request.card_token)
         if scenario in ERROR_CODES:
@@ -93,13 +106,26 @@ class MockProvider:
         if self.config.failure_rate and self.rng.random() < self.config.failure_rate:
             await self._latency()
             return failure("provider_unavailable")
+        late = scenario == "always_slow" or (scenario == "slow_first_attempt" and attempt == 1) or bool(
+            self.config.timeout_rate and self.rng.random() < self.config.timeout_rate)
         charge = LedgerCharge(key, request.amount, request.currency, f"txn_{secrets.token_hex(10)}", received_at)
         charge = await self._run_sync(self.ledger.record, charge)
-        if scenario == "slow_first_attempt" and attempt == 1:
+        if scenario == "drop_after_charge":
+            await self._latency()
+            raise ConnectionResetError("the mock provider dropped the connection after charging")
+        if late:
             await self._sleep(self.config.slow_answer_seconds)  # charged, but the answer comes too late
         else:
             await self._latency()
-        return ChargeResult(True, transaction_id=charge.transaction_id)
+        return CallResult.ok(charge.transaction_id)
+
+    async def lookup(self, request: ChargeRequest) -> CallResult:
+        """The mock's ledger says whether a charge stands for the key."""
+        existing = await self._run_sync(self.ledger.find, request.idempotency_key)
+        await self._latency()
+        if existing is None:
+            return CallResult.declined(NOT_CHARGED, "no charge stands for this payment")
+        return CallResult.ok(existing.transaction_id)
 
     async def _latency(self) -> None:
         low, high = self.config.min_latency_ms, max(self.config.min_latency_ms, self.config.max_latency_ms)

@@ -67,6 +67,8 @@ class OrderService:
             # lost a race to a concurrent one of the same cart lands here too, and must read the same.
             raise CartChanged("the cart is empty (it may just have been ordered)")
 
+        made: list[str] = []  # payment ids built by create(), whose cards may wait in the vault
+
         def create() -> Order:
             with self.uow() as uow:
                 # First, so that of concurrent checkouts of one cart only one goes on (the others
@@ -74,20 +76,27 @@ class OrderService:
                 if from_cart and not uow.carts.take(actor.id, items):
                     raise CartChanged("the cart changed or was already ordered; review it and try again")
                 order = self._create(uow, actor, items, template, key, digest, now)
+                made.append(order.payment_id or "")
                 if expected_total is not None and order.total_amount != expected_total:
                     raise CartChanged(f"the total is now {format_money(order.total_amount, order.currency)}; "
                                       "review the cart and pay again")
                 uow.commit()
             return order
 
+        stored: str | None = None
         try:
             order, replayed = create_once(create, (lambda: self._replay(actor, key, digest)) if key else None)
+            stored = None if replayed else order.payment_id
         except CartChanged:
             # A concurrent request with the same key may have ordered this cart: that is its replay.
             replay = self._replay(actor, key, digest) if key else None
             if replay is None:
                 raise
-            return replay, True
+            order, replayed = replay, True
+        finally:
+            for payment_id in made:  # cards of payments that were never stored leave memory now
+                if payment_id != stored:
+                    self.payments.vault.drop(payment_id)
         if not replayed:
             self.on_placed()
         return order, replayed
@@ -118,7 +127,8 @@ class OrderService:
         order = Order(new_id("ord"), actor.id, OrderStatus.PENDING_PAYMENT, lines, total, currencies.pop(), None,
                       template.description, now, now)
         request = PaymentRequest(total, order.currency, actor.id, template.description or f"Order {order.id}",
-                                 template.payment_method, template.card, order_id=order.id)
+                                 template.payment_method, template.card, order_id=order.id,
+                                 payment_method_token=template.payment_method_token)
         payment = self.payments.new_payment(request, None, now)
         order.payment_id = payment.id
         order.record_created(now)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.clock import Clock, new_id, utc
@@ -17,6 +17,7 @@ from domain.model.payments import TRANSITIONS, PageCursor, Payment, PaymentReque
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 from domain.ports import PaymentProvider, UnitOfWork, UnitOfWorkFactory
+from domain.services.card_vault import CardVault
 from domain.services.idempotency import create_once, find_replay
 
 MAX_PAGE = 200
@@ -45,12 +46,21 @@ def resolve_idempotency_key(body_key: object, header_key: str | None) -> str | N
 
 
 class PaymentService:
-    def __init__(self, uow: UnitOfWorkFactory, provider: PaymentProvider, clock: Clock,
-                 on_submitted: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, providers: Sequence[PaymentProvider], clock: Clock,
+                 on_submitted: Callable[[], None] = lambda: None, vault: CardVault | None = None,
+                 holder: str = "", hold_seconds: float = 30.0) -> None:
+        """`providers` in routing order, the primary first. A card that some provider can make into a
+        token only by a call stays in `vault` (this process's memory), and the payment is held for
+        `holder` (this process), whose drain makes that call (docs/providers.md)."""
+        if not providers:
+            raise ValueError("at least one provider")
         self.uow = uow
-        self.provider = provider
+        self.providers = list(providers)
         self.clock = clock
         self.on_submitted = on_submitted
+        self.vault = vault or CardVault(clock)
+        self.holder = holder
+        self.hold_seconds = hold_seconds
 
     # --- submit ------------------------------------------------------------------------
     def submit(self, actor: User, raw: dict[str, Any], header_key: str | None = None) -> tuple[Payment, bool]:
@@ -80,15 +90,23 @@ class PaymentService:
                 uow.commit()
             return payment
 
-        payment, replayed = create_once(create, (lambda: self._replay(actor, key, fingerprint)) if key else None)
+        try:
+            payment_or_replay, replayed = create_once(create, (lambda: self._replay(actor, key, fingerprint))
+                                                      if key else None)
+        except BaseException:
+            self.vault.drop(payment.id)
+            raise
+        if replayed:
+            self.vault.drop(payment.id)
+        payment = payment_or_replay
         if not replayed:
             self.on_submitted()
         return payment, replayed
 
     def new_payment(self, request: PaymentRequest, key: str | None, now: datetime) -> Payment:
-        """Build a pending payment; tokenizes the card so only token, brand and last 4 remain."""
-        token = self.provider.tokenize(request.card) if request.card else None
-        return Payment(
+        """Build a pending payment. The card becomes each provider's token where that needs no call;
+        where it does, the card waits in this process's vault and the payment is held for it."""
+        payment = Payment(
             id=new_id("pay"),
             customer_id=request.customer_id,
             amount=request.amount,
@@ -98,13 +116,28 @@ class PaymentService:
             status=PaymentStatus.PENDING,
             created_at=now,
             updated_at=now,
-            card_brand=token.brand if token else None,
-            card_last4=token.last4 if token else None,
-            card_token=token.token if token else None,
             idempotency_key=key,
-            provider=self.provider.name,
+            provider=self.providers[0].name,
             order_id=request.order_id,
         )
+        if request.payment_method_token is not None:
+            owner = next((p for p in self.providers if p.owns_token(request.payment_method_token)), None)
+            if owner is None:
+                raise ValidationFailed.on("paymentMethodToken", "is not a token of a configured provider ("
+                                          + ", ".join(p.name for p in self.providers) + ")")
+            payment.card_tokens = {owner.name: request.payment_method_token}
+            payment.provider = owner.name
+        elif request.card is not None:
+            card = request.card
+            payment.card_brand, payment.card_last4 = card.brand, card.last4
+            tokens = {p.name: p.tokenize(card) for p in self.providers}
+            payment.card_tokens = {name: t.token for name, t in tokens.items() if t is not None}
+            if any(t is None for t in tokens.values()):
+                self.vault.put(payment.id, card)
+                payment.hold(self.holder, now + timedelta(seconds=self.hold_seconds))
+        elif not any(p.charges_without_card for p in self.providers):
+            raise ValidationFailed.on("card", "a card or a paymentMethodToken is required")
+        return payment
 
     @staticmethod
     def add_payment(uow: UnitOfWork, payment: Payment) -> None:

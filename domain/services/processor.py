@@ -1,4 +1,12 @@
-"""Draining the payment queue: claim with a lease, wait for a token, charge, apply the outcome.
+"""Draining the payment queue: claim with a lease, route, wait for a token, call, apply the outcome.
+
+Each claimed payment gets a plan: a lookup first when an earlier charge's outcome is not known, a
+tokenization where the chosen provider makes tokens by a call, then the charge. The route is the first
+provider in the configured order whose circuit is not open and that can take this payment's card; a
+retryable failure sends the next attempt to the next provider (failover), but only once no charge can
+stand at the first (a lookup settles that), so a payment never has charges at two providers. Every
+call takes a token from its provider's bucket, passes its provider's circuit breaker, and is kept as
+an attempt row; a charge's row is written before the call, so a crash leaves the trace to look up.
 
 This is orchestration, not a plain use case: it owns asyncio tasks, waits on the rate limiter and
 times provider calls. It lives with the use cases because it speaks only to ports (unit of work,
@@ -13,21 +21,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from domain.clock import Clock, RunSync, Sleep
-from domain.model.payments import Payment
-from domain.model.providers import ChargeRequest, ChargeResult
+from domain.model.payments import Payment, hold_name
+from domain.model.providers import Attempt, CallKind, CallResult, ChargeRequest, CircuitState, Outcome
 from domain.model.rate_limit import Grant, epoch_us
 from domain.model.retry import RetryPolicy
 from domain.model.statuses import PaymentStatus
-from domain.ports import PaymentProvider, RateLimiter, UnitOfWorkFactory
+from domain.ports import Circuit, PaymentProvider, RateLimiter, UnitOfWorkFactory
+from domain.services.card_vault import CardVault
 
 log = logging.getLogger("paygate.processing")
-
 
 
 @dataclass(frozen=True)
@@ -37,35 +44,62 @@ class ProcessorConfig:
     call_timeout_seconds: float = 2.0
     max_in_flight: int = 8
     max_token_poll_seconds: float = 0.25
+    circuit_wait_seconds: float = 5.0  # how long a payment waits when every usable circuit is open
 
 
 @dataclass(frozen=True)
-class ProviderCall:
-    """One provider call as this process saw it, for the metrics page."""
+class Route:
+    """One provider as the processor uses it: the adapter, its token bucket and its circuit breaker."""
 
-    at: datetime
-    latency_ms: float
-    approved: bool
-    code: str | None
+    provider: PaymentProvider
+    limiter: RateLimiter
+    circuit: Circuit
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: CallKind
+    route: Route
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """No call now: fail the payment, wait for a circuit to close, or look the outcome up later."""
+
+    action: str  # "fail" | "wait" | "look_later"
+    code: str
+    message: str
+
+
+CARD_UNAVAILABLE = ("card_unavailable", "The card details are no longer at hand to send to a provider "
+                    "(the server restarted before the card was tokenized); please pay again.")
+CIRCUIT_OPEN = ("provider_unavailable", "The card processor is not answering; the payment waits and "
+                "is sent as soon as it recovers.")
 
 
 class PaymentProcessor:
-    def __init__(self, uow: UnitOfWorkFactory, limiter: RateLimiter, provider: PaymentProvider,
-                 policy: RetryPolicy, clock: Clock, config: ProcessorConfig,
+    def __init__(self, uow: UnitOfWorkFactory, routes: Sequence[Route], policy: RetryPolicy, clock: Clock,
+                 config: ProcessorConfig, vault: CardVault | None = None,
                  sleep: Sleep = asyncio.sleep, run_sync: RunSync = asyncio.to_thread,
                  after_charge: Callable[[Payment], None] = lambda p: None,
                  on_change: Callable[[], None] = lambda: None) -> None:
+        if not routes:
+            raise ValueError("the processor needs at least one provider")
         self.uow = uow
-        self.limiter = limiter
-        self.provider = provider
+        self.routes = list(routes)
+        self.by_name = {route.name: route for route in self.routes}
         self.policy = policy
         self.clock = clock
         self.config = config
+        self.vault = vault or CardVault(clock)
         self._sleep = sleep
         self._run_sync = run_sync
         self._after_charge = after_charge  # a fault-injection point for crash tests
         self._on_change = on_change
-        self.calls: deque[ProviderCall] = deque(maxlen=2000)
         self.last_progress: datetime = clock.now()  # a claim, a grant or an answer: the drain is moving
         self.stopping = False
 
@@ -75,7 +109,7 @@ class PaymentProcessor:
         self.stopping = True
 
     async def drain(self) -> int:
-        """Process due payments until none is left (or `stop()`); return how many attempts were made."""
+        """Process due payments until none is left (or `stop()`); return how many were started."""
         in_flight: set[asyncio.Task[None]] = set()
         count = 0
         try:
@@ -88,11 +122,16 @@ class PaymentProcessor:
                 if payment is None:
                     break
                 self._on_change()
-                grant = await self._wait_for_token(payment)
+                plan = await self._run_sync(self.plan, payment)
+                if isinstance(plan, Verdict):
+                    await self._run_sync(self._apply_verdict, payment.id, plan)
+                    self._on_change()
+                    continue
+                grant = await self._wait_for_token(payment, plan.route)
                 self.last_progress = self.clock.now()
                 if grant is None:
                     continue
-                task = asyncio.create_task(self._attempt(payment, grant))
+                task = asyncio.create_task(self._attempt(payment, plan, grant))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 count += 1
@@ -102,6 +141,38 @@ class PaymentProcessor:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
         return count
+
+    # --- routing ---------------------------------------------------------------------------
+    def _can_take(self, payment: Payment, route: Route) -> bool:
+        """Whether `route` can charge this payment's card (or a payment with no card)."""
+        if route.name in payment.card_tokens:
+            return True
+        if not payment.card_tokens and not payment.card_last4:  # no card at all
+            return route.provider.charges_without_card
+        # The card is known only as other providers' tokens, unless it is still in this process.
+        return self.vault.get(payment.id) is not None
+
+    def plan(self, payment: Payment) -> Step | Verdict:
+        """The next thing to do with a claimed payment: a provider call, or a verdict without one."""
+        if payment.needs_lookup:
+            route = self.by_name.get(payment.provider)
+            if route is None:
+                return Verdict("look_later", "provider_unavailable",
+                               f"The outcome at {payment.provider} must be looked up, and it is not configured.")
+            if route.circuit.state() is CircuitState.OPEN:
+                return Verdict("look_later", *CIRCUIT_OPEN)
+            return Step(CallKind.LOOKUP, route)
+        eligible = [route for route in self.routes if self._can_take(payment, route)]
+        if not eligible:
+            return Verdict("fail", *CARD_UNAVAILABLE)
+        if payment.retry_count > 0 and payment.failure_code and len(eligible) > 1:
+            # Failover: after a retryable failure, the next attempt goes elsewhere first.
+            eligible.sort(key=lambda route: route.name == payment.provider)
+        for route in eligible:
+            if route.circuit.state() is not CircuitState.OPEN:
+                needs_token = payment.has_card and route.name not in payment.card_tokens
+                return Step(CallKind.TOKENIZE if needs_token else CallKind.CHARGE, route)
+        return Verdict("wait", *CIRCUIT_OPEN)
 
     # --- steps -----------------------------------------------------------------------------
     def _lease_until(self) -> datetime:
@@ -115,12 +186,42 @@ class PaymentProcessor:
             if payment is not None and payment.status in (PaymentStatus.PENDING, PaymentStatus.RETRYING):
                 payment.start_processing(self.clock.now())
                 uow.payments.update(payment)
-            # else: `processing` again after a crash; the provider's idempotency key makes the call safe
+            # else: `processing` again, its lease ran out: a lookup first if a charge may stand
             uow.commit()
             return payment
 
-    async def _wait_for_token(self, payment: Payment) -> Grant | None:
-        """Wait (not fail) until the limiter grants a token; keep the lease alive meanwhile.
+    def _mine(self, payment: Payment | None) -> bool:
+        return (payment is not None and payment.status == PaymentStatus.PROCESSING
+                and payment.lease_owner == self.config.owner)
+
+    def _settle(self, payment: Payment) -> None:
+        """After an outcome: let the card go once the payment is over; keep holding a waiting one that
+        only this process can charge (its card is in this process's vault)."""
+        if payment.terminal:
+            self.vault.drop(payment.id)
+        elif self.vault.get(payment.id) is not None and payment.lease_owner is None:
+            due = payment.next_attempt_at or self.clock.now()
+            payment.hold(self.config.owner, due + timedelta(seconds=self.config.lease_seconds))
+
+    def _apply_verdict(self, payment_id: str, verdict: Verdict) -> None:
+        with self.uow() as uow:
+            payment = uow.payments.get(payment_id, for_update=True)
+            if payment is None or not self._mine(payment):
+                return
+            now = self.clock.now()
+            later = now + timedelta(seconds=self.config.circuit_wait_seconds)
+            if verdict.action == "fail":
+                payment.fail(verdict.code, verdict.message, now)
+            elif verdict.action == "wait":
+                payment.wait_for_provider(verdict.code, verdict.message, later, now)
+            else:
+                payment.outcome_unknown(verdict.code, verdict.message, later, now)
+            self._settle(payment)
+            uow.payments.update(payment)
+            uow.commit()
+
+    async def _wait_for_token(self, payment: Payment, route: Route) -> Grant | None:
+        """Wait (not fail) until the route's limiter grants a token; keep the lease alive meanwhile.
 
         None when the lease was lost while waiting (someone else has the payment now)."""
         renew_every = self.config.lease_seconds / 3
@@ -130,7 +231,7 @@ class PaymentProcessor:
                 if self.stopping:  # hand the payment back now rather than at the lease's end
                     await self._run_sync(self._release, payment.id)
                     return None
-                grant: Grant = await self._run_sync(self.limiter.try_acquire)
+                grant: Grant = await self._run_sync(route.limiter.try_acquire)
                 if grant.granted:
                     return grant
                 if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
@@ -140,8 +241,7 @@ class PaymentProcessor:
                 await self._sleep(min(grant.wait_seconds, self.config.max_token_poll_seconds))
         except asyncio.CancelledError:
             # Shutting down before the provider was called: hand the payment back now, so the
-            # next start (or another process) need not wait for the lease to run out. It stays
-            # `processing`; whoever claims it next calls the provider with the same key.
+            # next start (or another process) need not wait for the lease to run out.
             self._release(payment.id)
             raise
 
@@ -159,66 +259,185 @@ class PaymentProcessor:
             uow.commit()
             return ok
 
-    def _finish(self, payment_id: str, result: ChargeResult) -> Payment | None:
+    def hold_cards(self) -> int:
+        """Renew this process's hold on payments whose cards only it has (a periodic job)."""
+        held = 0
+        until = self._lease_until()
+        for payment_id in self.vault.held():
+            with self.uow() as uow:
+                if uow.payments.renew_lease(payment_id, hold_name(self.config.owner), until):
+                    held += 1
+                uow.commit()
+        return held
+
+    def _start_charge(self, payment_id: str, provider: str) -> Attempt | None:
+        """Before a charge call: mark the outcome unknown and write the attempt row, in one transaction."""
         with self.uow() as uow:
             payment = uow.payments.get(payment_id, for_update=True)
-            mine = payment is not None and payment.lease_owner == self.config.owner
-            if payment is None or payment.status != PaymentStatus.PROCESSING or not mine:
-                log.warning("payment %s: lease lost before the outcome was applied", payment_id)
+            if payment is None or not self._mine(payment):
+                log.warning("payment %s: lease lost before the charge", payment_id)
                 return None
             now = self.clock.now()
-            if result.approved:
+            payment.start_charge(provider, now)
+            uow.payments.update(payment)
+            attempt = uow.attempts.add(Attempt(payment_id, uow.attempts.next_number(payment_id), CallKind.CHARGE,
+                                               provider, now))
+            uow.commit()
+            return attempt
+
+    def _request(self, payment: Payment, route: Route) -> ChargeRequest:
+        return ChargeRequest(payment.id, payment.amount, payment.currency, payment.card_tokens.get(route.name),
+                             payment.payment_method, payment.description)
+
+    async def _call(self, payment: Payment, step: Step) -> tuple[CallResult, Attempt] | None:
+        """One provider call through the circuit breaker, timed; None when it was not made."""
+        route = step.route
+        attempt: Attempt | None = None
+        if step.kind is CallKind.CHARGE:
+            attempt = await self._run_sync(self._start_charge, payment.id, route.name)
+            if attempt is None:
+                return None
+        ticket = await self._run_sync(route.circuit.begin)
+        if ticket is None:  # opened while this payment waited for its token
+            if attempt is not None:  # nothing went out; the lookup will say so
+                await self._run_sync(self._finish_unsent, attempt)
+            await self._run_sync(self._apply_verdict, payment.id,
+                                 Verdict("look_later" if attempt else "wait", *CIRCUIT_OPEN))
+            return None
+        started_at = self.clock.now()
+        started = time.perf_counter()
+        result = await self._invoke(payment, step)
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        self.last_progress = self.clock.now()
+        await self._run_sync(route.circuit.end, ticket, result)
+        if attempt is None:
+            attempt = Attempt(payment.id, 0, step.kind, route.name, started_at)
+        return result, replace(attempt, latency_ms=latency_ms, outcome=result.outcome, code=result.code,
+                               transaction_id=result.transaction_id)
+
+    async def _invoke(self, payment: Payment, step: Step) -> CallResult:
+        provider, kind = step.route.provider, step.kind
+        timeout = self.config.call_timeout_seconds
+        try:
+            if kind is CallKind.TOKENIZE:
+                card = self.vault.get(payment.id)
+                if card is None:
+                    return CallResult.error(*CARD_UNAVAILABLE)
+                return await asyncio.wait_for(provider.create_token(card), timeout)
+            request = self._request(payment, step.route)
+            call = provider.lookup(request) if kind is CallKind.LOOKUP else provider.charge(request)
+            return await asyncio.wait_for(call, timeout)
+        except TimeoutError:
+            if kind is CallKind.TOKENIZE:  # a token made and lost moves no money: just try again
+                return CallResult.error("provider_timeout", "the provider did not answer in time")
+            return CallResult.not_known("provider_timeout", "the provider did not answer in time")
+        except Exception as e:
+            # The request may have left before the adapter failed: a charge's outcome is unknown.
+            log.warning("payment %s: %s call to %s raised %s", payment.id, kind, provider.name, type(e).__name__)
+            if kind is CallKind.TOKENIZE:
+                return CallResult.error("provider_error", "the provider call failed")
+            return CallResult.not_known("connection_lost", "the connection to the provider was lost")
+
+    def _finish_unsent(self, attempt: Attempt) -> None:
+        with self.uow() as uow:
+            uow.attempts.finish(replace(attempt, latency_ms=0, outcome=Outcome.ERROR, code="circuit_open"))
+            uow.commit()
+
+    def _apply(self, payment_id: str, step: Step, result: CallResult, attempt: Attempt) -> Payment | None:
+        """Store the call's attempt row and what its outcome means for the payment, in one transaction."""
+        with self.uow() as uow:
+            payment = uow.payments.get(payment_id, for_update=True)
+            if payment is None or not self._mine(payment):
+                log.warning("payment %s: lease lost before the outcome was applied", payment_id)
+                if attempt.id is not None:  # still keep what the provider said
+                    uow.attempts.finish(attempt)
+                    uow.commit()
+                return None
+            now = self.clock.now()
+            if attempt.id is None:
+                uow.attempts.add(replace(attempt, number=uow.attempts.next_number(payment_id)))
+            else:
+                uow.attempts.finish(attempt)
+            route = step.route
+            if step.kind is CallKind.LOOKUP:
+                if result.approved:
+                    payment.complete(result.transaction_id or "", now)
+                elif result.outcome is Outcome.DECLINED:
+                    payment.nothing_charged(now)
+                else:  # the lookup could not tell either
+                    payment.outcome_unknown(result.code or "lookup_failed", result.message or "lookup failed",
+                                            now + self._look_again(payment), now)
+            elif step.kind is CallKind.TOKENIZE:
+                if result.approved and result.card_token:
+                    payment.keep_token(route.name, result.card_token, result.card_brand, result.card_last4)
+                else:
+                    payment.record_failure(result.code or "provider_error", result.message or "provider error",
+                                           result.outcome is not Outcome.DECLINED, self.policy, now)
+            elif result.approved:
+                if result.card_brand or result.card_last4:
+                    payment.keep_token(route.name, result.card_token or payment.card_tokens.get(route.name, ""),
+                                       result.card_brand, result.card_last4)
                 payment.complete(result.transaction_id or "", now)
+            elif result.unknown:
+                payment.outcome_unknown(result.code or "outcome_unknown", result.message or "outcome not known",
+                                        now + self._look_again(payment), now)
             else:
                 payment.record_failure(result.code or "provider_error", result.message or "provider error",
                                        result.retryable, self.policy, now)
+            self._settle(payment)
             uow.payments.update(payment)
             uow.commit()
             return payment
 
-    async def _call(self, payment: Payment) -> ChargeResult:
-        request = ChargeRequest(payment.id, payment.amount, payment.currency, payment.card_token,
-                                payment.payment_method)
-        started = time.perf_counter()
-        try:
-            result = await asyncio.wait_for(self.provider.charge(request), self.config.call_timeout_seconds)
-        except TimeoutError:
-            result = ChargeResult(False, code="provider_timeout",
-                                  message="the provider did not answer in time", retryable=True)
-        except Exception:  # an adapter bug must not lose the payment: retry it like a transient error
-            log.exception("payment %s: provider call raised", payment.id)
-            result = ChargeResult(False, code="provider_error", message="the provider call failed", retryable=True)
-        self.last_progress = self.clock.now()
-        self.calls.append(ProviderCall(self.last_progress, (time.perf_counter() - started) * 1000, result.approved,
-                                       result.code))
-        return result
+    def _look_again(self, payment: Payment) -> timedelta:
+        return self.policy.delay(max(1, min(payment.attempts, 16)))
 
-    def _late(self, grant: Grant) -> bool:
+    def _late(self, grant: Grant, route: Route) -> bool:
         """Whether the call would reach the provider too long after its grant for the limit to hold.
 
         The bucket's safety margin tolerates margin / rate seconds between grant and call (100 ms
         by default). A process that stalls longer (CPU starved, a busy event loop) lets that token
         go and takes a fresh one, rather than crowding the next process's call.
         """
-        config = self.limiter.config
+        config = route.limiter.config
         if config.safety_margin <= 0 or config.refill_per_second <= 0:
             return False
         tolerance_us = 0.8 * config.safety_margin / config.refill_per_second * 1_000_000
         return epoch_us(self.clock.now()) - grant.at_us > tolerance_us
 
-    async def _attempt(self, payment: Payment, grant: Grant) -> None:
-        """Call the provider (a token is already taken) and apply the outcome."""
+    async def _attempt(self, payment: Payment, step: Step, grant: Grant) -> None:
+        """Make the planned call (its token is taken), apply the outcome, and go on while the plan
+        has a next call (a lookup that found nothing, a token made): each waits for its own token."""
         try:
-            while self._late(grant):
-                log.info("payment %s: token granted too long ago; taking a fresh one", payment.id)
-                fresh = await self._wait_for_token(payment)
-                if fresh is None:
+            while True:
+                while self._late(grant, step.route):
+                    log.info("payment %s: token granted too long ago; taking a fresh one", payment.id)
+                    fresh = await self._wait_for_token(payment, step.route)
+                    if fresh is None:
+                        return
+                    grant = fresh
+                called = await self._call(payment, step)
+                if called is None:
+                    self._on_change()
                     return
-                grant = fresh
-            result = await self._call(payment)
-            self._after_charge(payment)
-            await self._run_sync(self._finish, payment.id, result)
-            self._on_change()
+                result, attempt = called
+                if step.kind is CallKind.CHARGE:
+                    self._after_charge(payment)
+                updated = await self._run_sync(self._apply, payment.id, step, result, attempt)
+                self._on_change()
+                if updated is None or updated.status != PaymentStatus.PROCESSING or updated.lease_owner is None:
+                    return
+                payment = updated
+                plan = await self._run_sync(self.plan, payment)
+                if isinstance(plan, Verdict):
+                    await self._run_sync(self._apply_verdict, payment.id, plan)
+                    self._on_change()
+                    return
+                step = plan
+                next_grant = await self._wait_for_token(payment, step.route)
+                if next_grant is None:
+                    return
+                grant = next_grant
         except Exception:
             # The lease expires and another drain picks the payment up again.
             log.exception("payment %s: attempt failed; it will be claimed again", payment.id)

@@ -14,7 +14,7 @@ from app.bootstrap import Container
 PAN = "4242424242424242"
 CVC = "987"  # unusual, so a search for it means something
 CARD = {"number": PAN, "expMonth": 12, "expYear": 2030, "cvc": CVC}
-CARD_COLUMNS = ("card_brand", "card_last4", "card_token")
+CARD_COLUMNS = ("card_brand", "card_last4", "card_tokens")
 
 
 @pytest.fixture

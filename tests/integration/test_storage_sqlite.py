@@ -107,7 +107,7 @@ def test_a_user_survives_a_round_trip_with_aware_utc_times(uow: SqlUnitOfWorkFac
 
 
 def test_a_payment_survives_a_round_trip_with_aware_utc_times(uow: SqlUnitOfWorkFactory) -> None:
-    payment = make_payment(card_brand="visa", card_last4="4242", card_token="tok_x", idempotency_key="k",
+    payment = make_payment(card_brand="visa", card_last4="4242", card_tokens={"mock": "tok_x"}, idempotency_key="k",
                            next_attempt_at=T0 + timedelta(seconds=1), completed_at=None,
                            lease_owner="w1", lease_expires_at=T0 + timedelta(seconds=30), retry_count=1)
 

@@ -80,9 +80,27 @@ def test_development_accepts_generated_secrets(tmp_path: Path):
     assert not load_settings(data_dir=tmp_path, jwt_secret=None, storage_secret=None).production
 
 
-def test_an_unknown_provider_is_refused_naming_the_setting_and_the_known_ones(tmp_path: Path):
-    with pytest.raises(ConfigError, match="PAYGATE_PROVIDER: Input should be 'mock'"):
-        load_settings(data_dir=tmp_path, provider="acme")
+@pytest.mark.parametrize(("providers", "message"), [
+    ("acme", "unknown provider 'acme'; the providers are mock, stripe"),
+    ("mock,acme", "unknown provider 'acme'"),
+    ("mock,mock", "a provider is listed twice"),
+    (" , ", "name at least one provider"),
+])
+def test_an_unknown_provider_list_is_refused_naming_the_setting_and_the_known_ones(tmp_path: Path, providers: str,
+                                                                                  message: str):
+    with pytest.raises(ConfigError, match=f"PAYGATE_PROVIDERS: Value error, {message}"):
+        load_settings(data_dir=tmp_path, providers=providers)
+
+
+def test_providers_are_read_in_routing_order_whatever_the_case_and_spaces(tmp_path: Path):
+    settings = load_settings(data_dir=tmp_path, providers=" Stripe , mock", stripe_api_key="sk_test_x")
+    assert settings.provider_names == ["stripe", "mock"]
+    assert load_settings(data_dir=tmp_path).provider_names == ["mock"]
+
+
+def test_stripe_without_a_key_stops_the_start_with_one_clear_message(tmp_path: Path):
+    with pytest.raises(ConfigError, match="PAYGATE_PROVIDERS lists stripe, so PAYGATE_STRIPE_API_KEY must be set"):
+        load_settings(data_dir=tmp_path, providers="mock,stripe")
 
 
 @pytest.mark.parametrize(("overrides", "setting"), [

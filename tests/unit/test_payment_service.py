@@ -38,7 +38,7 @@ def submitted() -> list[int]:
 def service(uow, clock, submitted) -> PaymentService:
     provider = MockProvider(FakeLedger(), clock, MockConfig(min_latency_ms=0, max_latency_ms=0),
                             rng=random.Random(1), sleep=InstantSleep(clock), run_sync=run_sync)
-    return PaymentService(uow, provider, clock, on_submitted=lambda: submitted.append(1))
+    return PaymentService(uow, [provider], clock, on_submitted=lambda: submitted.append(1))
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_a_card_is_kept_only_as_brand_last4_and_token(service, uow, alice):
 
     stored = uow.payment(payment.id)
     assert (stored.card_brand, stored.card_last4) == ("visa", "4242")
-    assert stored.card_token.startswith("tok_")
+    assert stored.card_tokens["mock"].startswith("tok_")
     everything = repr(uow.state) + repr([e.data for e in uow.events()])
     assert "4242424242424242" not in everything
     assert "'123'" not in everything

@@ -189,7 +189,8 @@ def test_a_refused_transition_emits_no_event():
 
 
 def test_the_public_view_shows_only_brand_and_last4_of_the_card_and_never_the_token():
-    payment = make_payment(status="pending", card_brand="visa", card_last4="4242", card_token="tok_secret_1")
+    payment = make_payment(status="pending", card_brand="visa", card_last4="4242",
+                           card_tokens={"mock": "tok_secret_1"})
 
     shown = payment.public()
 

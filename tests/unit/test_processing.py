@@ -10,13 +10,22 @@ import pytest
 
 from domain.clock import FakeClock
 from domain.model.cards import CardInput
-from domain.model.providers import ChargeRequest, ChargeResult
+from domain.model.providers import CallResult, ChargeRequest
 from domain.model.rate_limit import BucketConfig, Grant, InMemoryRateLimiter
 from domain.model.retry import RetryPolicy
 from domain.services.mock_provider import MockConfig, MockProvider
 from domain.services.payments import PaymentService
-from domain.services.processor import PaymentProcessor, ProcessorConfig
-from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, InstantSleep, make_payment, make_user, run_sync
+from domain.services.processor import PaymentProcessor, ProcessorConfig, Route
+from tests.fakes import (
+    T0,
+    FakeCircuit,
+    FakeLedger,
+    FakeUnitOfWorkFactory,
+    InstantSleep,
+    make_payment,
+    make_user,
+    run_sync,
+)
 
 OWNER = "worker-1"
 
@@ -47,18 +56,29 @@ class RecordingProvider:
     def __init__(self, inner: MockProvider, clock: FakeClock, log: list[tuple]) -> None:
         self.inner = inner
         self.name = inner.name
+        self.charges_without_card = inner.charges_without_card
         self.clock = clock
         self.log = log
         self.fail_next: list[Exception] = []
 
+    def owns_token(self, token: str) -> bool:
+        return self.inner.owns_token(token)
+
     def tokenize(self, card):
         return self.inner.tokenize(card)
 
-    async def charge(self, request: ChargeRequest) -> ChargeResult:
+    async def create_token(self, card) -> CallResult:
+        return await self.inner.create_token(card)
+
+    async def charge(self, request: ChargeRequest) -> CallResult:
         self.log.append(("call", request.idempotency_key, self.clock.now()))
         if self.fail_next:
             raise self.fail_next.pop(0)
         return await self.inner.charge(request)
+
+    async def lookup(self, request: ChargeRequest) -> CallResult:
+        self.log.append(("lookup", request.idempotency_key, self.clock.now()))
+        return await self.inner.lookup(request)
 
 
 class Rig:
@@ -79,14 +99,15 @@ class Rig:
                             rng=random.Random(3), sleep=self.provider_sleep, run_sync=run_sync)
         self.provider = RecordingProvider(mock, self.clock, self.log)
         self.limiter = RecordingLimiter(InMemoryRateLimiter(bucket or BucketConfig(), self.clock), self.log)
+        self.circuit = FakeCircuit(self.clock)
         self.processor = self.make_processor(
             OWNER, call_timeout_seconds=call_timeout_seconds, lease_seconds=lease_seconds,
             max_token_poll_seconds=max_token_poll_seconds, after_charge=after_charge)
-        self.service = PaymentService(self.uow, self.provider, self.clock)
+        self.service = PaymentService(self.uow, [self.provider], self.clock)
         self.customer = self.uow.put_user(make_user(email="alice@example.com", user_id="usr_alice"))
 
     def make_processor(self, owner: str, after_charge=lambda p: None, **config) -> PaymentProcessor:
-        return PaymentProcessor(self.uow, self.limiter, self.provider, RetryPolicy(), self.clock,
+        return PaymentProcessor(self.uow, [Route(self.provider, self.limiter, self.circuit)], RetryPolicy(), self.clock,
                                 ProcessorConfig(owner=owner, **config), sleep=self.sleep, run_sync=run_sync,
                                 after_charge=after_charge)
 
@@ -106,15 +127,21 @@ class Rig:
         """Drain; while a retry is scheduled, move the clock to its time and drain again."""
         attempts = [await self.processor.drain()]
         for _ in range(max_rounds):
-            waiting = [p for p in self.uow.payments() if p.status == "retrying"]
+            waiting = [p.next_attempt_at for p in self.uow.payments() if p.status == "retrying"]
+            # Unknown outcomes wait for a lookup, claimable once their lease has run out (strictly after).
+            waiting += [p.lease_expires_at + timedelta(microseconds=1) for p in self.uow.payments()
+                        if p.status == "processing" and p.needs_lookup and p.lease_owner is None]
             if not waiting:
                 return attempts
-            self.clock.set(min(p.next_attempt_at for p in waiting))
+            self.clock.set(max(self.clock.now(), min(waiting)))
             attempts.append(await self.processor.drain())
         raise AssertionError("payments never settled")
 
     def calls(self) -> list[tuple]:
         return [entry for entry in self.log if entry[0] == "call"]
+
+    def lookups(self) -> list[tuple]:
+        return [entry for entry in self.log if entry[0] == "lookup"]
 
     def grants_and_calls(self) -> list[str]:
         return [entry[0] for entry in self.log if entry[0] in ("grant", "call")]
@@ -198,7 +225,7 @@ async def test_the_0119_card_fails_after_three_retries_and_four_attempts():
     assert rig.ledger.charges == {}
 
 
-async def test_the_0259_card_times_out_first_and_the_retry_completes_without_a_second_charge():
+async def test_the_0259_card_times_out_first_and_a_lookup_completes_it_without_a_second_charge():
     # The provider really waits (0.05 s) so asyncio.wait_for really times out (0.01 s); the
     # processor's own sleep stays instant. The whole test waits about 0.01 s of real time.
     rig = Rig(provider_sleep=asyncio.sleep, slow_answer_seconds=0.05, call_timeout_seconds=0.01)
@@ -206,17 +233,22 @@ async def test_the_0259_card_times_out_first_and_the_retry_completes_without_a_s
 
     assert await rig.processor.drain() == 1
     timed_out = rig.uow.payment(pid)
-    assert (timed_out.status, timed_out.failure_code) == ("retrying", "provider_timeout")
+    # Not a failure and not a retry: the outcome is unknown, so the payment waits for a lookup.
+    assert (timed_out.status, timed_out.failure_code, timed_out.needs_lookup) == ("processing", "provider_timeout",
+                                                                                  True)
+    assert timed_out.lease_owner is None and timed_out.retry_count == 0
     assert len(rig.ledger.charges) == 1  # the provider charged even though it answered too late
 
-    rig.clock.set(timed_out.next_attempt_at)
+    rig.clock.set(timed_out.lease_expires_at + timedelta(microseconds=1))
     assert await rig.processor.drain() == 1
 
     payment = rig.uow.payment(pid)
-    assert payment.status == "completed"
-    assert (payment.failure_code, payment.retry_count) == (None, 1)
+    assert (payment.status, payment.needs_lookup, payment.retry_count) == ("completed", False, 0)
     assert list(rig.ledger.charges) == [pid]
     assert payment.transaction_id == rig.ledger.find(pid).transaction_id
+    assert (len(rig.calls()), len(rig.lookups())) == (1, 1)  # the lookup found it: no second charge call
+    kinds = [(a.kind, a.outcome) for a in rig.uow.state.attempts]
+    assert kinds == [("charge", "unknown"), ("lookup", "approved")]
 
 
 async def test_the_limiter_grants_a_token_before_every_provider_call_including_retries():
@@ -321,9 +353,9 @@ async def test_a_payment_whose_lease_is_taken_while_waiting_for_a_token_is_left_
     assert (stored.status, stored.lease_owner) == ("processing", "worker-2")
 
 
-async def test_a_payment_whose_lease_is_lost_after_the_token_was_granted_leaves_the_outcome_to_the_new_owner():
-    # Nothing is read between the grant and the call (that would spread the calls); the provider's
-    # idempotency key makes a call by the old owner harmless, and only the lease holder settles.
+async def test_a_payment_whose_lease_is_lost_after_the_token_was_granted_is_not_charged_by_the_old_owner():
+    # The charge's attempt row is written under the lease just before the call: a lost lease shows
+    # there, and the old owner leaves the payment (and its call) to the new one.
     rig = Rig()
     pid = rig.submit("4242424242424242")
 
@@ -337,7 +369,7 @@ async def test_a_payment_whose_lease_is_lost_after_the_token_was_granted_leaves_
 
     stored = rig.uow.payment(pid)
     assert (stored.status, stored.lease_owner) == ("processing", "worker-2")
-    assert len(rig.calls()) == 1
+    assert rig.calls() == []
     assert rig.uow.event_types(pid) == ["payment.created", "payment.processing"]
 
 
@@ -345,7 +377,7 @@ async def test_an_expired_lease_of_another_owner_is_reclaimed_and_finished():
     rig = Rig()
     token = rig.token("4242424242424242")
     rig.uow.put_payment(make_payment(payment_id="pay_orphan", status="processing", attempts=1,
-                                     card_token=token, lease_owner="dead-worker",
+                                     card_tokens={"mock": token}, lease_owner="dead-worker",
                                      lease_expires_at=T0 - timedelta(seconds=1)))
 
     attempts = await rig.processor.drain()
@@ -381,13 +413,14 @@ async def test_a_crashed_worker_that_had_charged_is_finished_with_the_same_charg
     assert payment.status == "completed"
     assert payment.transaction_id == first_charge.transaction_id
     assert len(rig.ledger.charges) == 1
-    assert len(rig.calls()) == 2
+    # The rescuer found the charge's attempt in flight (needs_lookup): it asked, and did not charge.
+    assert (len(rig.calls()), len(rig.lookups())) == (1, 1)
 
 
 async def test_a_payment_leased_by_a_live_other_owner_is_not_touched():
     rig = Rig()
     token = rig.token("4242424242424242")
-    rig.uow.put_payment(make_payment(payment_id="pay_busy", status="pending", card_token=token,
+    rig.uow.put_payment(make_payment(payment_id="pay_busy", status="pending", card_tokens={"mock": token},
                                      lease_owner="worker-2", lease_expires_at=T0 + timedelta(seconds=30)))
 
     attempts = await rig.processor.drain()
@@ -423,29 +456,34 @@ async def test_a_retrying_payment_in_a_terminal_state_or_due_later_is_not_claime
     assert rig.log == []
 
 
-async def test_an_adapter_that_raises_is_retried_like_a_transient_error():
+async def test_an_adapter_that_raises_leaves_the_outcome_unknown_and_a_lookup_decides():
     rig = Rig()
-    rig.provider.fail_next.append(RuntimeError("adapter bug"))
+    rig.provider.fail_next.append(ConnectionResetError("connection reset"))  # before the provider charged
     pid = rig.submit("4242424242424242")
 
     await rig.processor.drain()
-    failed_once = rig.uow.payment(pid)
+    unknown = rig.uow.payment(pid)
     await rig.drain_until_settled()
 
-    assert (failed_once.status, failed_once.failure_code) == ("retrying", "provider_error")
+    assert (unknown.status, unknown.failure_code, unknown.needs_lookup) == ("processing", "connection_lost", True)
     assert rig.uow.payment(pid).status == "completed"
     assert len(rig.ledger.charges) == 1
+    # charge (lost), lookup (nothing stands), charge again
+    assert [e[0] for e in rig.log if e[0] in ("call", "lookup")] == ["call", "lookup", "call"]
 
 
-async def test_the_processor_records_each_provider_call_for_the_metrics():
+async def test_every_provider_call_is_kept_as_an_attempt_row_with_its_outcome():
     rig = Rig()
-    rig.submit("4242424242424242")
-    rig.submit("4000000000000002")
+    approved = rig.submit("4242424242424242")
+    declined = rig.submit("4000000000000002")
 
     await rig.processor.drain()
 
-    outcomes = sorted((c.approved, c.code) for c in rig.processor.calls)
-    assert outcomes == [(False, "card_declined"), (True, None)]
+    rows = {a.payment_id: a for a in rig.uow.state.attempts}
+    assert (rows[approved].kind, rows[approved].outcome, rows[approved].number) == ("charge", "approved", 1)
+    assert rows[approved].transaction_id == rig.uow.payment(approved).transaction_id
+    assert (rows[declined].outcome, rows[declined].code) == ("declined", "card_declined")
+    assert all(a.provider == "mock" and a.latency_ms is not None and a.started_at == T0 for a in rows.values())
 
 
 async def test_a_token_granted_too_long_before_the_call_is_let_go_and_a_fresh_one_taken():
