@@ -27,6 +27,7 @@ from domain.services.deliveries import DeliveryWorker
 from domain.services.orders import OrderService
 from domain.services.payments import PaymentService
 from domain.services.processor import PaymentProcessor, ProcessorConfig, Route
+from domain.services.provider_events import ProviderEvents
 from domain.services.users import UserService
 from storage.db import Database
 from storage.ledger import SqlMockLedger
@@ -59,6 +60,7 @@ class Container:
     orders: OrderService
     deliveries: DeliveryWorker
     user_cache: UserCache
+    provider_events: ProviderEvents
     routes: list[Route] = field(default_factory=list)  # every provider in routing order
     owner: str = ""  # this process's name in leases and heartbeats
     started_at: float = field(default_factory=time.time)
@@ -133,7 +135,7 @@ def build(settings: Settings | None = None) -> Container:
                           AuthService(uow, hasher, throttle, client_throttle),
                           routes[0].limiter, ledger, routes[0].provider, payments, processor, hub,
                           CatalogService(uow, clock), CartService(uow, clock), orders, deliveries, user_cache,
-                          routes=routes, owner=owner,
+                          ProviderEvents(uow, clock), routes=routes, owner=owner,
                           wake_drain=wake_drain)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
     return container

@@ -26,6 +26,7 @@ class Jobs:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._again = False
         self._draining = False
+        self._reconciling = False
         self.last_drain_tick: float | None = None  # time.time() when a drain pass last finished cleanly
         self.last_drain_error: str | None = None
         self.started_at: float | None = None
@@ -55,6 +56,12 @@ class Jobs:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.scheduler.add_job(self._drain, "interval", id="drain", seconds=settings.drain_interval_seconds,
                                max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
+        # Unknown outcomes whose lease ran out are looked up first; cards held in this process's memory
+        # keep their payments held for it (domain/services/card_vault.py).
+        self.scheduler.add_job(self._reconcile, "interval", id="reconcile",
+                               seconds=max(1.0, settings.lease_seconds / 6), max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._hold_cards, "interval", id="hold-cards",
+                               seconds=max(1.0, settings.lease_seconds / 3), max_instances=1, coalesce=True)
         self.scheduler.add_job(self._tail, "interval", id="outbox", seconds=settings.outbox_poll_seconds,
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(self._deliver, "interval", id="deliveries", seconds=settings.outbox_poll_seconds * 2,
@@ -90,9 +97,9 @@ class Jobs:
     async def idle(self, timeout: float) -> bool:
         """Wait (at most `timeout` seconds) for a running drain pass to end; whether it did."""
         deadline = time.monotonic() + timeout
-        while self._draining and time.monotonic() < deadline:
+        while (self._draining or self._reconciling) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        return not self._draining
+        return not (self._draining or self._reconciling)
 
     async def _drain(self) -> None:
         self._draining = True
@@ -110,6 +117,25 @@ class Jobs:
             log.exception("drain job failed; it runs again at the next interval")
         finally:
             self._draining = False
+
+    async def _reconcile(self) -> None:
+        self._reconciling = True
+        try:
+            await self.container.processor.reconcile()
+        except asyncio.CancelledError:
+            return  # the app is stopping: the loop cancels what runs; nothing to report
+        except Exception:
+            log.exception("reconciliation failed; it runs again at the next interval")
+        finally:
+            self._reconciling = False
+
+    async def _hold_cards(self) -> None:
+        try:
+            await asyncio.to_thread(self.container.processor.hold_cards)
+        except asyncio.CancelledError:
+            return  # the app is stopping: the loop cancels what runs; nothing to report
+        except Exception:
+            log.exception("renewing the holds of payments with cards in memory failed")
 
     async def _sample(self) -> None:
         assert self.sampler is not None, "start() schedules this job only with a sampler"

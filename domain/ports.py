@@ -98,10 +98,22 @@ class Circuit(Protocol):
         """Just before a call: a ticket to pass to `end`, or None when the circuit is open (no call)."""
         ...
 
+    def last_error(self) -> tuple[str, str, datetime] | None:
+        """The last failure that counted against the circuit: (code, message, when)."""
+        ...
+
     def end(self, ticket: object, result: CallResult) -> None:
         """After the call: healthy when the provider answered as a working service (approved or declined);
         otherwise the failure counts towards opening the circuit and becomes its last error."""
         ...
+
+
+class ProviderEventRepository(Protocol):
+    def add(self, provider: str, event_id: str, event_type: str, at: datetime, outcome: str) -> None:
+        """Store an inbound provider event by its id; the same id twice fails the commit (DuplicateKey)."""
+        ...
+
+    def seen(self, provider: str, event_id: str) -> bool: ...
 
 
 class AttemptRepository(Protocol):
@@ -184,8 +196,10 @@ class PaymentRepository(Protocol):
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
              after: PageCursor | None) -> list[Payment]: ...
 
-    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
-        """Lease one due payment: pending, retrying past its time, or one whose lease expired."""
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime,
+                  unknown_only: bool = False) -> Payment | None:
+        """Lease one due payment: pending, retrying past its time, or one whose lease expired (or was
+        held for `owner`); oldest first. `unknown_only`: only those whose outcome must be looked up."""
         ...
 
     def renew_lease(self, payment_id: str, owner: str, lease_until: datetime) -> bool: ...
@@ -302,6 +316,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     deliveries: DeliveryRepository
     attempts: AttemptRepository
+    provider_events: ProviderEventRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

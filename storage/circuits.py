@@ -160,6 +160,10 @@ class SharedCircuit:
                 return CircuitState.HALF_OPEN
         return state
 
+    def last_error(self) -> tuple[str, str, datetime] | None:
+        error = self.view().last_error
+        return (error.code, error.message, error.at) if error else None
+
     def state(self) -> CircuitState:
         row = self.storage._read()
         return self._state_of(row) if row else CircuitState.CLOSED

@@ -21,7 +21,7 @@ from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 from domain.ports import NewEvents
 from storage.db import from_db, to_db
-from storage.tables import IdempotencyRow, OutboxRow, PaymentAttemptRow, PaymentRow, UserRow
+from storage.tables import IdempotencyRow, OutboxRow, PaymentAttemptRow, PaymentRow, ProviderEventRow, UserRow
 
 
 def flush(session: Session) -> None:
@@ -128,7 +128,8 @@ class SqlPaymentRepository:
         stmt = stmt.order_by(col(PaymentRow.created_at).desc(), col(PaymentRow.id).desc()).limit(limit)
         return [_payment(r) for r in self.session.exec(stmt).all()]
 
-    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime,
+                  unknown_only: bool = False) -> Payment | None:
         db_now = to_db(now)
         due = or_(
             col(PaymentRow.status) == PaymentStatus.PENDING,
@@ -136,9 +137,13 @@ class SqlPaymentRepository:
             col(PaymentRow.status) == PaymentStatus.PROCESSING,  # only with an expired lease: its process died
         )
         free = or_(col(PaymentRow.lease_expires_at).is_(None), col(PaymentRow.lease_expires_at) < db_now,
-                   col(PaymentRow.lease_owner) == hold_name(owner))  # held for this process: its card is here
-        stmt = (select(PaymentRow).where(due, free).order_by(col(PaymentRow.created_at)).limit(1)
-                .with_for_update(skip_locked=True))
+                   # held for this process (its card is here), once its next attempt is due
+                   and_(col(PaymentRow.lease_owner) == hold_name(owner),
+                        or_(col(PaymentRow.next_attempt_at).is_(None), col(PaymentRow.next_attempt_at) <= db_now)))
+        stmt = select(PaymentRow).where(due, free)
+        if unknown_only:
+            stmt = stmt.where(col(PaymentRow.needs_lookup).is_(True))
+        stmt = stmt.order_by(col(PaymentRow.created_at)).limit(1).with_for_update(skip_locked=True)
         row = self.session.exec(stmt).first()
         if row is None:
             return None
@@ -285,3 +290,16 @@ class SqlAttemptRepository:
                                         col(PaymentAttemptRow.outcome).is_not(None))
                                  .order_by(col(PaymentAttemptRow.started_at).desc()).limit(limit)).all()
         return [_attempt(r) for r in rows]
+
+
+class SqlProviderEventRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, provider: str, event_id: str, event_type: str, at: datetime, outcome: str) -> None:
+        self.session.add(ProviderEventRow(provider=provider, event_id=event_id, type=event_type,
+                                          received_at=to_db(at), outcome=outcome))
+        flush(self.session)
+
+    def seen(self, provider: str, event_id: str) -> bool:
+        return self.session.get(ProviderEventRow, (provider, event_id)) is not None

@@ -18,6 +18,7 @@ from domain.ports import (
     OutboxRepository,
     PaymentRepository,
     ProductRepository,
+    ProviderEventRepository,
     UserRepository,
 )
 from storage.db import Database
@@ -27,6 +28,7 @@ from storage.repositories import (
     SqlIdempotencyRepository,
     SqlOutboxRepository,
     SqlPaymentRepository,
+    SqlProviderEventRepository,
     SqlUserRepository,
 )
 from storage.shop import SqlCartRepository, SqlOrderRepository, SqlProductRepository
@@ -44,6 +46,7 @@ class SqlUnitOfWork:
     orders: OrderRepository
     deliveries: DeliveryRepository
     attempts: AttemptRepository
+    provider_events: ProviderEventRepository
 
     def __init__(self, db: Database, read_only: bool = False) -> None:
         self.db = db
@@ -62,6 +65,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(self.session, self.new_events)
         self.deliveries = SqlDeliveryRepository(self.session)
         self.attempts = SqlAttemptRepository(self.session)
+        self.provider_events = SqlProviderEventRepository(self.session)
         return self
 
     def __exit__(self, *exc: Any) -> None:

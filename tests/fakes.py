@@ -44,6 +44,7 @@ from domain.ports import (
     OutboxRepository,
     PaymentRepository,
     ProductRepository,
+    ProviderEventRepository,
     UserRepository,
 )
 from domain.services.cart import CartService
@@ -93,6 +94,7 @@ class FakeState:
     deliveries: dict[int, DeliveryRow] = field(default_factory=dict)
     last_delivery_id: int = 0
     attempts: list[Attempt] = field(default_factory=list)
+    provider_events: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -157,14 +159,18 @@ class FakePaymentRepository:
         rows.sort(key=lambda p: (p.created_at, p.id), reverse=True)
         return [copy.deepcopy(p) for p in rows[:limit]]
 
-    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Payment | None:
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime,
+                  unknown_only: bool = False) -> Payment | None:
         def due(p: Payment) -> bool:
+            if unknown_only and not p.needs_lookup:
+                return False
             return (p.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
                     or (p.status == PaymentStatus.RETRYING and p.next_attempt_at is not None
                         and p.next_attempt_at <= now))
 
         def free(p: Payment) -> bool:
-            return p.lease_expires_at is None or p.lease_expires_at < now or p.lease_owner == hold_name(owner)
+            held_for_me = p.lease_owner == hold_name(owner) and (p.next_attempt_at is None or p.next_attempt_at <= now)
+            return p.lease_expires_at is None or p.lease_expires_at < now or held_for_me
 
         candidates = sorted((p for p in self._state.payments.values() if due(p) and free(p)),
                             key=lambda p: p.created_at)
@@ -231,6 +237,21 @@ class FakeAttemptRepository:
     def recent(self, since: datetime, limit: int) -> builtins.list[Attempt]:
         done = [a for a in self._state.attempts if a.started_at >= since and a.outcome is not None]
         return sorted(done, key=lambda a: a.started_at, reverse=True)[:limit]
+
+
+class FakeProviderEventRepository:
+    def __init__(self, state: FakeState, added: set[tuple[str, str]]) -> None:
+        self._state = state
+        self._added = added
+
+    def add(self, provider: str, event_id: str, event_type: str, at: datetime, outcome: str) -> None:
+        if (provider, event_id) in self._state.provider_events:
+            raise DuplicateKey("this event is stored already")
+        self._state.provider_events[(provider, event_id)] = outcome
+        self._added.add(("provider_event", f"{provider}:{event_id}"))
+
+    def seen(self, provider: str, event_id: str) -> bool:
+        return (provider, event_id) in self._state.provider_events
 
 
 class FakeIdempotencyRepository:
@@ -426,18 +447,21 @@ class FakeUnitOfWork:
     orders: OrderRepository
     deliveries: DeliveryRepository
     attempts: AttemptRepository
+    provider_events: ProviderEventRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, read_only: bool = False) -> None:
         self._factory = factory
         self.read_only = read_only
         self._working: FakeState | None = None
         self._added_keys: set[tuple[str, str]] = set()
+        self._added_events: set[tuple[str, str]] = set()
         self._new_events = NewEvents()
         self.committed = False
 
     def __enter__(self) -> FakeUnitOfWork:
         self._working = copy.deepcopy(self._factory.state)
         self._added_keys = set()
+        self._added_events = set()
         self._new_events = NewEvents()
         self.users = FakeUserRepository(self._working)
         self.payments = FakePaymentRepository(self._working, self._new_events)
@@ -448,6 +472,7 @@ class FakeUnitOfWork:
         self.orders = FakeOrderRepository(self._working, self._new_events)
         self.deliveries = FakeDeliveryRepository(self._working)
         self.attempts = FakeAttemptRepository(self._working)
+        self.provider_events = FakeProviderEventRepository(self._working, self._added_events)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -466,6 +491,8 @@ class FakeUnitOfWork:
         # A key that another transaction committed since we entered fails this commit, like a unique index.
         if any(k in committed.idempotency for k in self._added_keys):
             raise DuplicateKey("this idempotency key is already taken")
+        if any(tuple(k[1].split(":", 1)) in committed.provider_events for k in self._added_events):
+            raise DuplicateKey("this provider event is stored already")
         self._factory.state = copy.deepcopy(self._working)
         self._added_keys.clear()
         self._factory.commits += 1
@@ -559,6 +586,7 @@ class FakeCircuit:
         self.reset_seconds = reset_seconds
         self.failures = 0
         self.opened_at: datetime | None = None
+        self.error: tuple[str, str, datetime] | None = None
         self.calls = 0
 
     def state(self) -> CircuitState:
@@ -574,7 +602,12 @@ class FakeCircuit:
         self.calls += 1
         return object()
 
+    def last_error(self) -> tuple[str, str, datetime] | None:
+        return self.error
+
     def end(self, ticket: object, result: CallResult) -> None:
+        if not result.healthy:
+            self.error = (result.code or "", result.message or "", self.clock.now())
         if result.healthy:
             self.failures, self.opened_at = 0, None
             return

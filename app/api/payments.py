@@ -11,6 +11,7 @@ from app.api.errors import responses
 from app.api.fields import IdempotencyKeyHeader, PaymentStatus, optional_query
 from app.api.idempotency import created_or_replayed, replay_responses
 from app.api.schemas import (
+    AttemptList,
     EventList,
     PaymentCreate,
     PaymentPage,
@@ -54,3 +55,9 @@ def get_payment(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> di
 def payment_events(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
     """The payment's audit trail, oldest first."""
     return {"data": [e.public() for e in c.payments.events(user, payment_id)]}
+
+
+@router.get("/{paymentId}/attempts", response_model=AttemptList, responses=responses(404))
+def payment_attempts(payment_id: PaymentId, user: CurrentUser, c: ContainerDep) -> dict[str, Any]:
+    """Every provider call made for the payment (charges, lookups, tokenizations), oldest first."""
+    return {"data": [a.public() for a in c.payments.attempts(user, payment_id)]}

@@ -102,6 +102,9 @@ class PaymentCreate(Strict):
     payment_method: PaymentMethod = "credit_card"
     idempotency_key: IdempotencyKey | None = Field(None, description="Or the Idempotency-Key header (the same value)")
     card: CardIn | None = None
+    payment_method_token: Text | None = Field(None, min_length=3, max_length=255,
+                                              description="A provider's token for the card (Stripe: pm_…), "
+                                                          "instead of card")
 
 
 class CardPublic(Public):
@@ -157,6 +160,50 @@ class LedgerEntry(Public):
 
 class LedgerList(Public):
     data: list[LedgerEntry]
+
+
+class AttemptPublic(Public):
+    number: int
+    kind: Literal["charge", "lookup", "refund", "tokenize"]
+    provider: str
+    started_at: str
+    latency_ms: int | None
+    outcome: Literal["approved", "declined", "error", "unknown"]
+    code: str | None
+    transaction_id: str | None
+
+
+class AttemptList(Public):
+    data: list[AttemptPublic]
+
+
+class RateLimitPublic(Public):
+    capacity: int
+    refill_rate: float
+    available_tokens: float
+
+
+class ProviderError(Public):
+    code: str
+    message: str
+    at: str
+
+
+class ProviderPublic(Public):
+    name: str
+    role: Literal["primary", "fallback"]
+    circuit: Literal["closed", "open", "half_open"]
+    rate_limit: RateLimitPublic
+    last_error: ProviderError | None
+
+
+class ProviderList(Public):
+    data: list[ProviderPublic]
+
+
+class WebhookReceipt(Public):
+    received: bool
+    outcome: str
 
 
 # --- catalogue, cart, orders ---------------------------------------------------------------
@@ -243,6 +290,8 @@ class OrderCreate(Strict):
     payment_method: PaymentMethod = "credit_card"
     idempotency_key: IdempotencyKey | None = Field(None, description="Or the Idempotency-Key header (the same value)")
     card: CardIn | None = None
+    payment_method_token: Text | None = Field(None, min_length=3, max_length=255,
+                                              description="A provider's token for the card, instead of card")
     # Accepted and ignored (API.md, Orders): the total is computed on the server from current prices.
     amount: Any = Field(None, description="Ignored: the total is computed on the server")
     total_amount: Any = Field(None, description="Ignored: the total is computed on the server")

@@ -50,6 +50,3 @@ class CardVault:
             for pid in [pid for pid, (_, until) in self._cards.items() if until <= now]:
                 del self._cards[pid]
             return list(self._cards)
-
-    def __len__(self) -> int:
-        return len(self.held())

@@ -14,6 +14,7 @@ from domain.model.errors import Forbidden, NotFound, ValidationFailed
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.payments import TRANSITIONS, PageCursor, Payment, PaymentRequest, check_idempotency_key
+from domain.model.providers import Attempt
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 from domain.ports import PaymentProvider, UnitOfWork, UnitOfWorkFactory
@@ -58,7 +59,7 @@ class PaymentService:
         self.providers = list(providers)
         self.clock = clock
         self.on_submitted = on_submitted
-        self.vault = vault or CardVault(clock)
+        self.vault = vault if vault is not None else CardVault(clock)
         self.holder = holder
         self.hold_seconds = hold_seconds
 
@@ -168,6 +169,11 @@ class PaymentService:
                                      limit=limit + 1, after=after)
         next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
         return page[:limit], next_cursor
+
+    def attempts(self, actor: User, payment_id: str) -> builtins.list[Attempt]:
+        self.get(actor, payment_id)
+        with self.uow(read_only=True) as uow:
+            return uow.attempts.for_payment(payment_id)
 
     def events(self, actor: User, payment_id: str) -> builtins.list[Event]:
         self.get(actor, payment_id)

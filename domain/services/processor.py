@@ -95,7 +95,7 @@ class PaymentProcessor:
         self.policy = policy
         self.clock = clock
         self.config = config
-        self.vault = vault or CardVault(clock)
+        self.vault = vault if vault is not None else CardVault(clock)
         self._sleep = sleep
         self._run_sync = run_sync
         self._after_charge = after_charge  # a fault-injection point for crash tests
@@ -108,7 +108,12 @@ class PaymentProcessor:
         a payment still waiting for a token is handed back at once."""
         self.stopping = True
 
-    async def drain(self) -> int:
+    async def reconcile(self) -> int:
+        """The reconciliation job: settle payments whose outcome is unknown and whose lease ran out
+        (their process died mid-call, or their next lookup is due), ahead of the rest of the queue."""
+        return await self.drain(unknown_only=True)
+
+    async def drain(self, unknown_only: bool = False) -> int:
         """Process due payments until none is left (or `stop()`); return how many were started."""
         in_flight: set[asyncio.Task[None]] = set()
         count = 0
@@ -117,7 +122,7 @@ class PaymentProcessor:
                 # Claimed and marked processing first, then the token: nothing but this task's start
                 # stands between the grant and the provider's receipt of the call, so the calls keep
                 # the spacing the bucket gave them.
-                payment = await self._run_sync(self._claim)
+                payment = await self._run_sync(self._claim, unknown_only)
                 self.last_progress = self.clock.now()
                 if payment is None:
                     break
@@ -178,11 +183,11 @@ class PaymentProcessor:
     def _lease_until(self) -> datetime:
         return self.clock.now() + timedelta(seconds=self.config.lease_seconds)
 
-    def _claim(self) -> Payment | None:
+    def _claim(self, unknown_only: bool = False) -> Payment | None:
         """Lease one due payment and move it to processing, in one transaction."""
         with self.uow() as uow:
             payment = uow.payments.claim_due(now=self.clock.now(), owner=self.config.owner,
-                                             lease_until=self._lease_until())
+                                             lease_until=self._lease_until(), unknown_only=unknown_only)
             if payment is not None and payment.status in (PaymentStatus.PENDING, PaymentStatus.RETRYING):
                 payment.start_processing(self.clock.now())
                 uow.payments.update(payment)
@@ -298,11 +303,8 @@ class PaymentProcessor:
             if attempt is None:
                 return None
         ticket = await self._run_sync(route.circuit.begin)
-        if ticket is None:  # opened while this payment waited for its token
-            if attempt is not None:  # nothing went out; the lookup will say so
-                await self._run_sync(self._finish_unsent, attempt)
-            await self._run_sync(self._apply_verdict, payment.id,
-                                 Verdict("look_later" if attempt else "wait", *CIRCUIT_OPEN))
+        if ticket is None:  # the circuit opened while this payment waited for its token: nothing went out
+            await self._run_sync(self._unsent, payment.id, attempt, Verdict("wait", *CIRCUIT_OPEN))
             return None
         started_at = self.clock.now()
         started = time.perf_counter()
@@ -338,9 +340,24 @@ class PaymentProcessor:
                 return CallResult.error("provider_error", "the provider call failed")
             return CallResult.not_known("connection_lost", "the connection to the provider was lost")
 
-    def _finish_unsent(self, attempt: Attempt) -> None:
+    def _unsent(self, payment_id: str, attempt: Attempt | None, verdict: Verdict) -> None:
+        """A call the circuit breaker stopped: record it as not sent, and let the payment wait."""
         with self.uow() as uow:
-            uow.attempts.finish(replace(attempt, latency_ms=0, outcome=Outcome.ERROR, code="circuit_open"))
+            payment = uow.payments.get(payment_id, for_update=True)
+            if attempt is not None:
+                uow.attempts.finish(replace(attempt, latency_ms=0, outcome=Outcome.ERROR, code="circuit_open"))
+            if payment is not None and self._mine(payment):
+                now = self.clock.now()
+                if attempt is not None:
+                    payment.nothing_charged(now)
+                if payment.needs_lookup:
+                    payment.outcome_unknown(verdict.code, verdict.message,
+                                            now + timedelta(seconds=self.config.circuit_wait_seconds), now)
+                else:
+                    payment.wait_for_provider(verdict.code, verdict.message,
+                                              now + timedelta(seconds=self.config.circuit_wait_seconds), now)
+                self._settle(payment)
+                uow.payments.update(payment)
             uow.commit()
 
     def _apply(self, payment_id: str, step: Step, result: CallResult, attempt: Attempt) -> Payment | None:
@@ -425,7 +442,7 @@ class PaymentProcessor:
                     self._after_charge(payment)
                 updated = await self._run_sync(self._apply, payment.id, step, result, attempt)
                 self._on_change()
-                if updated is None or updated.status != PaymentStatus.PROCESSING or updated.lease_owner is None:
+                if updated is None or not self._mine(updated):  # settled, or waiting (released or held)
                     return
                 payment = updated
                 plan = await self._run_sync(self.plan, payment)

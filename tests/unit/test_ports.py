@@ -84,7 +84,7 @@ def test_the_fake_unit_of_work_declares_its_repositories_with_the_ports_types():
 
     assert fakes.FakeUnitOfWork.__annotations__ == declared
     assert set(declared) == {"users", "payments", "idempotency", "outbox", "products", "carts", "orders",
-                             "deliveries", "attempts"}
+                             "deliveries", "attempts", "provider_events"}
 
 
 def test_the_signature_check_catches_a_drifting_fake():

@@ -1,0 +1,78 @@
+"""Inbound provider events (Stripe's webhooks): settle what PayGate did not know yet, once per event.
+
+A provider tells what became of a charge whose answer PayGate lost (a timeout, a dropped connection,
+a process that died mid-call). Such a payment is `processing` with `needs_lookup`; the event settles
+it as a lookup would have, in the same transaction as the event's row, so the same event id twice
+(providers deliver at least once) changes nothing the second time. An event about a payment that is
+already settled, or that PayGate never asked about, changes nothing either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.clock import Clock
+from domain.model.errors import DuplicateKey
+from domain.model.statuses import PaymentStatus
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+
+
+class Settled(StrEnum):
+    COMPLETED = "completed"  # a payment whose outcome was unknown is completed
+    FAILED = "failed"  # ... is failed for good (a decline)
+    NOTHING_CHARGED = "nothing_charged"  # ... had no charge; the queue tries again
+    IGNORED = "ignored"  # nothing to change (already settled, not ours, a type we do not act on)
+    DUPLICATE = "duplicate"  # this event id was handled before
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    provider: str
+    id: str
+    type: str
+    payment_id: str | None
+    transaction_id: str | None
+    succeeded: bool | None  # True: the charge stands; False: it failed; None: the event is not about that
+    failure_code: str | None = None
+    failure_message: str | None = None
+    permanent: bool = False  # a failure the provider will not change its mind about (a decline)
+
+
+class ProviderEvents:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    def receive(self, event: ProviderEvent) -> Settled:
+        try:
+            with self.uow() as uow:
+                if uow.provider_events.seen(event.provider, event.id):
+                    return Settled.DUPLICATE
+                outcome = self._settle(uow, event)
+                uow.provider_events.add(event.provider, event.id, event.type, self.clock.now(), outcome)
+                uow.commit()
+                return outcome
+        except DuplicateKey:  # the same event, delivered twice at once: the other one stored it
+            return Settled.DUPLICATE
+
+    def _settle(self, tx: UnitOfWork, event: ProviderEvent) -> Settled:
+        if event.payment_id is None or event.succeeded is None:
+            return Settled.IGNORED
+        payment = tx.payments.get(event.payment_id, for_update=True)
+        if (payment is None or payment.status != PaymentStatus.PROCESSING or not payment.needs_lookup
+                or payment.provider != event.provider):
+            return Settled.IGNORED
+        now = self.clock.now()
+        if event.succeeded:
+            payment.complete(event.transaction_id or "", now)
+            outcome = Settled.COMPLETED
+        else:
+            payment.nothing_charged(now)
+            if event.permanent:
+                payment.fail(event.failure_code or "card_declined", event.failure_message or "declined", now)
+                outcome = Settled.FAILED
+            else:
+                outcome = Settled.NOTHING_CHARGED
+        tx.payments.update(payment)
+        return outcome
