@@ -1,25 +1,29 @@
-"""System Metrics (admin): live charts of outcomes, queue, limiter tokens and provider latency."""
+"""System Metrics (admin): live charts of outcomes, queue, tokens and provider latency, and the providers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.metrics import Sampler, per_minute, system_info
+from app.metrics import ProviderStatus, Sampler, latencies, per_minute, provider_statuses, system_info
 from app.pages.guard import page
 from domain.clock import iso
 from domain.model.payments import Payment
+from domain.model.providers import Attempt, CircuitState
 from domain.model.statuses import QUEUED, PaymentStatus
 from domain.model.users import User
 
 TITLE = "System Metrics"
 REFRESH_SECONDS = 2.0
 NO_VALUE = "–"
-LATENCY_POINTS = 200
+LATENCY_POINTS = 200  # the newest finished provider calls drawn, of every provider together
+LATENCY_WINDOW = timedelta(minutes=10)
+CIRCUIT_COLORS = {CircuitState.CLOSED: "positive", CircuitState.HALF_OPEN: "amber-8", CircuitState.OPEN: "negative"}
 ERROR_COLUMNS = [{"name": "at", "label": "Time", "field": "at", "align": "left"},
                  {"name": "paymentId", "label": "Payment", "field": "paymentId", "align": "left"},
                  {"name": "code", "label": "Code", "field": "code", "align": "left"},
@@ -48,16 +52,29 @@ def success_options() -> dict[str, Any]:
                              "itemStyle": {"color": "#5c6bc0"}}], {"type": "value", "min": 0, "max": 100})
 
 
-def queue_options() -> dict[str, Any]:
-    return _category_chart([{"name": "queue", "type": "line", "data": [], "areaStyle": {}},
-                            {"name": "tokens", "type": "line", "yAxisIndex": 1, "data": [], "step": "end"}],
+def queue_options(providers: list[str]) -> dict[str, Any]:
+    """The queue, and a tokens line for each provider's own bucket (just "tokens" when there is one)."""
+    tokens = [{"name": f"tokens {name}" if len(providers) > 1 else "tokens", "type": "line", "yAxisIndex": 1,
+               "data": [], "step": "end"} for name in providers]
+    return _category_chart([{"name": "queue", "type": "line", "data": [], "areaStyle": {}}, *tokens],
                            [{"type": "value", "name": "queue", "minInterval": 1},
                             {"type": "value", "name": "tokens", "min": 0}], legend=True)
 
 
 def latency_options() -> dict[str, Any]:
-    return _category_chart([{"name": "latency", "type": "line", "data": [], "showSymbol": False}],
-                           {"type": "value", "name": "ms"})
+    """A time axis: each provider's calls fall at their own moments, so the lines share no categories.
+    The series, one per provider, are set by each refresh."""
+    return {"tooltip": {"trigger": "axis"}, "legend": {"data": []}, "xAxis": {"type": "time"},
+            "yAxis": {"type": "value", "name": "ms"}, "series": []}
+
+
+def latency_series(providers: list[str], calls: dict[str, list[Attempt]]) -> list[dict[str, Any]]:
+    """A line per provider: the configured ones in routing order, then any other that made calls (another
+    process may route to one this process does not), each point [epoch ms when the call started, ms]."""
+    names = providers + sorted(set(calls) - set(providers))
+    return [{"name": name, "type": "line", "showSymbol": len(calls.get(name, [])) < 2,  # a lone call: no line
+             "data": [[int(a.started_at.timestamp() * 1000), a.latency_ms] for a in calls.get(name, [])]}
+            for name in names]
 
 
 @dataclass(frozen=True)
@@ -66,19 +83,22 @@ class Reading:
 
     counts: dict[str, int]
     failures: list[Payment]
-    tokens: float
+    providers: list[ProviderStatus]  # in routing order, the primary first
+    calls: dict[str, list[Attempt]]  # finished provider calls by provider, oldest first
     info: dict[str, float]
     minutes: tuple[list[str], list[int], list[int]]  # labels, completed, failed per minute
 
 
 def read(container: Container, sampler: Sampler) -> Reading:
-    """Blocking (the database, and the limiter's bucket there): a page calls it in a worker thread."""
+    """Blocking (the database, and the buckets and circuits there): a page calls it in a worker thread."""
     if not sampler.samples:
         sampler.sample()
     with container.uow(read_only=True) as uow:
         counts = uow.payments.count_by_status()
         failures = uow.payments.recent_failures(50)
-    return Reading(counts, failures, container.limiter.available(), system_info(container), per_minute(container))
+    calls = latencies(container.uow, container.clock.now() - LATENCY_WINDOW, LATENCY_POINTS)
+    return Reading(counts, failures, provider_statuses(container.routes), calls, system_info(container),
+                   per_minute(container))
 
 
 @dataclass
@@ -92,11 +112,12 @@ class Stats:
     uptime: str = NO_VALUE
     memory: str = NO_VALUE
 
-    def update(self, reading: Reading, capacity: int) -> None:
+    def update(self, reading: Reading) -> None:
         counts = reading.counts
         done, failed = counts.get(PaymentStatus.COMPLETED, 0), counts.get(PaymentStatus.FAILED, 0)
+        primary = reading.providers[0]
         self.queue = str(sum(counts.get(s, 0) for s in QUEUED))
-        self.tokens = f"{reading.tokens:.2f} / {capacity}"
+        self.tokens = f"{primary.tokens:.2f} / {primary.capacity}"
         self.success = f"{100 * done / (done + failed):.1f} %" if done + failed else NO_VALUE
         self.total = str(sum(counts.values()))
         uptime = reading.info["uptimeSeconds"]
@@ -115,23 +136,67 @@ class Charts:
         return iter((self.outcomes, self.success, self.queue, self.latency))
 
 
+def _when(at: datetime) -> str:
+    return (iso(at) or "")[:19].replace("T", " ")
+
+
+class ProviderLine:
+    """One provider's line on the Providers card. Every value is set as an element's text or prop, never
+    written into markup."""
+
+    def __init__(self, name: str) -> None:
+        ui.label(name).classes("font-semibold").mark(f"provider-{name}")
+        self.role = ui.label(NO_VALUE).mark(f"provider-role-{name}")
+        with ui.element("div"):
+            self.circuit = ui.badge(NO_VALUE).classes("text-sm").mark(f"provider-circuit-{name}")
+        self.tokens = ui.label(NO_VALUE).mark(f"provider-tokens-{name}")
+        self.error = ui.label(NO_VALUE).classes("text-sm break-all").mark(f"provider-error-{name}")
+
+    def show(self, status: ProviderStatus) -> None:
+        self.role.set_text(status.role)
+        self.circuit.set_text(status.circuit.replace("_", " "))
+        self.circuit.props["color"] = CIRCUIT_COLORS[status.circuit]
+        self.tokens.set_text(f"{status.tokens:.2f} / {status.capacity}")
+        error = status.last_error
+        self.error.set_text(f"{error[0]}: {error[1]} ({_when(error[2])})" if error else "none")
+
+
+class ProvidersCard:
+    """Every provider in routing order: its role, circuit, own token bucket and last error."""
+
+    def __init__(self, providers: list[str]) -> None:
+        with ui.card().classes("w-full").mark("providers"):
+            ui.label("Providers").classes("text-lg font-semibold")
+            with ui.grid(columns="auto auto auto auto 1fr").classes("w-full items-center gap-x-6 gap-y-2"):
+                for heading in ("Provider", "Role", "Circuit", "Tokens", "Last error"):
+                    ui.label(heading).classes("text-xs text-grey-7 uppercase")
+                self.lines = [ProviderLine(name) for name in providers]
+
+    def show(self, statuses: list[ProviderStatus]) -> None:
+        for line, status in zip(self.lines, statuses, strict=True):  # both in routing order
+            line.show(status)
+
+
 class MetricsView:
-    """The stat cards, four charts and the recent errors, updated in place every few seconds (so a chart
-    moves rather than redraws, and the errors table keeps its page)."""
+    """The stat cards, the providers, four charts and the recent errors, updated in place every few seconds
+    (so a chart moves rather than redraws, and the errors table keeps its page)."""
 
     def __init__(self, container: Container, sampler: Sampler) -> None:
         self.container = container
         self.sampler = sampler
+        self.providers = [route.name for route in container.routes]
         self.stats = Stats()
         with ui.row().classes("w-full gap-3 flex-wrap"):
             for name, label in (("queue", "in queue"), ("tokens", "limiter tokens"), ("success", "success rate"),
                                 ("total", "payments"), ("uptime", "uptime"), ("memory", "memory (RSS)")):
                 self._stat(name, label)
+        self.providers_card = ProvidersCard(self.providers)
         with ui.element("div").classes("grid gap-4 w-full grid-cols-1 lg:grid-cols-2"):
             self.charts = Charts(_chart("Payments per minute", outcomes_options(), "chart-outcomes"),
                                  _chart("Success rate per minute (%)", success_options(), "chart-success"),
-                                 _chart("Queue length and available tokens", queue_options(), "chart-queue"),
-                                 _chart("Provider latency (ms, this process)", latency_options(), "chart-latency"))
+                                 _chart("Queue length and available tokens", queue_options(self.providers),
+                                        "chart-queue"),
+                                 _chart("Provider latency (ms, every process)", latency_options(), "chart-latency"))
         ui.label("Recent errors").classes("text-lg font-semibold")
         self.errors = ui.table(columns=ERROR_COLUMNS, rows=[], row_key="key", pagination=10).classes("w-full") \
             .mark("recent-errors")
@@ -146,9 +211,10 @@ class MetricsView:
         reading = await run.io_bound(read, self.container, self.sampler)
         if reading is None:  # the app is shutting down
             return
-        self.stats.update(reading, self.container.limiter.config.capacity)
+        self.stats.update(reading)
+        self.providers_card.show(reading.providers)
         self.plot(reading)
-        self.errors.rows = [{"key": f"{p.id}-{p.updated_at}", "at": (iso(p.updated_at) or "")[:19].replace("T", " "),
+        self.errors.rows = [{"key": f"{p.id}-{p.updated_at}", "at": _when(p.updated_at),
                              "paymentId": p.id, "code": p.failure_code, "message": p.failure_message}
                             for p in reading.failures]
         self.errors.update()
@@ -165,11 +231,11 @@ class MetricsView:
         samples = list(self.sampler.samples)
         charts.queue.options["xAxis"]["data"] = [s.at.strftime("%H:%M:%S") for s in samples]
         charts.queue.options["series"][0]["data"] = [s.queue for s in samples]
-        charts.queue.options["series"][1]["data"] = [s.tokens for s in samples]
-        calls = []  # TODO attempts
-        charts.latency.options["xAxis"]["data"] = [c.at.strftime("%H:%M:%S") for c in calls]
-        charts.latency.options["series"][0]["data"] = [round(c.latency_ms, 1) for c in calls]
-        charts.latency.options["series"][0]["showSymbol"] = len(calls) < 2  # a lone call has no line to draw
+        for series, name in zip(charts.queue.options["series"][1:], self.providers, strict=True):
+            series["data"] = [s.buckets.get(name) for s in samples]
+        lines = latency_series(self.providers, reading.calls)
+        charts.latency.options["series"] = lines
+        charts.latency.options["legend"]["data"] = [line["name"] for line in lines]
         for chart in charts:
             chart.update()
 
