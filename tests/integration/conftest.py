@@ -19,3 +19,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         with fresh_postgres_schema() as url:
             yield url
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    """A localstripe process for the session's Stripe adapter tests (its base URL); skips without localstripe."""
+    from tests.integration.localstripe import SKIP_REASON, localstripe_importable, running_localstripe
+
+    if not localstripe_importable():
+        pytest.skip(SKIP_REASON)
+    with running_localstripe() as url:
+        yield url
