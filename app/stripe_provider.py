@@ -404,6 +404,7 @@ class StripeWebhookEvent:
     refund_ids: tuple[RefundSeen, ...]  # charge.refunded (when the charge lists them) and refund.* events
     failure_code: str | None  # a failed payment: PayGate's code, by the error table; a failed refund: its reason
     failure_message: str | None
+    permanent: bool = False  # the failure is for good (a decline, by the error table), not one a retry may cure
 
 
 def parse_webhook(payload: bytes, signature_header: str, secret: str,
@@ -462,7 +463,8 @@ def _event(event_id: str, kind: str, obj: Obj) -> StripeWebhookEvent:
     named = (_metadata(source).get(PAYMENT_ID) for source in [obj, intent, *refunds])
     payment_id = next((p for p in named if isinstance(p, str) and p), None)
     return StripeWebhookEvent(event_id, kind, payment_id, _id_of(intent), tuple(_refund_seen(r) for r in refunds),
-                              failure.code if failure else None, failure.message if failure else None)
+                              failure.code if failure else None, failure.message if failure else None,
+                              permanent=failure is not None and failure.outcome is Outcome.DECLINED)
 
 
 def _refund_seen(refund: Obj) -> RefundSeen:

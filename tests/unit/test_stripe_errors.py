@@ -248,7 +248,7 @@ def test_a_signed_payment_intent_succeeded_names_the_payment_and_its_payment_int
 
     assert (event.id, event.type, event.payment_id, event.transaction_id) == (
         "evt_1", "payment_intent.succeeded", "pay_1", "pi_1")
-    assert (event.refund_ids, event.failure_code) == ((), None)
+    assert (event.refund_ids, event.failure_code, event.permanent) == ((), None, False)
 
 
 def test_a_payment_failed_carries_paygates_code_for_the_decline() -> None:
@@ -259,8 +259,17 @@ def test_a_payment_failed_carries_paygates_code_for_the_decline() -> None:
 
     event = parse_webhook(*signed(event_of("payment_intent.payment_failed", obj)), SECRET)
 
-    assert (event.payment_id, event.failure_code, event.failure_message) == (
-        "pay_2", "insufficient_funds", "The card has insufficient funds.")
+    assert (event.payment_id, event.failure_code, event.failure_message, event.permanent) == (
+        "pay_2", "insufficient_funds", "The card has insufficient funds.", True)
+
+
+def test_a_payment_failed_that_a_retry_may_cure_is_not_permanent() -> None:
+    obj = {"id": "pi_5", "object": "payment_intent", "metadata": {PAYMENT_ID: "pay_5"},
+           "last_payment_error": {"code": "processing_error", "message": "An error occurred while processing."}}
+
+    event = parse_webhook(*signed(event_of("payment_intent.payment_failed", obj)), SECRET)
+
+    assert (event.failure_code, event.permanent) == ("processing_error", False)
 
 
 def test_a_charge_refunded_lists_its_refunds_with_paygates_refund_ids() -> None:
