@@ -66,6 +66,7 @@ class ProviderStatus:
     tokens: float
     capacity: int
     last_error: tuple[str, str, datetime] | None  # code, message, when
+    refill_rate: float = 0.0
 
 
 def provider_statuses(routes: Sequence[Route]) -> list[ProviderStatus]:
@@ -73,7 +74,7 @@ def provider_statuses(routes: Sequence[Route]) -> list[ProviderStatus]:
     circuits and buckets are database rows shared by the fleet)."""
     return [ProviderStatus(route.name, Role.PRIMARY if i == 0 else Role.FALLBACK, route.circuit.state(),
                            round(route.limiter.available(), 3), route.limiter.config.capacity,
-                           route.circuit.last_error())
+                           route.circuit.last_error(), route.limiter.config.refill_per_second)
             for i, route in enumerate(routes)]
 
 

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from app.api.deps import AdminUser, ContainerDep
 from app.api.errors import responses
 from app.api.schemas import ProviderList, WebhookReceipt
+from app.metrics import provider_statuses
 from domain.clock import iso
 from domain.model.errors import NotFound
 from domain.services.provider_events import ProviderEvent
@@ -22,15 +23,14 @@ router = APIRouter(tags=["providers"])
 def list_providers(_admin: AdminUser, c: ContainerDep) -> dict[str, Any]:
     """Every configured provider in routing order: its circuit, its own token bucket and its last error."""
     data = []
-    for i, route in enumerate(c.routes):
-        config = route.limiter.config
-        error = route.circuit.last_error()
+    for status in provider_statuses(c.routes):
+        error = status.last_error
         data.append({
-            "name": route.name,
-            "role": "primary" if i == 0 else "fallback",
-            "circuit": str(route.circuit.state()),
-            "rateLimit": {"capacity": config.capacity, "refillRate": config.refill_per_second,
-                          "availableTokens": round(route.limiter.available(), 3)},
+            "name": status.name,
+            "role": str(status.role),
+            "circuit": str(status.circuit),
+            "rateLimit": {"capacity": status.capacity, "refillRate": status.refill_rate,
+                          "availableTokens": status.tokens},
             "lastError": {"code": error[0], "message": error[1], "at": iso(error[2])} if error else None,
         })
     return {"data": data}
