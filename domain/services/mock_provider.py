@@ -121,6 +121,9 @@ class MockProvider:
 
     async def lookup(self, request: ChargeRequest) -> CallResult:
         """The mock's ledger says whether a charge stands for the key."""
+        if self.config.failure_rate and self.rng.random() < self.config.failure_rate:
+            await self._latency()
+            return failure("provider_unavailable")  # a lookup fails like any call in the fault mode
         existing = await self._run_sync(self.ledger.find, request.idempotency_key)
         await self._latency()
         if existing is None:
