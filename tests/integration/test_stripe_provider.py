@@ -81,6 +81,16 @@ async def test_localstripes_decline_cards_are_declined_with_their_code(provider:
     assert result.transaction_id is None
 
 
+@pytest.mark.parametrize(("token", "outcome"), [("pm_card_visa", Outcome.APPROVED),
+                                               ("pm_card_chargeCustomerFail", Outcome.DECLINED)])
+async def test_a_client_token_goes_to_stripe_as_it_is(provider: StripeProvider, token: str,
+                                                      outcome: Outcome) -> None:
+    result = await provider.charge(charge_request(token))
+
+    assert provider.owns_token(token)
+    assert result.outcome is outcome
+
+
 async def test_a_card_stripe_will_not_take_is_declined_when_it_is_tokenized(provider: StripeProvider) -> None:
     result = await provider.create_token(card(VISA, exp_year=2018))  # localstripe: years before 2019
 
