@@ -58,6 +58,11 @@ def setup(container: Container) -> Jobs:
         # Provider calls in flight get to apply their outcome before the connections close.
         if not await jobs.idle(container.settings.provider_timeout_seconds + 2):
             log.warning("stopping while a drain pass still runs; its payments' leases will expire")
+        for route in container.routes:
+            try:
+                await route.provider.aclose()
+            except Exception:
+                log.exception("closing the %s provider's connections failed", route.name)
         container.db.dispose()
         log.info("PayGate stopped")
 

@@ -86,6 +86,10 @@ class PaymentProvider(Protocol):
         the provider could not tell."""
         ...
 
+    async def aclose(self) -> None:
+        """Close connections this adapter holds (on shutdown)."""
+        ...
+
 
 class Circuit(Protocol):
     """One provider's circuit breaker, shared by every process (its state is in the database)."""

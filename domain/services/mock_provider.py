@@ -130,6 +130,9 @@ class MockProvider:
             return CallResult.declined(NOT_CHARGED, "no charge stands for this payment")
         return CallResult.ok(existing.transaction_id)
 
+    async def aclose(self) -> None:
+        """Nothing to close: the mock lives in this process."""
+
     async def _latency(self) -> None:
         low, high = self.config.min_latency_ms, max(self.config.min_latency_ms, self.config.max_latency_ms)
         if high > 0:
