@@ -106,6 +106,10 @@ class Circuit(Protocol):
         """The last failure that counted against the circuit: (code, message, when)."""
         ...
 
+    def probe_at(self) -> datetime | None:
+        """When an open circuit lets the next call through (as a probe); None when it is not open."""
+        ...
+
     def end(self, ticket: object, result: CallResult) -> None:
         """After the call: healthy when the provider answered as a working service (approved or declined);
         otherwise the failure counts towards opening the circuit and becomes its last error."""

@@ -160,6 +160,12 @@ class SharedCircuit:
                 return CircuitState.HALF_OPEN
         return state
 
+    def probe_at(self) -> datetime | None:
+        row = self.storage._read()
+        if row is None or row.state != pybreaker.STATE_OPEN or row.opened_at is None:
+            return None
+        return from_db(row.opened_at) + timedelta(seconds=self.reset_seconds)
+
     def last_error(self) -> tuple[str, str, datetime] | None:
         error = self.view().last_error
         return (error.code, error.message, error.at) if error else None

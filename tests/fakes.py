@@ -20,7 +20,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.clock import FakeClock
@@ -604,6 +604,11 @@ class FakeCircuit:
 
     def last_error(self) -> tuple[str, str, datetime] | None:
         return self.error
+
+    def probe_at(self) -> datetime | None:
+        if self.opened_at is None:
+            return None
+        return self.opened_at + timedelta(seconds=self.reset_seconds)
 
     def end(self, ticket: object, result: CallResult) -> None:
         if not result.healthy:

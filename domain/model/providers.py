@@ -78,7 +78,11 @@ class CallResult:
 
     @property
     def healthy(self) -> bool:
-        """Whether the provider answered as a working service does (for its circuit breaker)."""
+        """Whether the provider answered as a working service does (for its circuit breaker): it
+        approved, declined, or gave a retryable error about this one card (CARD_LEVEL_ERRORS). Timeouts,
+        lost connections, rate limits and the provider's own errors count against it."""
+        if self.outcome is Outcome.ERROR:
+            return self.code in CARD_LEVEL_ERRORS
         return self.outcome in (Outcome.APPROVED, Outcome.DECLINED)
 
     @classmethod
@@ -98,7 +102,10 @@ class CallResult:
         return cls(Outcome.UNKNOWN, code=code, message=message)
 
 
-NOT_CHARGED = "not_charged"  # a lookup's code when no charge stands at the provider
+NOT_CHARGED = "not_charged"
+# Retryable errors about one card, not about the provider: a working provider gives them, so they do not
+# open its circuit (a card that fails every time would otherwise stop every other card's payments).
+CARD_LEVEL_ERRORS = frozenset({"processing_error"})  # a lookup's code when no charge stands at the provider
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class ProcessorConfig:
     call_timeout_seconds: float = 2.0
     max_in_flight: int = 8
     max_token_poll_seconds: float = 0.25
-    circuit_wait_seconds: float = 5.0  # how long a payment waits when every usable circuit is open
+    circuit_wait_seconds: float = 5.0  # how long a payment waits for a circuit whose reopening is unknown
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,8 @@ class PaymentProcessor:
         count = 0
         try:
             while not self.stopping:
+                if await self._run_sync(self._all_circuits_open):
+                    break  # nothing can be sent anywhere: payments wait where they are, untouched
                 # Claimed and marked processing first, then the token: nothing but this task's start
                 # stands between the grant and the provider's receipt of the call, so the calls keep
                 # the spacing the bucket gave them.
@@ -148,6 +150,20 @@ class PaymentProcessor:
         return count
 
     # --- routing ---------------------------------------------------------------------------
+    def _all_circuits_open(self) -> bool:
+        return all(route.circuit.state() is CircuitState.OPEN for route in self.routes)
+
+    def _wait_until(self, payment: Payment) -> datetime:
+        """When a payment that found its providers' circuits open should try again: when the first of
+        them lets a probe through (at least a second from now), or after circuit_wait_seconds."""
+        now = self.clock.now()
+        names = [payment.provider] if payment.needs_lookup else [r.name for r in self.routes]
+        probes = [at for at in (self.by_name[n].circuit.probe_at() for n in names if n in self.by_name)
+                  if at is not None]
+        if not probes:
+            return now + timedelta(seconds=self.config.circuit_wait_seconds)
+        return max(min(probes), now + timedelta(seconds=1))
+
     def _can_take(self, payment: Payment, route: Route) -> bool:
         """Whether `route` can charge this payment's card (or a payment with no card)."""
         if route.name in payment.card_tokens:
@@ -214,7 +230,7 @@ class PaymentProcessor:
             if payment is None or not self._mine(payment):
                 return
             now = self.clock.now()
-            later = now + timedelta(seconds=self.config.circuit_wait_seconds)
+            later = self._wait_until(payment)
             if verdict.action == "fail":
                 payment.fail(verdict.code, verdict.message, now)
             elif verdict.action == "wait":
@@ -351,11 +367,9 @@ class PaymentProcessor:
                 if attempt is not None:
                     payment.nothing_charged(now)
                 if payment.needs_lookup:
-                    payment.outcome_unknown(verdict.code, verdict.message,
-                                            now + timedelta(seconds=self.config.circuit_wait_seconds), now)
+                    payment.outcome_unknown(verdict.code, verdict.message, self._wait_until(payment), now)
                 else:
-                    payment.wait_for_provider(verdict.code, verdict.message,
-                                              now + timedelta(seconds=self.config.circuit_wait_seconds), now)
+                    payment.wait_for_provider(verdict.code, verdict.message, self._wait_until(payment), now)
                 self._settle(payment)
                 uow.payments.update(payment)
             uow.commit()

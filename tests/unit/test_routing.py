@@ -173,10 +173,12 @@ async def test_a_run_of_retryable_failures_opens_the_circuit_and_later_payments_
     assert mock.circuit.state() is CircuitState.OPEN
     assert len(fleet.calls("charge")) == 3  # the circuit stopped the fourth call
     waiting = [fleet.uow.payment(pid) for pid in pids]
-    assert {p.status for p in waiting} == {"retrying"}
-    assert all(p.failure_code in ("provider_unavailable",) for p in waiting)
-    untouched = [p for p in waiting if p.retry_count == 0]
-    assert len(untouched) == 2  # they waited without spending a retry
+    failed_once = [p for p in waiting if p.retry_count == 1]
+    stopped = [p for p in waiting if p.status == "retrying" and p.retry_count == 0]  # claimed, then refused
+    untouched = [p for p in waiting if p.status == "pending"]
+    assert len(failed_once) == 3 and {p.status for p in failed_once} == {"retrying"}
+    assert len(stopped) + len(untouched) == 2 and untouched  # waiting without spending a retry
+    assert all(fleet.uow.event_types(p.id) == ["payment.created"] for p in untouched)  # left where they are
 
     fleet.clock.advance(31)  # past the reset: the next call is a probe, and it succeeds
     await fleet.settle()
@@ -204,6 +206,30 @@ async def test_a_failed_half_open_probe_opens_the_circuit_again():
     assert len(fleet.calls("charge")) == 3
     assert mock.circuit.last_error()[0] == "provider_unavailable"
     assert fleet.uow.payment(pid).status == "retrying"
+
+
+async def test_a_card_level_retryable_error_does_not_count_against_the_provider():
+    fleet = Fleet("mock", fail_max=2)
+    pids = [fleet.submit(card={**CARD, "number": "4000000000000119"}) for _ in range(3)]  # processing_error
+
+    await fleet.settle()
+
+    assert [fleet.uow.payment(pid).status for pid in pids] == ["failed"] * 3  # after their own retries
+    assert fleet.route("mock").circuit.state() is CircuitState.CLOSED
+    assert len(fleet.calls("charge")) == 12
+
+
+async def test_a_payment_bound_to_an_open_provider_waits_until_its_circuit_lets_a_probe_through():
+    fleet = Fleet("mock", "stripe", reset_seconds=30.0)
+    fleet.route("stripe").circuit.opened_at = fleet.clock.now()
+    pid = fleet.submit(card=None, paymentMethodToken="pm_card_visa")  # only Stripe can charge it
+
+    await fleet.processor.drain()
+
+    payment = fleet.uow.payment(pid)
+    assert (payment.status, payment.retry_count) == ("retrying", 0)
+    assert payment.next_attempt_at == fleet.clock.now() + timedelta(seconds=30)
+    assert fleet.calls() == []
 
 
 # --- failover ---------------------------------------------------------------------------------------
