@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -121,45 +122,30 @@ class Jobs:
     async def _reconcile(self) -> None:
         self._reconciling = True
         try:
-            await self.container.processor.reconcile()
-        except asyncio.CancelledError:
-            return  # the app is stopping: the loop cancels what runs; nothing to report
-        except Exception:
-            log.exception("reconciliation failed; it runs again at the next interval")
+            await _guarded(self.container.processor.reconcile(), "reconciliation")
         finally:
             self._reconciling = False
 
     async def _hold_cards(self) -> None:
-        try:
-            await asyncio.to_thread(self.container.processor.hold_cards)
-        except asyncio.CancelledError:
-            return  # the app is stopping: the loop cancels what runs; nothing to report
-        except Exception:
-            log.exception("renewing the holds of payments with cards in memory failed")
+        await _guarded(asyncio.to_thread(self.container.processor.hold_cards),
+                       "renewing the holds of payments with cards in memory")
 
     async def _sample(self) -> None:
         assert self.sampler is not None, "start() schedules this job only with a sampler"
-        try:
-            await asyncio.to_thread(self.sampler.sample)
-        except asyncio.CancelledError:
-            return  # the app is stopping: the loop cancels what runs; nothing to report
-        except Exception:
-            log.exception("metrics sampling failed")
+        await _guarded(asyncio.to_thread(self.sampler.sample), "metrics sampling")
 
     async def _deliver(self) -> None:
-        try:
-            await asyncio.to_thread(self.container.deliveries.run_all, 200)
-        except asyncio.CancelledError:
-            return  # the app is stopping: the loop cancels what runs; nothing to report
-        except Exception:
-            log.exception("event deliveries failed; they run again at the next interval")
+        await _guarded(asyncio.to_thread(self.container.deliveries.run_all, 200), "event deliveries")
 
     async def _tail(self) -> None:
-        try:
-            await self.container.hub.tick()
-        except asyncio.CancelledError:
-            return  # the app is stopping: the loop cancels what runs; nothing to report
-        except Exception:
-            log.exception("outbox tail failed; it runs again at the next interval")
+        await _guarded(self.container.hub.tick(), "the outbox tail")
 
 
+async def _guarded(work: Awaitable[object], what: str) -> None:
+    """Run one pass of a periodic job: a failure is logged and the next interval tries again."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        return  # the app is stopping: the loop cancels what runs; nothing to report
+    except Exception:
+        log.exception("%s failed; it runs again at the next interval", what)

@@ -205,6 +205,9 @@ def assert_every_state_change_has_its_event(url: str, headers: dict[str, str], p
     for pid in ids:
         payment = payments[pid]
         types = [e["type"].removeprefix("payment.") for e in events_of(url, headers, pid)]
+        # An outcome that was not known (a lost answer, a death mid-call) says so with one more
+        # `processing` event while the payment stays processing: collapse such runs.
+        types = [t for i, t in enumerate(types) if not (t == "processing" and i and types[i - 1] == "processing")]
         assert types[0] == "created" and types[-1] == payment["status"], (pid, types)
         assert types.count("retry") == payment["retryCount"], (pid, types)
         # created → processing → (retry → processing)* → completed | failed, with nothing missing

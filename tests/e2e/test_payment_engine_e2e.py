@@ -138,13 +138,26 @@ def test_transient_error_every_time_fails_after_three_retries(client, customer, 
         "payment.processing", "payment.failed"]
 
 
-def test_slow_provider_answer_is_retried_without_a_second_charge(client, customer, admin) -> None:
+def test_a_slow_provider_answer_is_looked_up_not_retried_and_charged_once(client, customer, admin) -> None:
     payment = pay(client, customer, "4000000000000259")
     assert payment["status"] == "completed"
-    assert payment["retryCount"] >= 1  # the first answer came after the adapter's timeout
+    assert payment["retryCount"] == 0  # a timeout is not a failure: its outcome was looked up
+    attempts = client.get(f"/api/payments/{payment['id']}/attempts", headers=customer).json()["data"]
+    assert [(a["kind"], a["outcome"]) for a in attempts] == [("charge", "unknown"), ("lookup", "approved")]
     ledger = charges(client, admin, payment["id"])
     assert len(ledger) == 1
     assert ledger[0]["transactionId"] == payment["transactionId"]
+
+
+@pytest.mark.parametrize("number", ["4000000000000267", "4000000000000275"])
+def test_a_charge_whose_connection_drops_or_whose_answer_always_comes_late_ends_with_one_charge(
+        client, customer, admin, number: str) -> None:
+    payment = pay(client, customer, number)
+
+    assert (payment["status"], payment["retryCount"]) == ("completed", 0)
+    attempts = client.get(f"/api/payments/{payment['id']}/attempts", headers=customer).json()["data"]
+    assert [(a["kind"], a["outcome"]) for a in attempts] == [("charge", "unknown"), ("lookup", "approved")]
+    assert [c["transactionId"] for c in charges(client, admin, payment["id"])] == [payment["transactionId"]]
 
 
 def test_events_are_the_audit_trail_in_order(client, customer) -> None:

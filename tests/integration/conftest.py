@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from storage.db import Database
 from tests.conftest import postgres_url
 from tests.integration.pg import SKIP_REASON, fresh_postgres_schema
 
@@ -19,6 +20,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         with fresh_postgres_schema() as url:
             yield url
+
+
+@pytest.fixture
+def open_db(db_url: str) -> Iterator[Callable[[], Database]]:
+    """Open Database objects on the one database (each like another process); dispose them all after."""
+    opened: list[Database] = []
+
+    def open_one() -> Database:
+        db = Database(db_url)
+        opened.append(db)
+        return db
+
+    yield open_one
+    for db in opened:
+        db.dispose()
+
+
+@pytest.fixture
+def db(open_db: Callable[[], Database]) -> Database:
+    database = open_db()
+    database.create_all()
+    return database
 
 
 @pytest.fixture(scope="session")

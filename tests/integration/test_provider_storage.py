@@ -4,11 +4,8 @@ stored once even when the same event arrives ten times at once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from domain.clock import FakeClock, SystemClock
 from domain.model.payments import hold_name
@@ -23,28 +20,6 @@ from tests.fakes import T0, make_payment
 
 FAIL = CallResult.error("provider_unavailable", "the provider is down")
 OK = CallResult.ok("txn_1")
-
-
-@pytest.fixture
-def open_db(db_url: str) -> Iterator[Callable[[], Database]]:
-    """Database objects on one database, each like another process."""
-    opened: list[Database] = []
-
-    def open_one() -> Database:
-        db = Database(db_url)
-        opened.append(db)
-        return db
-
-    yield open_one
-    for db in opened:
-        db.dispose()
-
-
-@pytest.fixture
-def db(open_db: Callable[[], Database]) -> Database:
-    database = open_db()
-    database.create_all()
-    return database
 
 
 def fail(circuit: SharedCircuit, times: int) -> None:

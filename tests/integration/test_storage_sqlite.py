@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -38,28 +38,6 @@ T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 # --- fixtures -----------------------------------------------------------------------------
-@pytest.fixture
-def open_db(db_url: str) -> Iterator[Callable[[], Database]]:
-    """Open Database objects on the one database (each like another process); dispose them all after."""
-    opened: list[Database] = []
-
-    def open_one() -> Database:
-        db = Database(db_url)
-        opened.append(db)
-        return db
-
-    yield open_one
-    for db in opened:
-        db.dispose()
-
-
-@pytest.fixture
-def db(open_db: Callable[[], Database]) -> Database:
-    database = open_db()
-    database.create_all()
-    return database
-
-
 @pytest.fixture
 def uow(db: Database) -> SqlUnitOfWorkFactory:
     return SqlUnitOfWorkFactory(db)
