@@ -216,6 +216,11 @@ class StripeProvider:
             self._clients[loop] = (client, http)
         return self._clients[loop][0]
 
+    async def open(self) -> None:
+        """Build this event loop's client now (its SSL context and connection pool take some
+        milliseconds), so the first call does not spend them between its token and Stripe."""
+        self._stripe()
+
     async def aclose(self) -> None:
         """Close this event loop's connections (on shutdown; tests after each test)."""
         pair = self._clients.pop(asyncio.get_running_loop(), None)

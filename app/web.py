@@ -50,6 +50,8 @@ def setup(container: Container) -> Jobs:
     register_pages(container, sampler)
 
     async def on_startup() -> None:
+        for route in container.routes:
+            await route.provider.open()
         jobs.start()
         log.info("PayGate is up")
 

@@ -86,6 +86,11 @@ class PaymentProvider(Protocol):
         the provider could not tell."""
         ...
 
+    async def open(self) -> None:
+        """Get ready for calls (build clients) on this event loop, at start: not in a call's time,
+        which lies between a token's grant and the provider's receipt."""
+        ...
+
     async def aclose(self) -> None:
         """Close connections this adapter holds (on shutdown)."""
         ...
@@ -130,7 +135,7 @@ class AttemptRepository(Protocol):
         ...
 
     def finish(self, attempt: Attempt) -> None:
-        """Write the outcome, latency, code and transaction id of an attempt added before its call."""
+        """Write the start, outcome, latency, code and transaction id of an attempt added before its call."""
         ...
 
     def for_payment(self, payment_id: str) -> list[Attempt]:

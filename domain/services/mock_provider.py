@@ -130,6 +130,9 @@ class MockProvider:
             return CallResult.declined(NOT_CHARGED, "no charge stands for this payment")
         return CallResult.ok(existing.transaction_id)
 
+    async def open(self) -> None:
+        """Nothing to open: the mock lives in this process."""
+
     async def aclose(self) -> None:
         """Nothing to close: the mock lives in this process."""
 

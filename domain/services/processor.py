@@ -134,11 +134,15 @@ class PaymentProcessor:
                     await self._run_sync(self._apply_verdict, payment.id, plan)
                     self._on_change()
                     continue
-                grant = await self._wait_for_token(payment, plan.route)
+                # Whatever touches the database before a call is done before its token is taken.
+                ready, attempt = await self._run_sync(self._before_call, payment.id, plan)
+                if not ready:
+                    continue
+                grant = await self._wait_for_token(payment, plan.route, attempt)
                 self.last_progress = self.clock.now()
                 if grant is None:
                     continue
-                task = asyncio.create_task(self._attempt(payment, plan, grant))
+                task = asyncio.create_task(self._attempt(payment, plan, grant, attempt))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 count += 1
@@ -241,20 +245,23 @@ class PaymentProcessor:
             uow.payments.update(payment)
             uow.commit()
 
-    async def _wait_for_token(self, payment: Payment, route: Route) -> Grant | None:
+    async def _wait_for_token(self, payment: Payment, route: Route, attempt: Attempt | None = None) -> Grant | None:
         """Wait (not fail) until the route's limiter grants a token; keep the lease alive meanwhile.
 
-        None when the lease was lost while waiting (someone else has the payment now)."""
+        None when the lease was lost while waiting (someone else has the payment now), or when the
+        processor stops (the payment is handed back, and `attempt`, a charge not sent, withdrawn)."""
         renew_every = self.config.lease_seconds / 3
         last_renewal = self.clock.now()
         try:
             while True:
                 if self.stopping:  # hand the payment back now rather than at the lease's end
-                    await self._run_sync(self._release, payment.id)
+                    await self._run_sync(self._hand_back, payment.id, attempt)
                     return None
                 grant: Grant = await self._run_sync(route.limiter.try_acquire)
                 if grant.granted:
-                    return grant
+                    # One read, not a write: a process that stalled past its lease while waiting finds
+                    # the payment taken, and leaves the call to the new owner.
+                    return grant if await self._run_sync(self._still_mine, payment.id) else None
                 if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
                     if not await self._run_sync(self._renew, payment.id):
                         return None
@@ -263,16 +270,28 @@ class PaymentProcessor:
         except asyncio.CancelledError:
             # Shutting down before the provider was called: hand the payment back now, so the
             # next start (or another process) need not wait for the lease to run out.
-            self._release(payment.id)
+            self._hand_back(payment.id, attempt)
             raise
 
-    def _release(self, payment_id: str) -> None:
+    def _hand_back(self, payment_id: str, attempt: Attempt | None) -> None:
+        """Give up the lease of a payment whose call was not sent; withdraw that call's attempt row."""
         try:
             with self.uow() as uow:
+                payment = uow.payments.get(payment_id, for_update=True)
+                if attempt is not None and payment is not None and self._mine(payment):
+                    uow.attempts.finish(replace(attempt, latency_ms=0, outcome=Outcome.ERROR, code="not_sent"))
+                    payment.nothing_charged(self.clock.now())
+                    uow.payments.update(payment)
                 uow.payments.release(payment_id, self.config.owner)
                 uow.commit()
         except Exception:  # the lease then simply expires
             log.exception("payment %s: could not release its lease", payment_id)
+
+    def _still_mine(self, payment_id: str) -> bool:
+        with self.uow(read_only=True) as uow:
+            payment = uow.payments.get(payment_id)
+        return payment is not None and payment.lease_owner == self.config.owner and (
+            payment.lease_expires_at is None or payment.lease_expires_at > self.clock.now())
 
     def _renew(self, payment_id: str) -> bool:
         with self.uow() as uow:
@@ -310,14 +329,17 @@ class PaymentProcessor:
         return ChargeRequest(payment.id, payment.amount, payment.currency, payment.card_tokens.get(route.name),
                              payment.payment_method, payment.description)
 
-    async def _call(self, payment: Payment, step: Step) -> tuple[CallResult, Attempt] | None:
+    def _before_call(self, payment_id: str, step: Step) -> tuple[bool, Attempt | None]:
+        """The database work a call needs first: a charge marks the outcome unknown and writes its
+        attempt row. (False, None) when the lease was lost."""
+        if step.kind is not CallKind.CHARGE:
+            return True, None
+        attempt = self._start_charge(payment_id, step.route.name)
+        return attempt is not None, attempt
+
+    async def _call(self, payment: Payment, step: Step, attempt: Attempt | None) -> tuple[CallResult, Attempt] | None:
         """One provider call through the circuit breaker, timed; None when it was not made."""
         route = step.route
-        attempt: Attempt | None = None
-        if step.kind is CallKind.CHARGE:
-            attempt = await self._run_sync(self._start_charge, payment.id, route.name)
-            if attempt is None:
-                return None
         ticket = await self._run_sync(route.circuit.begin)
         if ticket is None:  # the circuit opened while this payment waited for its token: nothing went out
             await self._run_sync(self._unsent, payment.id, attempt, Verdict("wait", *CIRCUIT_OPEN))
@@ -330,8 +352,8 @@ class PaymentProcessor:
         await self._run_sync(route.circuit.end, ticket, result)
         if attempt is None:
             attempt = Attempt(payment.id, 0, step.kind, route.name, started_at)
-        return result, replace(attempt, latency_ms=latency_ms, outcome=result.outcome, code=result.code,
-                               transaction_id=result.transaction_id)
+        return result, replace(attempt, started_at=started_at, latency_ms=latency_ms, outcome=result.outcome,
+                               code=result.code, transaction_id=result.transaction_id)
 
     async def _invoke(self, payment: Payment, step: Step) -> CallResult:
         provider, kind = step.route.provider, step.kind
@@ -436,18 +458,18 @@ class PaymentProcessor:
         tolerance_us = 0.8 * config.safety_margin / config.refill_per_second * 1_000_000
         return epoch_us(self.clock.now()) - grant.at_us > tolerance_us
 
-    async def _attempt(self, payment: Payment, step: Step, grant: Grant) -> None:
+    async def _attempt(self, payment: Payment, step: Step, grant: Grant, attempt: Attempt | None) -> None:
         """Make the planned call (its token is taken), apply the outcome, and go on while the plan
         has a next call (a lookup that found nothing, a token made): each waits for its own token."""
         try:
             while True:
                 while self._late(grant, step.route):
                     log.info("payment %s: token granted too long ago; taking a fresh one", payment.id)
-                    fresh = await self._wait_for_token(payment, step.route)
+                    fresh = await self._wait_for_token(payment, step.route, attempt)
                     if fresh is None:
                         return
                     grant = fresh
-                called = await self._call(payment, step)
+                called = await self._call(payment, step, attempt)
                 if called is None:
                     self._on_change()
                     return
@@ -465,7 +487,10 @@ class PaymentProcessor:
                     self._on_change()
                     return
                 step = plan
-                next_grant = await self._wait_for_token(payment, step.route)
+                ready, attempt = await self._run_sync(self._before_call, payment.id, step)
+                if not ready:
+                    return
+                next_grant = await self._wait_for_token(payment, step.route, attempt)
                 if next_grant is None:
                     return
                 grant = next_grant
