@@ -58,6 +58,51 @@ class PaymentRow(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=80)
     lease_expires_at: datetime | None = None
     needs_lookup: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    refunded_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class RefundRow(SQLModel, table=True):
+    """A refund of a completed payment: queued, drained through the payment's provider, like a charge."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_due", "status", "next_attempt_at"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    payment_id: str = Field(max_length=40, index=True)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=40)
+    status: str = Field(max_length=20)
+    restock: bool = False
+    provider: str = Field(max_length=40)
+    transaction_id: str | None = Field(default=None, max_length=100)
+    failure_code: str | None = Field(default=None, max_length=60)
+    failure_message: str | None = Field(default=None, max_length=500)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    retry_count: int = 0
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    needs_lookup: bool = False
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MockRefundRow(SQLModel, table=True):
+    """The mock provider's refund ledger: one row per real refund, keyed by the idempotency key."""
+
+    __tablename__ = "mock_refunds"
+    __table_args__ = (UniqueConstraint("idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=255)
+    payment_id: str = Field(max_length=40, index=True)
+    refund_id: str = Field(max_length=40)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    provider_refund_id: str = Field(max_length=100)
+    refunded_at: datetime = Field(index=True)
 
 
 class PaymentAttemptRow(SQLModel, table=True):

@@ -129,6 +129,7 @@ class PaymentPublic(Public):
     failure_code: str | None
     failure_message: str | None
     order_id: str | None
+    refunded_amount: int = Field(description="Succeeded refunds, in minor units")
     created_at: str
     updated_at: str
     completed_at: str | None

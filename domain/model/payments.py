@@ -140,6 +140,7 @@ class Payment:
     # A call at `provider` may have charged (it timed out, lost its connection, or its process died
     # before the answer was stored): ask the provider before any other charge attempt.
     needs_lookup: bool = False
+    refunded_amount: int = 0  # the sum of its succeeded refunds, in minor units
     # New events, not in the outbox yet: the unit of work writes them when it commits, if this
     # object was added or updated in it (domain.ports.NewEvents).
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
@@ -275,6 +276,7 @@ class Payment:
             "failureCode": self.failure_code,
             "failureMessage": self.failure_message,
             "orderId": self.order_id,
+            "refundedAmount": self.refunded_amount,
             "createdAt": iso(self.created_at),
             "updatedAt": iso(self.updated_at),
             "completedAt": iso(self.completed_at),
