@@ -69,6 +69,7 @@ class RefundRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     payment_id: str = Field(max_length=40, index=True)
+    customer_id: str = Field(max_length=40)
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
     reason: str = Field(max_length=40)

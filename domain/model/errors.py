@@ -52,6 +52,18 @@ class InsufficientStock(Conflict):
     code = "conflict"
 
 
+class PaymentNotRefundable(Conflict):
+    """Only a completed payment can be refunded."""
+
+    code = "payment_not_refundable"
+
+
+class RefundExceedsPayment(DomainError):
+    """The refunds of a payment (pending and succeeded) would add up to more than its amount."""
+
+    code = "refund_exceeds_payment"
+
+
 class CartChanged(Conflict):
     """The cart changed (or was checked out) between reading it and ordering it."""
 

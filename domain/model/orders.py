@@ -21,8 +21,9 @@ from domain.model.statuses import OrderStatus
 
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.PAYMENT_FAILED}),
-    OrderStatus.PAID: frozenset(),
+    OrderStatus.PAID: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.PAYMENT_FAILED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
 
 
@@ -76,6 +77,9 @@ class Order:
 
     def mark_payment_failed(self, now: datetime) -> None:
         self._move(OrderStatus.PAYMENT_FAILED, now, "order.payment_failed")
+
+    def mark_refunded(self, now: datetime) -> None:
+        self._move(OrderStatus.REFUNDED, now, "order.refunded")
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status, "customerId": self.customer_id,

@@ -33,9 +33,20 @@ class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
     """Created with its stock reserved; its payment has not finished."""
     PAID = "paid"
-    """Its payment completed. Terminal."""
+    """Its payment completed."""
     PAYMENT_FAILED = "payment_failed"
     """Its payment failed; the reserved stock was given back. Terminal."""
+    REFUNDED = "refunded"
+    """Its payment was refunded in full (its stock came back if a refund asked for it). Terminal."""
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    """Queued, or in flight at the provider (a lease says which process has it)."""
+    SUCCEEDED = "succeeded"
+    """The provider refunded it. Terminal."""
+    FAILED = "failed"
+    """The provider refused, or it ran out of retries. Terminal."""
 
 
 class DeliveryStatus(StrEnum):

@@ -23,6 +23,7 @@ def upgrade() -> None:
     op.create_table('refunds',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('payment_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('customer_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
