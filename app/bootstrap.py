@@ -15,9 +15,10 @@ from app.config import Settings, load_or_create_secret
 from app.live import EventHub
 from app.providers import build_routes
 from app.security import Argon2Hasher, TokenService, UserCache
+from app.webhook_sender import DnsResolver, HttpWebhookSender
 from domain.clock import SystemClock
-from domain.model.payments import Payment
 from domain.model.retry import RetryPolicy
+from domain.model.webhooks import RetrySchedule
 from domain.ports import PaymentProvider, RateLimiter
 from domain.services.auth import AuthService, LoginThrottle
 from domain.services.card_vault import CardVault
@@ -28,7 +29,11 @@ from domain.services.orders import OrderService
 from domain.services.payments import PaymentService
 from domain.services.processor import PaymentProcessor, ProcessorConfig, Route
 from domain.services.provider_events import ProviderEvents
+from domain.services.refund_processor import RefundProcessor
+from domain.services.refunds import RefundService
 from domain.services.users import UserService
+from domain.services.webhook_dispatcher import DispatchConfig, WebhookDispatcher
+from domain.services.webhooks import WebhookService
 from storage.db import Database
 from storage.ledger import SqlMockLedger
 from storage.seed import seed_demo_catalog, seed_demo_users
@@ -61,10 +66,15 @@ class Container:
     deliveries: DeliveryWorker
     user_cache: UserCache
     provider_events: ProviderEvents
+    refunds: RefundService
+    refund_processor: RefundProcessor
+    webhooks: WebhookService  # merchant endpoints and their delivery log
+    webhook_dispatcher: WebhookDispatcher  # sends the deliveries (a scheduler job pumps it)
     routes: list[Route] = field(default_factory=list)  # every provider in routing order
     owner: str = ""  # this process's name in leases and heartbeats
     started_at: float = field(default_factory=time.time)
     wake_drain: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
+    wake_webhooks: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
 
     def init_storage(self) -> None:
         """Create the schema and, on a first start, the demo data."""
@@ -77,11 +87,11 @@ class Container:
             log.info("created %d demo users and %d demo products", users, products)
 
 
-def _crash_after(settings: Settings) -> Callable[[Payment], None]:
+def _crash_after(settings: Settings) -> Callable[[object], None]:
     """Fault injection for the crash tests: SIGKILL this process after N provider calls."""
     remaining = settings.fault_crash_after_charges
 
-    def after_charge(_payment: Payment) -> None:
+    def after_charge(_work: object) -> None:  # a payment or a refund: any provider call counts
         nonlocal remaining
         if remaining <= 0:
             return
@@ -118,6 +128,7 @@ def build(settings: Settings | None = None) -> Container:
     payments = PaymentService(uow, [route.provider for route in routes], clock, on_submitted=work_queued,
                               vault=vault, holder=owner, hold_seconds=settings.lease_seconds)
     hub = EventHub(uow)
+    crash_after = _crash_after(settings)
     processor = PaymentProcessor(
         uow, routes,
         RetryPolicy(settings.retry_base_seconds, 2.0, settings.retry_cap_seconds, settings.retry_max),
@@ -126,16 +137,34 @@ def build(settings: Settings | None = None) -> Container:
                         call_timeout_seconds=settings.provider_timeout_seconds,
                         circuit_wait_seconds=min(5.0, settings.circuit_reset_seconds)),
         vault=vault,
-        after_charge=_crash_after(settings),
+        after_charge=crash_after,
     )
+    refund_processor = RefundProcessor(processor, after_call=crash_after)
     orders = OrderService(uow, payments, clock, on_placed=work_queued)
     deliveries = DeliveryWorker(uow, {"orders": orders.on_payment_event}, clock, owner)
+    wake_webhooks: list[Callable[[], None]] = []
+
+    def webhooks_due() -> None:
+        for wake in wake_webhooks:
+            wake()
+
+    webhooks = WebhookService(uow, clock, DnsResolver(), allow_private=settings.webhooks_allow_private,
+                              on_due=webhooks_due)
+    webhook_dispatcher = WebhookDispatcher(
+        uow, HttpWebhookSender(allow_private=settings.webhooks_allow_private,
+                               timeout_seconds=settings.webhook_timeout_seconds, clock=clock),
+        clock, DispatchConfig(owner=owner, lease_seconds=settings.webhook_lease_seconds,
+                              max_in_flight=settings.webhook_max_in_flight,
+                              per_endpoint=settings.webhook_max_in_flight_per_endpoint),
+        RetrySchedule.parse(settings.webhook_retry_schedule), on_slot_free=webhooks_due)
     container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
                           UserService(uow, hasher, clock, on_changed=user_cache.forget),
                           AuthService(uow, hasher, throttle, client_throttle),
                           routes[0].limiter, ledger, routes[0].provider, payments, processor, hub,
                           CatalogService(uow, clock), CartService(uow, clock), orders, deliveries, user_cache,
-                          ProviderEvents(uow, clock), routes=routes, owner=owner,
-                          wake_drain=wake_drain)
+                          ProviderEvents(uow, clock), RefundService(uow, clock, on_submitted=work_queued),
+                          refund_processor, routes=routes, owner=owner,
+                          wake_drain=wake_drain, webhooks=webhooks, webhook_dispatcher=webhook_dispatcher,
+                          wake_webhooks=wake_webhooks)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
     return container

@@ -28,6 +28,7 @@ class Jobs:
         self._again = False
         self._draining = False
         self._reconciling = False
+        self._refunding = False
         self.last_drain_tick: float | None = None  # time.time() when a drain pass last finished cleanly
         self.last_drain_error: str | None = None
         self.started_at: float | None = None
@@ -59,6 +60,8 @@ class Jobs:
                                max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
         # Unknown outcomes whose lease ran out are looked up first; cards held in this process's memory
         # keep their payments held for it (domain/services/card_vault.py).
+        self.scheduler.add_job(self._refunds, "interval", id="refunds", seconds=settings.drain_interval_seconds,
+                               max_instances=1, coalesce=True)
         self.scheduler.add_job(self._reconcile, "interval", id="reconcile",
                                seconds=max(1.0, settings.lease_seconds / 6), max_instances=1, coalesce=True)
         self.scheduler.add_job(self._hold_cards, "interval", id="hold-cards",
@@ -89,18 +92,23 @@ class Jobs:
     def _run_now(self) -> None:
         # A running drain sees `_again` and loops; rescheduling it would only be skipped by
         # APScheduler (max_instances=1) with a warning in the log for every submitted payment.
-        if self._draining or self.scheduler is None or not self.scheduler.running:
+        if self.scheduler is None or not self.scheduler.running:
             return
-        job = self.scheduler.get_job("drain")
-        if job is not None:
-            job.modify(next_run_time=datetime.now().astimezone())
+        for job_id, running in (("drain", self._draining), ("refunds", self._refunding)):
+            job = None if running else self.scheduler.get_job(job_id)
+            if job is not None:
+                job.modify(next_run_time=datetime.now().astimezone())
 
     async def idle(self, timeout: float) -> bool:
         """Wait (at most `timeout` seconds) for a running drain pass to end; whether it did."""
         deadline = time.monotonic() + timeout
-        while (self._draining or self._reconciling) and time.monotonic() < deadline:
+        while self._busy and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        return not (self._draining or self._reconciling)
+        return not self._busy
+
+    @property
+    def _busy(self) -> bool:
+        return self._draining or self._reconciling or self._refunding
 
     async def _drain(self) -> None:
         self._draining = True
@@ -118,6 +126,13 @@ class Jobs:
             log.exception("drain job failed; it runs again at the next interval")
         finally:
             self._draining = False
+
+    async def _refunds(self) -> None:
+        self._refunding = True
+        try:
+            await _guarded(self.container.refund_processor.drain(), "the refund drain")
+        finally:
+            self._refunding = False
 
     async def _reconcile(self) -> None:
         self._reconciling = True

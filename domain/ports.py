@@ -11,6 +11,7 @@ import builtins
 from datetime import datetime
 from typing import Any, Protocol
 
+from domain.clock import new_id
 from domain.model.cards import CardInput
 from domain.model.catalog import Product
 from domain.model.deliveries import Delivery, subscribers
@@ -18,9 +19,20 @@ from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
 from domain.model.payments import PageCursor, Payment, PaymentStats
-from domain.model.providers import Attempt, CallResult, CardToken, ChargeRequest, CircuitState, LedgerCharge
+from domain.model.providers import (
+    Attempt,
+    CallResult,
+    CardToken,
+    ChargeRequest,
+    CircuitState,
+    LedgerCharge,
+    LedgerRefund,
+    RefundRequest,
+)
 from domain.model.rate_limit import BucketConfig, Grant
+from domain.model.refunds import Refund
 from domain.model.users import User
+from domain.model.webhooks import Claimed, SendResult, WebhookDelivery, WebhookEndpoint, is_public, owed
 
 
 class RateLimiter(Protocol):
@@ -86,6 +98,15 @@ class PaymentProvider(Protocol):
         the provider could not tell."""
         ...
 
+    async def refund(self, request: RefundRequest) -> CallResult:
+        """Refund (part of) a charge; `transaction_id` of an APPROVED result is the provider's refund id."""
+        ...
+
+    async def lookup_refund(self, request: RefundRequest) -> CallResult:
+        """What became of an earlier refund with this request's idempotency key: APPROVED with its id,
+        DECLINED (code NOT_REFUNDED) when none stands, UNKNOWN when the provider could not tell."""
+        ...
+
     async def open(self) -> None:
         """Get ready for calls (build clients) on this event loop, at start: not in a call's time,
         which lies between a token's grant and the provider's receipt."""
@@ -119,6 +140,30 @@ class Circuit(Protocol):
         """After the call: healthy when the provider answered as a working service (approved or declined);
         otherwise the failure counts towards opening the circuit and becomes its last error."""
         ...
+
+
+class RefundRepository(Protocol):
+    def get(self, refund_id: str, for_update: bool = False) -> Refund | None: ...
+
+    def add(self, refund: Refund) -> None: ...
+
+    def update(self, refund: Refund) -> None: ...
+
+    def for_payment(self, payment_id: str) -> builtins.list[Refund]:
+        """Oldest first."""
+        ...
+
+    def committed_total(self, payment_id: str) -> int:
+        """The sum of the payment's refunds that are pending or succeeded (what may not be refunded again)."""
+        ...
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Refund | None:
+        """Lease one pending refund that is due (new, past its retry or lookup time, or whose lease expired)."""
+        ...
+
+    def renew_lease(self, refund_id: str, owner: str, lease_until: datetime) -> bool: ...
+
+    def release(self, refund_id: str, owner: str) -> None: ...
 
 
 class ProviderEventRepository(Protocol):
@@ -164,6 +209,16 @@ class MockLedger(Protocol):
         ...
 
     def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
+        ...
+
+    def find_refund(self, key: str) -> LedgerRefund | None: ...
+
+    def record_refund(self, key: str, refund: LedgerRefund) -> LedgerRefund:
+        """Insert unless one exists for the key; return the one that stands."""
+        ...
+
+    def refunds(self, payment_id: str | None, limit: int) -> builtins.list[LedgerRefund]:
+        """Newest first."""
         ...
 
 
@@ -306,6 +361,66 @@ class DeliveryRepository(Protocol):
     def retry_later(self, delivery_id: int, at: datetime, error: str) -> None: ...
 
 
+class HostResolver(Protocol):
+    """DNS: the addresses of a host name (an address given as the host is its own answer)."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """Every address the host resolves to, as text; [] when it does not resolve. Blocks: callers
+        run it off the event loop."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """Posts one signed delivery to a merchant's endpoint (app/webhook_sender.py: httpx, standardwebhooks)."""
+
+    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> SendResult:
+        """POST `body` signed with `secret` (headers webhook-id = `message_id`, webhook-timestamp = now,
+        webhook-signature), to an address checked as domain.model.webhooks.refusal says, never following a
+        redirect. Never raises for what the network or the endpoint does: a SendResult says it."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class WebhookRepository(Protocol):
+    """Merchant webhook endpoints and their deliveries (domain/model/webhooks.py)."""
+
+    def add_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+
+    def get_endpoint(self, endpoint_id: str, for_update: bool = False) -> WebhookEndpoint | None: ...
+
+    def endpoints(self, enabled_only: bool = False) -> builtins.list[WebhookEndpoint]:
+        """Oldest first."""
+        ...
+
+    def update_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        """The endpoint and its deliveries."""
+        ...
+
+    def add_delivery(self, delivery: WebhookDelivery) -> None:
+        """Owe an event to an endpoint; only NewEvents.write calls this, with the event."""
+        ...
+
+    def get_delivery(self, delivery_id: str, for_update: bool = False) -> WebhookDelivery | None: ...
+
+    def update_delivery(self, delivery: WebhookDelivery) -> None: ...
+
+    def deliveries(self, endpoint_id: str, *, status: str | None, limit: int,
+                   after: PageCursor | None) -> builtins.list[WebhookDelivery]:
+        """The endpoint's deliveries, newest first (by creation, then id), after the cursor."""
+        ...
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime, limit: int,
+                  in_flight: dict[str, int], per_endpoint: int) -> builtins.list[Claimed]:
+        """Lease up to `limit` due deliveries (pending or failed, whose next try has come, with no live
+        lease) of enabled endpoints, the longest due first, each try counted; an endpoint with
+        `in_flight[id]` already in flight here gets at most `per_endpoint` minus that. Concurrent
+        claimers never get the same delivery (SKIP LOCKED on PostgreSQL, the write lock on SQLite)."""
+        ...
+
+
 class UnitOfWorkFactory(Protocol):
     def __call__(self, read_only: bool = False) -> UnitOfWork:
         """A new transaction; `read_only` lets storage skip the write lock."""
@@ -330,6 +445,8 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     attempts: AttemptRepository
     provider_events: ProviderEventRepository
+    refunds: RefundRepository
+    webhooks: WebhookRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -365,8 +482,9 @@ class NewEvents:
     that was changed but not saved writes neither). Events given to `publish` form one more source.
     At commit, `write` appends the events to the outbox, source by source in the order the sources were
     first seen and each source's in the order recorded, and owes each event to the consumers subscribed
-    to it (domain.model.deliveries.SUBSCRIPTIONS), in the same transaction. Storage and the fake unit
-    of work both commit through this, so they write alike.
+    to it (domain.model.deliveries.SUBSCRIPTIONS), and each public event to the merchant webhook
+    endpoints subscribed to it (domain.model.webhooks.owed), in the same transaction. Storage and the
+    fake unit of work both commit through this, so they write alike.
     """
 
     def __init__(self) -> None:
@@ -390,8 +508,14 @@ class NewEvents:
         self._seen.clear()
         return new
 
-    def write(self, outbox: OutboxRepository, deliveries: DeliveryRepository) -> None:
+    def write(self, outbox: OutboxRepository, deliveries: DeliveryRepository, webhooks: WebhookRepository) -> None:
+        endpoints: list[WebhookEndpoint] | None = None  # read once, at the first public event
         for event in self.collect():
             outbox.add(event)
             for consumer in subscribers(event):
                 deliveries.add(event, consumer)
+            if is_public(event.type):  # and one delivery per merchant endpoint subscribed to it
+                if endpoints is None:
+                    endpoints = webhooks.endpoints(enabled_only=True)
+                for delivery in owed(event, endpoints, lambda: new_id("whd")):
+                    webhooks.add_delivery(delivery)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from domain.model.providers import LedgerCharge
+from domain.model.providers import LedgerCharge, LedgerRefund
 from storage.db import Database, from_db, to_db
-from storage.tables import MockAttemptRow, MockChargeRow
+from storage.tables import MockAttemptRow, MockChargeRow, MockRefundRow
 
 
 def _charge(row: MockChargeRow) -> LedgerCharge:
     return LedgerCharge(row.payment_id, row.amount, row.currency, row.transaction_id, from_db(row.charged_at))
+
+
+def _refund(row: MockRefundRow) -> LedgerRefund:
+    return LedgerRefund(row.payment_id, row.refund_id, row.amount, row.currency, row.provider_refund_id,
+                        from_db(row.refunded_at))
 
 
 class SqlMockLedger:
@@ -56,3 +63,30 @@ class SqlMockLedger:
                 stmt = stmt.where(col(MockChargeRow.payment_id) == payment_id)
             stmt = stmt.order_by(col(MockChargeRow.charged_at).desc(), col(MockChargeRow.id).desc()).limit(limit)
             return [_charge(r) for r in session.exec(stmt).all()]
+
+    def find_refund(self, key: str) -> LedgerRefund | None:
+        with self.db.session(read_only=True) as session:
+            row = session.exec(select(MockRefundRow).where(col(MockRefundRow.idempotency_key) == key)).first()
+            return _refund(row) if row else None
+
+    def record_refund(self, key: str, refund: LedgerRefund) -> LedgerRefund:
+        try:
+            with self.db.session() as session:
+                session.add(MockRefundRow(idempotency_key=key, payment_id=refund.payment_id,
+                                          refund_id=refund.refund_id, amount=refund.amount, currency=refund.currency,
+                                          provider_refund_id=refund.provider_refund_id,
+                                          refunded_at=to_db(refund.refunded_at)))
+                session.commit()
+                return refund
+        except IntegrityError:
+            existing = self.find_refund(key)  # a concurrent call with the same key refunded first
+            assert existing is not None
+            return existing
+
+    def refunds(self, payment_id: str | None, limit: int) -> builtins.list[LedgerRefund]:
+        with self.db.session(read_only=True) as session:
+            stmt = select(MockRefundRow)
+            if payment_id is not None:
+                stmt = stmt.where(col(MockRefundRow.payment_id) == payment_id)
+            stmt = stmt.order_by(col(MockRefundRow.refunded_at).desc(), col(MockRefundRow.id).desc()).limit(limit)
+            return [_refund(r) for r in session.exec(stmt).all()]

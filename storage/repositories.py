@@ -271,7 +271,8 @@ class SqlAttemptRepository:
 
     def finish(self, attempt: Attempt) -> None:
         self.session.exec(update(PaymentAttemptRow).where(col(PaymentAttemptRow.id) == attempt.id).values(
-            started_at=to_db(attempt.started_at), latency_ms=attempt.latency_ms, outcome=str(attempt.outcome) if attempt.outcome else None,
+            started_at=to_db(attempt.started_at), latency_ms=attempt.latency_ms,
+            outcome=str(attempt.outcome) if attempt.outcome else None,
             code=attempt.code, transaction_id=attempt.transaction_id))
 
     def for_payment(self, payment_id: str) -> builtins.list[Attempt]:

@@ -293,3 +293,44 @@ class HeartbeatRow(SQLModel, table=True):
 
     owner: str = Field(primary_key=True, max_length=80)
     at: datetime
+
+
+class WebhookEndpointRow(SQLModel, table=True):
+    """A merchant's endpoint that public events are posted to (domain.model.webhooks.WebhookEndpoint)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: str = Field(primary_key=True, max_length=40)
+    url: str = Field(max_length=2048)
+    event_types: str = Field(sa_column=Column(Text, nullable=False))  # a JSON list of types, or ["*"]
+    description: str = Field(default="", max_length=500)
+    status: str = Field(max_length=20)
+    secret: str = Field(max_length=100)
+    dead_in_a_row: int = 0
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One public event owed to one endpoint: claimed with a lease, retried on the schedule."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("endpoint_id", "event_id"),
+                      Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+                      Index("ix_webhook_deliveries_log", "endpoint_id", "created_at", "id"))
+
+    id: str = Field(primary_key=True, max_length=40)
+    endpoint_id: str = Field(max_length=40)
+    event_id: str = Field(max_length=40)
+    event_type: str = Field(max_length=60)
+    status: str = Field(max_length=20)
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_expires_at: datetime | None = None

@@ -19,10 +19,13 @@ from domain.ports import (
     PaymentRepository,
     ProductRepository,
     ProviderEventRepository,
+    RefundRepository,
     UserRepository,
+    WebhookRepository,
 )
 from storage.db import Database
 from storage.deliveries import SqlDeliveryRepository
+from storage.refunds import SqlRefundRepository
 from storage.repositories import (
     SqlAttemptRepository,
     SqlIdempotencyRepository,
@@ -32,6 +35,7 @@ from storage.repositories import (
     SqlUserRepository,
 )
 from storage.shop import SqlCartRepository, SqlOrderRepository, SqlProductRepository
+from storage.webhooks import SqlWebhookRepository
 
 
 class SqlUnitOfWork:
@@ -47,6 +51,8 @@ class SqlUnitOfWork:
     deliveries: DeliveryRepository
     attempts: AttemptRepository
     provider_events: ProviderEventRepository
+    refunds: RefundRepository
+    webhooks: WebhookRepository
 
     def __init__(self, db: Database, read_only: bool = False) -> None:
         self.db = db
@@ -66,6 +72,8 @@ class SqlUnitOfWork:
         self.deliveries = SqlDeliveryRepository(self.session)
         self.attempts = SqlAttemptRepository(self.session)
         self.provider_events = SqlProviderEventRepository(self.session)
+        self.refunds = SqlRefundRepository(self.session, self.new_events)
+        self.webhooks = SqlWebhookRepository(self.session, self.new_events)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -78,7 +86,7 @@ class SqlUnitOfWork:
         self.new_events.publish(event)
 
     def commit(self) -> None:
-        self.new_events.write(self.outbox, self.deliveries)  # in this transaction, before it commits
+        self.new_events.write(self.outbox, self.deliveries, self.webhooks)  # in this transaction, before it commits
         try:
             self.session.commit()
         except IntegrityError:

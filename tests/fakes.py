@@ -31,9 +31,11 @@ from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
 from domain.model.payments import PageCursor, Payment, PaymentStats, hold_name
-from domain.model.providers import Attempt, CallResult, CircuitState, LedgerCharge
-from domain.model.statuses import DeliveryStatus, OrderStatus, PaymentStatus
+from domain.model.providers import Attempt, CallResult, CircuitState, LedgerCharge, LedgerRefund
+from domain.model.refunds import Refund
+from domain.model.statuses import DeliveryStatus, OrderStatus, PaymentStatus, RefundStatus
 from domain.model.users import User
+from domain.model.webhooks import Claimed, WebhookDelivery, WebhookEndpoint
 from domain.ports import (
     AttemptRepository,
     CartRepository,
@@ -45,7 +47,9 @@ from domain.ports import (
     PaymentRepository,
     ProductRepository,
     ProviderEventRepository,
+    RefundRepository,
     UserRepository,
+    WebhookRepository,
 )
 from domain.services.cart import CartService
 from domain.services.catalog import CatalogService
@@ -95,6 +99,9 @@ class FakeState:
     last_delivery_id: int = 0
     attempts: list[Attempt] = field(default_factory=list)
     provider_events: dict[tuple[str, str], str] = field(default_factory=dict)
+    refunds: dict[str, Refund] = field(default_factory=dict)
+    webhook_endpoints: dict[str, WebhookEndpoint] = field(default_factory=dict)
+    webhook_deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -237,6 +244,57 @@ class FakeAttemptRepository:
     def recent(self, since: datetime, limit: int) -> builtins.list[Attempt]:
         done = [a for a in self._state.attempts if a.started_at >= since and a.outcome is not None]
         return sorted(done, key=lambda a: a.started_at, reverse=True)[:limit]
+
+
+class FakeRefundRepository:
+    def __init__(self, state: FakeState, events: NewEvents) -> None:
+        self._state = state
+        self._events = events
+
+    def get(self, refund_id: str, for_update: bool = False) -> Refund | None:
+        refund = self._state.refunds.get(refund_id)
+        return copy.deepcopy(refund) if refund else None
+
+    def add(self, refund: Refund) -> None:
+        if refund.id in self._state.refunds:
+            raise DuplicateKey("a unique key is already taken")
+        self._state.refunds[refund.id] = _stored(refund)
+        self._events.saw(refund)
+
+    def update(self, refund: Refund) -> None:
+        if refund.id in self._state.refunds:
+            self._state.refunds[refund.id] = _stored(refund)
+        self._events.saw(refund)
+
+    def for_payment(self, payment_id: str) -> builtins.list[Refund]:
+        found = [r for r in self._state.refunds.values() if r.payment_id == payment_id]
+        return [copy.deepcopy(r) for r in sorted(found, key=lambda r: (r.created_at, r.id))]
+
+    def committed_total(self, payment_id: str) -> int:
+        return sum(r.amount for r in self._state.refunds.values()
+                   if r.payment_id == payment_id and r.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime) -> Refund | None:
+        due = [r for r in self._state.refunds.values()
+               if r.status == RefundStatus.PENDING and (r.next_attempt_at is None or r.next_attempt_at <= now)
+               and (r.lease_expires_at is None or r.lease_expires_at < now)]
+        if not due:
+            return None
+        refund = min(due, key=lambda r: r.created_at)
+        refund.lease_owner, refund.lease_expires_at = owner, lease_until
+        return copy.deepcopy(refund)
+
+    def renew_lease(self, refund_id: str, owner: str, lease_until: datetime) -> bool:
+        refund = self._state.refunds.get(refund_id)
+        if refund is None or refund.lease_owner != owner:
+            return False
+        refund.lease_expires_at = lease_until
+        return True
+
+    def release(self, refund_id: str, owner: str) -> None:
+        refund = self._state.refunds.get(refund_id)
+        if refund is not None and refund.lease_owner == owner:
+            refund.lease_owner = refund.lease_expires_at = None
 
 
 class FakeProviderEventRepository:
@@ -434,6 +492,83 @@ class FakeDeliveryRepository:
             row.lease_owner = row.lease_expires_at = None
 
 
+class FakeWebhookRepository:
+    def __init__(self, state: FakeState, events: NewEvents) -> None:
+        self._state = state
+        self._events = events
+
+    def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        if endpoint.id in self._state.webhook_endpoints:
+            raise DuplicateKey("a unique key is already taken")
+        self._state.webhook_endpoints[endpoint.id] = _stored(endpoint)
+        self._events.saw(endpoint)
+
+    def get_endpoint(self, endpoint_id: str, for_update: bool = False) -> WebhookEndpoint | None:
+        endpoint = self._state.webhook_endpoints.get(endpoint_id)
+        return copy.deepcopy(endpoint) if endpoint else None
+
+    def endpoints(self, enabled_only: bool = False) -> builtins.list[WebhookEndpoint]:
+        found = [e for e in self._state.webhook_endpoints.values() if e.enabled or not enabled_only]
+        return [copy.deepcopy(e) for e in sorted(found, key=lambda e: (e.created_at, e.id))]
+
+    def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        if endpoint.id in self._state.webhook_endpoints:
+            self._state.webhook_endpoints[endpoint.id] = _stored(endpoint)
+        self._events.saw(endpoint)
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        self._state.webhook_endpoints.pop(endpoint_id, None)
+        for delivery_id in [d.id for d in self._state.webhook_deliveries.values() if d.endpoint_id == endpoint_id]:
+            del self._state.webhook_deliveries[delivery_id]
+
+    def add_delivery(self, delivery: WebhookDelivery) -> None:
+        if delivery.id in self._state.webhook_deliveries or any(
+                (d.endpoint_id, d.event_id) == (delivery.endpoint_id, delivery.event_id)
+                for d in self._state.webhook_deliveries.values()):
+            raise DuplicateKey("a unique key is already taken")
+        self._state.webhook_deliveries[delivery.id] = _stored(delivery)
+
+    def get_delivery(self, delivery_id: str, for_update: bool = False) -> WebhookDelivery | None:
+        delivery = self._state.webhook_deliveries.get(delivery_id)
+        return copy.deepcopy(delivery) if delivery else None
+
+    def update_delivery(self, delivery: WebhookDelivery) -> None:
+        if delivery.id in self._state.webhook_deliveries:
+            self._state.webhook_deliveries[delivery.id] = _stored(delivery)
+        self._events.saw(delivery)
+
+    def deliveries(self, endpoint_id: str, *, status: str | None, limit: int,
+                   after: PageCursor | None) -> builtins.list[WebhookDelivery]:
+        found = [d for d in self._state.webhook_deliveries.values()
+                 if d.endpoint_id == endpoint_id and (status is None or d.status == status)
+                 and (after is None or (d.created_at, d.id) < (after.created_at, after.id))]
+        found.sort(key=lambda d: (d.created_at, d.id), reverse=True)
+        return [copy.deepcopy(d) for d in found[:limit]]
+
+    def claim_due(self, *, now: datetime, owner: str, lease_until: datetime, limit: int,
+                  in_flight: dict[str, int], per_endpoint: int) -> builtins.list[Claimed]:
+        enabled = {e.id for e in self._state.webhook_endpoints.values() if e.enabled}
+        due = sorted((d for d in self._state.webhook_deliveries.values()
+                      if d.status in ("pending", "failed") and d.next_attempt_at is not None
+                      and d.next_attempt_at <= now and d.endpoint_id in enabled
+                      and (d.lease_expires_at is None or d.lease_expires_at < now)),
+                     key=lambda d: (d.next_attempt_at or now, d.id))
+        taken: dict[str, int] = dict(in_flight)
+        claimed: list[Claimed] = []
+        for d in due:
+            if len(claimed) >= limit:
+                break
+            if taken.get(d.endpoint_id, 0) >= per_endpoint:
+                continue
+            taken[d.endpoint_id] = taken.get(d.endpoint_id, 0) + 1
+            d.lease_owner, d.lease_expires_at = owner, lease_until
+            d.attempts += 1
+            endpoint = self._state.webhook_endpoints[d.endpoint_id]
+            event = next(e for e in self._state.outbox if e.id == d.event_id)
+            claimed.append(Claimed(copy.deepcopy(d), endpoint.url, endpoint.secret, event))
+        return claimed
+
+
 class FakeUnitOfWork:
     """One transaction over a FakeUnitOfWorkFactory's committed state."""
 
@@ -448,6 +583,8 @@ class FakeUnitOfWork:
     deliveries: DeliveryRepository
     attempts: AttemptRepository
     provider_events: ProviderEventRepository
+    refunds: RefundRepository
+    webhooks: WebhookRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, read_only: bool = False) -> None:
         self._factory = factory
@@ -473,6 +610,8 @@ class FakeUnitOfWork:
         self.deliveries = FakeDeliveryRepository(self._working)
         self.attempts = FakeAttemptRepository(self._working)
         self.provider_events = FakeProviderEventRepository(self._working, self._added_events)
+        self.refunds = FakeRefundRepository(self._working, self._new_events)
+        self.webhooks = FakeWebhookRepository(self._working, self._new_events)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -483,7 +622,7 @@ class FakeUnitOfWork:
 
     def commit(self) -> None:
         assert self._working is not None, "commit() outside the `with` block"
-        self._new_events.write(self.outbox, self.deliveries)  # as storage does, before it commits
+        self._new_events.write(self.outbox, self.deliveries, self.webhooks)  # as storage does, before it commits
         if self._factory.before_commit is not None:
             hook, self._factory.before_commit = self._factory.before_commit, None
             hook()
@@ -560,6 +699,7 @@ class FakeLedger:
     def __init__(self) -> None:
         self.charges: dict[str, LedgerCharge] = {}
         self.attempts: Counter[str] = Counter()
+        self.refunds_by_key: dict[str, LedgerRefund] = {}
 
     def find(self, key: str) -> LedgerCharge | None:
         return self.charges.get(key)
@@ -574,6 +714,16 @@ class FakeLedger:
     def list(self, payment_id: str | None, limit: int) -> list[LedgerCharge]:
         charges = [c for c in self.charges.values() if payment_id is None or c.payment_id == payment_id]
         return sorted(charges, key=lambda c: c.charged_at, reverse=True)[:limit]
+
+    def find_refund(self, key: str) -> LedgerRefund | None:
+        return self.refunds_by_key.get(key)
+
+    def record_refund(self, key: str, refund: LedgerRefund) -> LedgerRefund:
+        return self.refunds_by_key.setdefault(key, refund)
+
+    def refunds(self, payment_id: str | None, limit: int) -> builtins.list[LedgerRefund]:
+        made = [r for r in self.refunds_by_key.values() if payment_id is None or r.payment_id == payment_id]
+        return sorted(made, key=lambda r: r.refunded_at, reverse=True)[:limit]
 
 
 class FakeCircuit:

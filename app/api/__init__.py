@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from app.api import auth, bench, faults, images, payments, providers, shop, system, users, ws
+from app.api import auth, bench, faults, images, payments, providers, refunds, shop, system, users, ws
 from app.api.errors import install_error_handlers
 from app.api.headers import SecurityHeaders
 from app.api.limits import RequestLimits
@@ -25,7 +25,7 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
     # test on one app, and the nesting used to grow past Python's recursion limit.)
     lifespan = app.router.lifespan_context
     for router in (system.router, auth.router, users.router, payments.router, shop.products, shop.cart,
-                   shop.orders, ws.router, images.router, providers.router):
+                   shop.orders, ws.router, images.router, providers.router, refunds.router):
         app.include_router(router)
     if bench.enabled():  # the benchmark's bare baseline; never on unless PAYGATE_BENCH_BASELINE=1
         app.include_router(bench.router)

@@ -26,6 +26,7 @@ from domain.model.errors import (
     InvalidCredentials,
     NotFound,
     RateLimited,
+    RefundExceedsPayment,
     ValidationFailed,
 )
 
@@ -34,6 +35,7 @@ log = logging.getLogger("paygate.api")
 STATUS_OF: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
     (IdempotencyKeyReused, 422),
+    (RefundExceedsPayment, 422),
     (IdempotencyKeyInUse, 409),
     (Conflict, 409),
     (IllegalTransition, 409),

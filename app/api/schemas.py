@@ -163,6 +163,45 @@ class LedgerList(Public):
     data: list[LedgerEntry]
 
 
+class RefundLedgerEntry(Public):
+    payment_id: str
+    refund_id: str
+    amount: int
+    currency: str
+    refunded_at: str
+
+
+class RefundLedgerList(Public):
+    data: list[RefundLedgerEntry]
+
+
+class RefundCreate(Strict):
+    amount: WholeNumber | None = Field(None, ge=1, le=MAX_AMOUNT_MINOR,
+                                       description="Minor units; defaults to what is left to refund")
+    reason: Literal["requested_by_customer", "duplicate", "fraudulent", "other"] = "requested_by_customer"
+    idempotency_key: IdempotencyKey | None = Field(None, description="Or the Idempotency-Key header (the same value)")
+    restock: StrictBool = Field(False, description="Return an order's stock once its payment is refunded in full")
+
+
+class RefundPublic(Public):
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    reason: str
+    status: Literal["pending", "succeeded", "failed"]
+    restock: bool
+    failure_code: str | None
+    failure_message: str | None
+    idempotency_key: str | None
+    created_at: str
+    updated_at: str
+
+
+class RefundList(Public):
+    data: list[RefundPublic]
+
+
 class AttemptPublic(Public):
     number: int
     kind: Literal["charge", "lookup", "refund", "tokenize"]

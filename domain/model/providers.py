@@ -103,6 +103,7 @@ class CallResult:
 
 
 NOT_CHARGED = "not_charged"
+NOT_REFUNDED = "not_refunded"  # a refund lookup's code when the provider has no such refund
 # Retryable errors about one card, not about the provider: a working provider gives them, so they do not
 # open its circuit (a card that fails every time would otherwise stop every other card's payments).
 CARD_LEVEL_ERRORS = frozenset({"processing_error"})  # a lookup's code when no charge stands at the provider
@@ -116,6 +117,7 @@ class RefundRequest:
     amount: int
     currency: str
     reason: str = "requested_by_customer"
+    card_token: str | None = None  # the payment's token at this provider (the mock reads its test card)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,16 @@ class Attempt:
                 "startedAt": iso(self.started_at), "latencyMs": self.latency_ms,
                 "outcome": self.outcome or Outcome.UNKNOWN, "code": self.code,
                 "transactionId": self.transaction_id}
+
+
+@dataclass(frozen=True)
+class LedgerRefund:
+    payment_id: str
+    refund_id: str
+    amount: int
+    currency: str
+    provider_refund_id: str
+    refunded_at: datetime
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,21 @@ class DeliveryStatus(StrEnum):
     """Due (or waiting for its next attempt) for its consumer."""
     DONE = "done"
     """Handled and acknowledged by its consumer."""
+
+
+class EndpointStatus(StrEnum):
+    ENABLED = "enabled"
+    """Owed every event it subscribes to; its deliveries are sent."""
+    DISABLED = "disabled"
+    """Owed nothing new and sent nothing; by an admin, or after 10 deliveries in a row ended dead."""
+
+
+class WebhookDeliveryStatus(StrEnum):
+    PENDING = "pending"
+    """Not tried yet (or sent again on request): due at `next_attempt_at`."""
+    DELIVERED = "delivered"
+    """The endpoint answered 2xx."""
+    FAILED = "failed"
+    """The last try failed; the next is due at `next_attempt_at` (the retry schedule)."""
+    DEAD = "dead"
+    """Every try of the schedule failed; only a retry on request sends it again."""

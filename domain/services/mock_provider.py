@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 from domain.clock import Clock, RunSync, Sleep
 from domain.model.cards import CardInput
-from domain.model.providers import NOT_CHARGED, CallResult, CardToken, ChargeRequest, LedgerCharge
+from domain.model.providers import (
+    NOT_CHARGED,
+    NOT_REFUNDED,
+    CallResult,
+    CardToken,
+    ChargeRequest,
+    LedgerCharge,
+    LedgerRefund,
+    RefundRequest,
+)
 from domain.ports import MockLedger
 
 # Test card number -> scenario. Anything else that passes Luhn is approved.
@@ -30,6 +39,7 @@ TEST_CARDS: dict[str, str] = {
     "4000000000000259": "slow_first_attempt",
     "4000000000000267": "drop_after_charge",  # charges, then the connection drops before the answer
     "4000000000000275": "always_slow",  # charges, and answers only after the timeout, every time
+    "4000000000000283": "refund_fails",  # charges; its refunds are refused
 }
 
 
@@ -129,6 +139,48 @@ class MockProvider:
         if existing is None:
             return CallResult.declined(NOT_CHARGED, "no charge stands for this payment")
         return CallResult.ok(existing.transaction_id)
+
+    async def refund(self, request: RefundRequest) -> CallResult:
+        """Refund from the mock's books: once per key, never more than the charge."""
+        received_at = self.clock.now()
+        key = request.idempotency_key
+        existing = await self._run_sync(self.ledger.find_refund, key)
+        if existing is not None:
+            await self._latency()
+            return CallResult.ok(existing.provider_refund_id)
+        if self.config.failure_rate and self.rng.random() < self.config.failure_rate:
+            await self._latency()
+            return failure("provider_unavailable")
+        charge = await self._run_sync(self.ledger.find, request.payment_id)
+        if charge is None:
+            await self._latency()
+            return CallResult.declined("charge_not_found", "The provider has no charge for this payment.")
+        if self.scenario_of(request.card_token) == "refund_fails":
+            await self._latency()
+            return CallResult.declined("refund_failed", "The card's issuer refused the refund.")
+        refunded = sum(r.amount for r in await self._run_sync(self.ledger.refunds, request.payment_id, 1000))
+        if refunded + request.amount > charge.amount:
+            await self._latency()
+            return CallResult.declined("refund_exceeds_charge", "The refunds would exceed the charge.")
+        late = bool(self.config.timeout_rate and self.rng.random() < self.config.timeout_rate)
+        made = LedgerRefund(request.payment_id, key, request.amount, request.currency,
+                            f"rf_{secrets.token_hex(10)}", received_at)
+        made = await self._run_sync(self.ledger.record_refund, key, made)
+        if late:
+            await self._sleep(self.config.slow_answer_seconds)  # refunded, but the answer comes too late
+        else:
+            await self._latency()
+        return CallResult.ok(made.provider_refund_id)
+
+    async def lookup_refund(self, request: RefundRequest) -> CallResult:
+        if self.config.failure_rate and self.rng.random() < self.config.failure_rate:
+            await self._latency()
+            return failure("provider_unavailable")
+        existing = await self._run_sync(self.ledger.find_refund, request.idempotency_key)
+        await self._latency()
+        if existing is None:
+            return CallResult.declined(NOT_REFUNDED, "no refund stands for this key")
+        return CallResult.ok(existing.provider_refund_id)
 
     async def open(self) -> None:
         """Nothing to open: the mock lives in this process."""

@@ -7,7 +7,7 @@ import binascii
 import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from domain.clock import Clock, new_id, utc
 from domain.model.errors import Forbidden, NotFound, ValidationFailed
@@ -24,8 +24,18 @@ from domain.services.idempotency import create_once, find_replay
 MAX_PAGE = 200
 
 
-def encode_cursor(payment: Payment) -> str:
-    raw = f"{utc(payment.created_at).isoformat()}|{payment.id}"
+class Paged(Protocol):
+    """What a page's cursor is made of: the last item's creation time and id (payments, deliveries)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def encode_cursor(item: Paged) -> str:
+    raw = f"{utc(item.created_at).isoformat()}|{item.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

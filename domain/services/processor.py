@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -246,31 +246,38 @@ class PaymentProcessor:
             uow.commit()
 
     async def _wait_for_token(self, payment: Payment, route: Route, attempt: Attempt | None = None) -> Grant | None:
-        """Wait (not fail) until the route's limiter grants a token; keep the lease alive meanwhile.
+        """take_token for a payment: None when its lease was lost, or when the processor stops (the
+        payment is handed back, and `attempt`, a charge not sent, withdrawn)."""
+        return await self.take_token(route, renew=lambda: self._renew(payment.id),
+                                     still_mine=lambda: self._still_mine(payment.id),
+                                     hand_back=lambda: self._hand_back(payment.id, attempt))
 
-        None when the lease was lost while waiting (someone else has the payment now), or when the
-        processor stops (the payment is handed back, and `attempt`, a charge not sent, withdrawn)."""
+    async def take_token(self, route: Route, *, renew: Callable[[], bool], still_mine: Callable[[], bool],
+                         hand_back: Callable[[], None]) -> Grant | None:
+        """Wait (not fail) until the route's limiter grants a token, renewing the lease of what waits
+        (`renew`) every third of a lease. None when the lease was lost (someone else has it now), or
+        when the processor stops (`hand_back` gives it up at once rather than at the lease's end)."""
         renew_every = self.config.lease_seconds / 3
         last_renewal = self.clock.now()
         try:
             while True:
-                if self.stopping:  # hand the payment back now rather than at the lease's end
-                    await self._run_sync(self._hand_back, payment.id, attempt)
+                if self.stopping:
+                    await self._run_sync(hand_back)
                     return None
                 grant: Grant = await self._run_sync(route.limiter.try_acquire)
                 if grant.granted:
                     # One read, not a write: a process that stalled past its lease while waiting finds
-                    # the payment taken, and leaves the call to the new owner.
-                    return grant if await self._run_sync(self._still_mine, payment.id) else None
+                    # the work taken, and leaves the call to the new owner.
+                    return grant if await self._run_sync(still_mine) else None
                 if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
-                    if not await self._run_sync(self._renew, payment.id):
+                    if not await self._run_sync(renew):
                         return None
                     last_renewal = self.clock.now()
                 await self._sleep(min(grant.wait_seconds, self.config.max_token_poll_seconds))
         except asyncio.CancelledError:
-            # Shutting down before the provider was called: hand the payment back now, so the
-            # next start (or another process) need not wait for the lease to run out.
-            self._hand_back(payment.id, attempt)
+            # Shutting down before the provider was called: hand it back now, so the next start (or
+            # another process) need not wait for the lease to run out.
+            hand_back()
             raise
 
     def _hand_back(self, payment_id: str, attempt: Attempt | None) -> None:
@@ -340,43 +347,50 @@ class PaymentProcessor:
     async def _call(self, payment: Payment, step: Step, attempt: Attempt | None) -> tuple[CallResult, Attempt] | None:
         """One provider call through the circuit breaker, timed; None when it was not made."""
         route = step.route
-        ticket = await self._run_sync(route.circuit.begin)
-        if ticket is None:  # the circuit opened while this payment waited for its token: nothing went out
+        timed = await self.timed_call(route, step.kind, lambda: self._invoke(payment, step), payment.id)
+        if timed is None:  # the circuit opened while this payment waited for its token: nothing went out
             await self._run_sync(self._unsent, payment.id, attempt, Verdict("wait", *CIRCUIT_OPEN))
             return None
-        started_at = self.clock.now()
-        started = time.perf_counter()
-        result = await self._invoke(payment, step)
-        latency_ms = round((time.perf_counter() - started) * 1000)
-        self.last_progress = self.clock.now()
-        await self._run_sync(route.circuit.end, ticket, result)
+        result, started_at, latency_ms = timed
         if attempt is None:
             attempt = Attempt(payment.id, 0, step.kind, route.name, started_at)
         return result, replace(attempt, started_at=started_at, latency_ms=latency_ms, outcome=result.outcome,
                                code=result.code, transaction_id=result.transaction_id)
 
-    async def _invoke(self, payment: Payment, step: Step) -> CallResult:
-        provider, kind = step.route.provider, step.kind
-        timeout = self.config.call_timeout_seconds
+    async def timed_call(self, route: Route, kind: CallKind, call: Callable[[], Awaitable[CallResult]],
+                         subject: str) -> tuple[CallResult, datetime, int] | None:
+        """Make one call (its token is taken) through the route's circuit breaker, within the call
+        timeout: (result, when it started, latency in ms), or None when the circuit refused it.
+        A timeout or an exception is an unknown outcome (the request may have left); for a
+        tokenization, which moves no money, it is a retryable error."""
+        ticket = await self._run_sync(route.circuit.begin)
+        if ticket is None:
+            return None
+        started_at = self.clock.now()
+        started = time.perf_counter()
         try:
-            if kind is CallKind.TOKENIZE:
-                card = self.vault.get(payment.id)
-                if card is None:
-                    return CallResult.error(*CARD_UNAVAILABLE)
-                return await asyncio.wait_for(provider.create_token(card), timeout)
-            request = self._request(payment, step.route)
-            call = provider.lookup(request) if kind is CallKind.LOOKUP else provider.charge(request)
-            return await asyncio.wait_for(call, timeout)
+            result = await asyncio.wait_for(call(), self.config.call_timeout_seconds)
         except TimeoutError:
-            if kind is CallKind.TOKENIZE:  # a token made and lost moves no money: just try again
-                return CallResult.error("provider_timeout", "the provider did not answer in time")
-            return CallResult.not_known("provider_timeout", "the provider did not answer in time")
+            result = (CallResult.error if kind is CallKind.TOKENIZE else CallResult.not_known)(
+                "provider_timeout", "the provider did not answer in time")
         except Exception as e:
-            # The request may have left before the adapter failed: a charge's outcome is unknown.
-            log.warning("payment %s: %s call to %s raised %s", payment.id, kind, provider.name, type(e).__name__)
-            if kind is CallKind.TOKENIZE:
-                return CallResult.error("provider_error", "the provider call failed")
-            return CallResult.not_known("connection_lost", "the connection to the provider was lost")
+            log.warning("%s: %s call to %s raised %s", subject, kind, route.name, type(e).__name__)
+            result = CallResult.error("provider_error", "the provider call failed") if kind is CallKind.TOKENIZE \
+                else CallResult.not_known("connection_lost", "the connection to the provider was lost")
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        self.last_progress = self.clock.now()
+        await self._run_sync(route.circuit.end, ticket, result)
+        return result, started_at, latency_ms
+
+    async def _invoke(self, payment: Payment, step: Step) -> CallResult:
+        provider = step.route.provider
+        if step.kind is CallKind.TOKENIZE:
+            card = self.vault.get(payment.id)
+            if card is None:
+                return CallResult.error(*CARD_UNAVAILABLE)
+            return await provider.create_token(card)
+        request = self._request(payment, step.route)
+        return await (provider.lookup(request) if step.kind is CallKind.LOOKUP else provider.charge(request))
 
     def _unsent(self, payment_id: str, attempt: Attempt | None, verdict: Verdict) -> None:
         """A call the circuit breaker stopped: record it as not sent, and let the payment wait."""

@@ -15,13 +15,17 @@ import pytest
 from domain import ports
 from domain.model.rate_limit import InMemoryRateLimiter
 from domain.services.auth import MemoryFailureStore
+from storage.circuits import SharedCircuit
 from storage.deliveries import SqlDeliveryRepository
 from storage.ledger import SqlMockLedger
 from storage.limiter import DbRateLimiter
+from storage.refunds import SqlRefundRepository
 from storage.repositories import (
+    SqlAttemptRepository,
     SqlIdempotencyRepository,
     SqlOutboxRepository,
     SqlPaymentRepository,
+    SqlProviderEventRepository,
     SqlUserRepository,
 )
 from storage.shop import SqlCartRepository, SqlOrderRepository, SqlProductRepository
@@ -38,6 +42,10 @@ IMPLEMENTATIONS: dict[type, list[type]] = {
     ports.CartRepository: [fakes.FakeCartRepository, SqlCartRepository],
     ports.OrderRepository: [fakes.FakeOrderRepository, SqlOrderRepository],
     ports.DeliveryRepository: [fakes.FakeDeliveryRepository, SqlDeliveryRepository],
+    ports.AttemptRepository: [fakes.FakeAttemptRepository, SqlAttemptRepository],
+    ports.ProviderEventRepository: [fakes.FakeProviderEventRepository, SqlProviderEventRepository],
+    ports.RefundRepository: [fakes.FakeRefundRepository, SqlRefundRepository],
+    ports.Circuit: [fakes.FakeCircuit, SharedCircuit],
     ports.UnitOfWork: [fakes.FakeUnitOfWork, SqlUnitOfWork],
     ports.UnitOfWorkFactory: [fakes.FakeUnitOfWorkFactory, SqlUnitOfWorkFactory],
     ports.PasswordHasher: [fakes.FakeHasher],
@@ -84,7 +92,7 @@ def test_the_fake_unit_of_work_declares_its_repositories_with_the_ports_types():
 
     assert fakes.FakeUnitOfWork.__annotations__ == declared
     assert set(declared) == {"users", "payments", "idempotency", "outbox", "products", "carts", "orders",
-                             "deliveries", "attempts", "provider_events"}
+                             "deliveries", "attempts", "provider_events", "refunds"}
 
 
 def test_the_signature_check_catches_a_drifting_fake():
