@@ -18,7 +18,7 @@ from app.security import Argon2Hasher, TokenService, UserCache
 from app.webhook_sender import DnsResolver, HttpWebhookSender
 from domain.clock import SystemClock
 from domain.model.retry import RetryPolicy
-from domain.model.webhooks import RetrySchedule
+from domain.model.webhooks import RetrySchedule, is_public
 from domain.ports import PaymentProvider, RateLimiter
 from domain.services.auth import AuthService, LoginThrottle
 from domain.services.card_vault import CardVault
@@ -167,4 +167,6 @@ def build(settings: Settings | None = None) -> Container:
                           wake_drain=wake_drain, webhooks=webhooks, webhook_dispatcher=webhook_dispatcher,
                           wake_webhooks=wake_webhooks)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
+    # A public event (from any process) may have made deliveries: send them now, not at the next poll.
+    hub.subscribe(lambda event: webhooks_due() if is_public(event.type) else None)
     return container

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.net import Network, parse_networks
+from domain.model.webhooks import RetrySchedule
 
 MIN_SECRET_BYTES = 32
 PLACEHOLDERS = {"changeme", "change-me", "secret", "please-change-me"}
@@ -80,6 +81,16 @@ class Settings(BaseSettings):
     # Tests only: die (SIGKILL) right after this many provider calls, before the outcome is committed.
     fault_crash_after_charges: int = Field(0, ge=0)
 
+    # Merchant webhooks (docs/webhooks.md).
+    webhooks_allow_private: bool = False  # endpoints on private, loopback, link-local addresses: dev and tests
+    # Seconds to wait after the 1st, 2nd, ... failed try, comma-separated; after the last, a delivery is dead.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: Positive = 10.0  # one POST, answer included
+    webhook_lease_seconds: Positive = 60.0  # a claimed delivery is another process's after this
+    webhook_max_in_flight: int = Field(8, ge=1)  # POSTs at once, per process
+    webhook_max_in_flight_per_endpoint: int = Field(2, ge=1)
+    webhook_poll_seconds: Positive = 1.0  # how often due retries are looked for (new events wake it at once)
+
     @field_validator("env", mode="before")
     @classmethod
     def _env_names(cls, value: object) -> object:
@@ -100,6 +111,12 @@ class Settings(BaseSettings):
             raise ValueError("a provider is listed twice")
         return ",".join(names)
 
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _webhook_schedule(cls, value: str) -> str:
+        RetrySchedule.parse(value)  # ValueError saying what is wrong
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
@@ -111,6 +128,9 @@ class Settings(BaseSettings):
         """Refuse settings that must not reach production (ConfigError passes through pydantic)."""
         if self.mock_min_latency_ms > self.mock_max_latency_ms:
             raise ConfigError("PAYGATE_MOCK_MIN_LATENCY_MS is above PAYGATE_MOCK_MAX_LATENCY_MS.")
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ConfigError("PAYGATE_WEBHOOK_LEASE_SECONDS must be longer than PAYGATE_WEBHOOK_TIMEOUT_SECONDS, "
+                              "or a delivery still in flight would be sent again by another process.")
         if "stripe" in self.provider_names and not self.stripe_api_key:
             raise ConfigError("PAYGATE_PROVIDERS lists stripe, so PAYGATE_STRIPE_API_KEY must be set "
                               "(a secret key, sk_test_… or sk_live_…).")

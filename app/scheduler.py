@@ -29,6 +29,7 @@ class Jobs:
         self._draining = False
         self._reconciling = False
         self._refunding = False
+        self._webhook_passes: set[asyncio.Task[None]] = set()
         self.last_drain_tick: float | None = None  # time.time() when a drain pass last finished cleanly
         self.last_drain_error: str | None = None
         self.started_at: float | None = None
@@ -73,11 +74,19 @@ class Jobs:
         if self.sampler is not None:
             self.scheduler.add_job(self._sample, "interval", id="metrics-sample", seconds=2.0, max_instances=1,
                                    coalesce=True)
+        # Merchant webhooks: this pass only fills free slots; each POST runs as its own task, and a new
+        # public event or a freed slot wakes a pass at once (wake_webhooks).
+        self.scheduler.add_job(self._webhooks, "interval", id="webhooks", seconds=settings.webhook_poll_seconds,
+                               max_instances=1, coalesce=True)
         self.scheduler.start()
         self.container.wake_drain.append(self.wake)
+        self.container.wake_webhooks.append(self.wake_webhooks)
 
     def stop(self) -> None:
         self.container.processor.stop()
+        self.container.webhook_dispatcher.stopping = True  # web.py's shutdown gives its POSTs a moment
+        if self.wake_webhooks in self.container.wake_webhooks:
+            self.container.wake_webhooks.remove(self.wake_webhooks)
         if self.wake in self.container.wake_drain:
             self.container.wake_drain.remove(self.wake)
         if self.scheduler is not None and self.scheduler.running:
@@ -98,6 +107,23 @@ class Jobs:
             job = None if running else self.scheduler.get_job(job_id)
             if job is not None:
                 job.modify(next_run_time=datetime.now().astimezone())
+
+    def wake_webhooks(self) -> None:
+        """Run a webhook pass now (callable from any thread): a delivery is due or a slot came free."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._pump_webhooks)
+
+    def _pump_webhooks(self) -> None:
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        # Not through APScheduler: it would skip (and log) a run while the interval's pass runs; a
+        # pass that is running already just looks once more (WebhookDispatcher.pump).
+        task = asyncio.get_running_loop().create_task(self._webhooks())
+        self._webhook_passes.add(task)
+        task.add_done_callback(self._webhook_passes.discard)
+
+    async def _webhooks(self) -> None:
+        await _guarded(self.container.webhook_dispatcher.pump(), "webhook deliveries")
 
     async def idle(self, timeout: float) -> bool:
         """Wait (at most `timeout` seconds) for a running drain pass to end; whether it did."""

@@ -65,6 +65,9 @@ def setup(container: Container) -> Jobs:
                 await route.provider.aclose()
             except Exception:
                 log.exception("closing the %s provider's connections failed", route.name)
+        # Webhook POSTs in flight get a moment to record their outcome; the rest are sent again later.
+        await container.webhook_dispatcher.stop(timeout=2.0)
+        await container.webhook_dispatcher.sender.aclose()
         container.db.dispose()
         log.info("PayGate stopped")
 

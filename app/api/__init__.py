@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from app.api import auth, bench, faults, images, payments, providers, refunds, shop, system, users, ws
+from app.api import auth, bench, faults, images, payments, providers, refunds, shop, system, users, webhooks, ws
 from app.api.errors import install_error_handlers
 from app.api.headers import SecurityHeaders
 from app.api.limits import RequestLimits
@@ -25,7 +25,7 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
     # test on one app, and the nesting used to grow past Python's recursion limit.)
     lifespan = app.router.lifespan_context
     for router in (system.router, auth.router, users.router, payments.router, shop.products, shop.cart,
-                   shop.orders, ws.router, images.router, providers.router, refunds.router):
+                   shop.orders, ws.router, images.router, providers.router, refunds.router, webhooks.router):
         app.include_router(router)
     if bench.enabled():  # the benchmark's bare baseline; never on unless PAYGATE_BENCH_BASELINE=1
         app.include_router(bench.router)
@@ -40,5 +40,5 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
     app.add_middleware(SecurityHeaders)
     if container.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.cors_origins,
-                           allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+                           allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])

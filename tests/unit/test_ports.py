@@ -31,6 +31,7 @@ from storage.repositories import (
 from storage.shop import SqlCartRepository, SqlOrderRepository, SqlProductRepository
 from storage.throttle import SqlFailureStore
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from storage.webhooks import SqlWebhookRepository
 from tests import fakes
 
 IMPLEMENTATIONS: dict[type, list[type]] = {
@@ -45,6 +46,7 @@ IMPLEMENTATIONS: dict[type, list[type]] = {
     ports.AttemptRepository: [fakes.FakeAttemptRepository, SqlAttemptRepository],
     ports.ProviderEventRepository: [fakes.FakeProviderEventRepository, SqlProviderEventRepository],
     ports.RefundRepository: [fakes.FakeRefundRepository, SqlRefundRepository],
+    ports.WebhookRepository: [fakes.FakeWebhookRepository, SqlWebhookRepository],
     ports.Circuit: [fakes.FakeCircuit, SharedCircuit],
     ports.UnitOfWork: [fakes.FakeUnitOfWork, SqlUnitOfWork],
     ports.UnitOfWorkFactory: [fakes.FakeUnitOfWorkFactory, SqlUnitOfWorkFactory],
@@ -92,7 +94,7 @@ def test_the_fake_unit_of_work_declares_its_repositories_with_the_ports_types():
 
     assert fakes.FakeUnitOfWork.__annotations__ == declared
     assert set(declared) == {"users", "payments", "idempotency", "outbox", "products", "carts", "orders",
-                             "deliveries", "attempts", "provider_events", "refunds"}
+                             "deliveries", "attempts", "provider_events", "refunds", "webhooks"}
 
 
 def test_the_signature_check_catches_a_drifting_fake():
