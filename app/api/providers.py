@@ -53,5 +53,6 @@ async def stripe_webhook(request: Request, c: ContainerDep) -> dict[str, Any]:
     succeeded = {"payment_intent.succeeded": True, "payment_intent.payment_failed": False}.get(event.type)
     outcome = await run_in_threadpool(c.provider_events.receive, ProviderEvent(
         "stripe", event.id, event.type, event.payment_id, event.transaction_id, succeeded,
-        event.failure_code, event.failure_message, permanent=event.permanent))
+        event.failure_code, event.failure_message, permanent=event.permanent,
+        refunds=tuple((seen.id, seen.paygate_refund_id, seen.status) for seen in event.refund_ids)))
     return {"received": True, "outcome": str(outcome)}

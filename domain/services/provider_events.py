@@ -16,6 +16,7 @@ from domain.clock import Clock
 from domain.model.errors import DuplicateKey
 from domain.model.statuses import PaymentStatus
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.services.refunds import settle_refund
 
 
 class Settled(StrEnum):
@@ -24,6 +25,8 @@ class Settled(StrEnum):
     NOTHING_CHARGED = "nothing_charged"  # ... had no charge; the queue tries again
     IGNORED = "ignored"  # nothing to change (already settled, not ours, a type we do not act on)
     DUPLICATE = "duplicate"  # this event id was handled before
+    REFUNDED = "refunded"  # a refund whose outcome was unknown succeeded
+    REFUND_FAILED = "refund_failed"  # ... failed
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class ProviderEvent:
     failure_code: str | None = None
     failure_message: str | None = None
     permanent: bool = False  # a failure the provider will not change its mind about (a decline)
+    # Refunds the event names: (the provider's refund id, PayGate's refund id, the provider's status).
+    refunds: tuple[tuple[str, str | None, str | None], ...] = ()
 
 
 class ProviderEvents:
@@ -57,6 +62,10 @@ class ProviderEvents:
             return Settled.DUPLICATE
 
     def _settle(self, tx: UnitOfWork, event: ProviderEvent) -> Settled:
+        settled = [outcome for outcome in (self._settle_refund(tx, event.provider, *seen) for seen in event.refunds)
+                   if outcome is not Settled.IGNORED]
+        if settled:
+            return settled[0]
         if event.payment_id is None or event.succeeded is None:
             return Settled.IGNORED
         payment = tx.payments.get(event.payment_id, for_update=True)
@@ -76,3 +85,20 @@ class ProviderEvents:
                 outcome = Settled.NOTHING_CHARGED
         tx.payments.update(payment)
         return outcome
+
+    def _settle_refund(self, tx: UnitOfWork, provider: str, provider_refund_id: str, refund_id: str | None,
+                       status: str | None) -> Settled:
+        """A refund of ours whose outcome was unknown, that the provider says succeeded or failed."""
+        if refund_id is None or status not in ("succeeded", "failed", "canceled"):
+            return Settled.IGNORED
+        refund = tx.refunds.get(refund_id, for_update=True)
+        if refund is None or refund.terminal or not refund.needs_lookup or refund.provider != provider:
+            return Settled.IGNORED
+        now = self.clock.now()
+        if status == "succeeded":
+            settle_refund(tx, refund, provider_refund_id, now)
+            return Settled.REFUNDED
+        refund.nothing_refunded(now)
+        refund.fail("refund_failed", "The provider could not refund the charge.", now)
+        tx.refunds.update(refund)
+        return Settled.REFUND_FAILED

@@ -236,3 +236,25 @@ async def test_an_order_refunded_in_full_becomes_refunded_and_its_stock_comes_ba
     assert fleet.uow.state.orders[order.id].status == OrderStatus.REFUNDED
     assert fleet.uow.state.products["prod_lamp"].stock == 5
     assert fleet.uow.event_types(order.id)[-1] == "order.refunded"
+
+
+# --- a provider's event settles a refund whose answer was lost -------------------------------------
+async def test_a_provider_event_settles_a_refund_whose_answer_was_lost_once():
+    from domain.services.provider_events import ProviderEvent, ProviderEvents, Settled
+
+    rig = Refunds()
+    pid = await rig.paid()
+    rig.fleet.route("mock").provider.refund_script = [TimeoutError()]
+    rid = rig.refund(pid, amount=700)
+    await rig.drain.drain()
+    assert rig.stored(rid).needs_lookup
+    events = ProviderEvents(rig.fleet.uow, rig.fleet.clock)
+    event = ProviderEvent("mock", "evt_r1", "charge.refunded", pid, None, None, refunds=(("rf_1", rid, "succeeded"),))
+
+    assert events.receive(event) is Settled.REFUNDED
+    assert events.receive(event) is Settled.DUPLICATE
+    assert (rig.stored(rid).status, rig.stored(rid).transaction_id) == ("succeeded", "rf_1")
+    assert rig.fleet.uow.payment(pid).refunded_amount == 700
+    assert rig.fleet.uow.event_types(pid).count("refund.succeeded") == 1
+    late = ProviderEvent("mock", "evt_r2", "charge.refunded", pid, None, None, refunds=(("rf_1", rid, "failed"),))
+    assert events.receive(late) is Settled.IGNORED
