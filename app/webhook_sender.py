@@ -98,7 +98,7 @@ class HttpWebhookSender:
             async with client.stream("POST", pinned, content=body, headers=headers,
                                      extensions={"sni_hostname": destination.host}) as response:
                 read = 0
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     read += len(chunk)
                     if read > MAX_ANSWER_BYTES:
                         break

@@ -103,8 +103,9 @@ def refusal(address: str) -> str | None:
             reason = refusal(str(inner))
             if reason is not None:
                 return reason
-    kinds = [("loopback", ip.is_loopback), ("private", ip.is_private), ("link-local", ip.is_link_local),
-             ("multicast", ip.is_multicast), ("reserved", ip.is_reserved), ("unspecified", ip.is_unspecified)]
+    # The narrower kinds first: ipaddress counts link-local, unspecified and reserved ranges as private too.
+    kinds = [("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
+             ("unspecified", ip.is_unspecified), ("reserved", ip.is_reserved), ("private", ip.is_private)]
     for kind, hit in kinds:
         if hit:
             return f"{ip} is a {kind} address"
@@ -229,7 +230,7 @@ class RetrySchedule:
     def parse(cls, text: str) -> RetrySchedule:
         """Comma-separated seconds, such as "5,300,1800"; ValueError naming what is wrong."""
         try:
-            waits = tuple(float(part) for part in text.split(",") if part.strip())
+            waits = tuple(float(part) for part in text.split(","))
         except ValueError:
             raise ValueError(f"{text!r} is not a comma-separated list of seconds") from None
         if not waits or any(not 0 < w <= 30 * 86400 for w in waits):
