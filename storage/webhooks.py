@@ -19,7 +19,6 @@ from storage.repositories import _event, flush
 from storage.tables import OutboxRow, WebhookDeliveryRow, WebhookEndpointRow
 
 DUE = (WebhookDeliveryStatus.PENDING.value, WebhookDeliveryStatus.FAILED.value)
-CANDIDATES_PER_SLOT = 4  # rows looked at per free slot, so endpoints at their limit do not starve the rest
 
 
 def _endpoint(row: WebhookEndpointRow) -> WebhookEndpoint:
@@ -118,32 +117,34 @@ class SqlWebhookRepository:
 
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime, limit: int,
                   in_flight: dict[str, int], per_endpoint: int) -> builtins.list[Claimed]:
-        if limit <= 0:
-            return []
+        # In rounds of at most the slots still free, each leaving out the endpoints that are full, so a
+        # claimer locks (until it commits) few rows it does not take: the others skip locked rows.
         db_now = to_db(now)
         enabled = select(WebhookEndpointRow.id).where(col(WebhookEndpointRow.status) == EndpointStatus.ENABLED.value)
-        full = [endpoint for endpoint, n in in_flight.items() if n >= per_endpoint]
-        stmt = (select(WebhookDeliveryRow)
-                .where(col(WebhookDeliveryRow.status).in_(DUE), col(WebhookDeliveryRow.next_attempt_at) <= db_now,
-                       or_(col(WebhookDeliveryRow.lease_expires_at).is_(None),
-                           col(WebhookDeliveryRow.lease_expires_at) < db_now),
-                       col(WebhookDeliveryRow.endpoint_id).in_(enabled))
-                .order_by(col(WebhookDeliveryRow.next_attempt_at), col(WebhookDeliveryRow.id))
-                .limit(limit * CANDIDATES_PER_SLOT).with_for_update(skip_locked=True))
-        if full:
-            stmt = stmt.where(col(WebhookDeliveryRow.endpoint_id).not_in(full))
         taken: dict[str, int] = dict(in_flight)
         picked: list[WebhookDeliveryRow] = []
-        for row in self.session.exec(stmt).all():
-            if len(picked) >= limit:
+        while len(picked) < limit:
+            full = [endpoint for endpoint, n in taken.items() if n >= per_endpoint]
+            stmt = (select(WebhookDeliveryRow)
+                    .where(col(WebhookDeliveryRow.status).in_(DUE), col(WebhookDeliveryRow.next_attempt_at) <= db_now,
+                           or_(col(WebhookDeliveryRow.lease_expires_at).is_(None),
+                               col(WebhookDeliveryRow.lease_expires_at) < db_now),
+                           col(WebhookDeliveryRow.endpoint_id).in_(enabled),
+                           col(WebhookDeliveryRow.id).not_in([r.id for r in picked]),
+                           col(WebhookDeliveryRow.endpoint_id).not_in(full))
+                    .order_by(col(WebhookDeliveryRow.next_attempt_at), col(WebhookDeliveryRow.id))
+                    .limit(limit - len(picked)).with_for_update(skip_locked=True))
+            rows = self.session.exec(stmt).all()
+            if not rows:
                 break
-            if taken.get(row.endpoint_id, 0) >= per_endpoint:
-                continue
-            taken[row.endpoint_id] = taken.get(row.endpoint_id, 0) + 1
-            row.lease_owner, row.lease_expires_at = owner, to_db(lease_until)
-            row.attempts += 1
-            self.session.add(row)
-            picked.append(row)
+            for row in rows:
+                if taken.get(row.endpoint_id, 0) >= per_endpoint:
+                    continue
+                taken[row.endpoint_id] = taken.get(row.endpoint_id, 0) + 1
+                row.lease_owner, row.lease_expires_at = owner, to_db(lease_until)
+                row.attempts += 1
+                self.session.add(row)
+                picked.append(row)
         if not picked:
             return []
         flush(self.session)
