@@ -10,9 +10,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.api import install_api
+from app.api.ws import visible
 from app.bootstrap import Container, build
+from domain.model.events import Event
 from domain.model.webhooks import SendResult
 from tests.conftest import login, make_settings
+from tests.fakes import T0, make_user
 from tests.unit.test_webhooks import FakeResolver, ScriptedSender
 
 Headers = dict[str, str]
@@ -211,3 +214,11 @@ def test_a_retry_of_an_unknown_delivery_is_404_and_of_a_disabled_endpoints_is_40
 
     assert disabled.status_code == 409 and disabled.json()["error"]["code"] == "conflict"
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+def test_the_event_stream_shows_an_endpoints_disabling_to_admins_only():
+    disabled = Event("webhook_endpoint.disabled", {"id": "we_1"}, T0, aggregate_id="we_1")
+    internal = Event("webhook_delivery.dead", {"id": "whd_1"}, T0, aggregate_id="whd_1")
+
+    assert visible(disabled, make_user(role="admin")) and not visible(disabled, make_user())
+    assert not visible(internal, make_user(role="admin"))  # the delivery log's own events stay off the stream
