@@ -187,6 +187,10 @@ class AttemptRepository(Protocol):
         """Oldest first."""
         ...
 
+    def remove(self, attempt: Attempt) -> None:
+        """Take back the row of a call that was written ahead and then not sent."""
+        ...
+
     def next_number(self, payment_id: str) -> int: ...
 
     def recent(self, since: datetime, limit: int) -> list[Attempt]:

@@ -280,6 +280,9 @@ class SqlAttemptRepository:
                                  .order_by(col(PaymentAttemptRow.number))).all()
         return [_attempt(r) for r in rows]
 
+    def remove(self, attempt: Attempt) -> None:
+        self.session.exec(delete(PaymentAttemptRow).where(col(PaymentAttemptRow.id) == attempt.id))
+
     def next_number(self, payment_id: str) -> int:
         top = self.session.exec(select(func.max(PaymentAttemptRow.number))
                                 .where(col(PaymentAttemptRow.payment_id) == payment_id)).one()

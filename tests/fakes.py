@@ -238,6 +238,9 @@ class FakeAttemptRepository:
     def for_payment(self, payment_id: str) -> builtins.list[Attempt]:
         return sorted((a for a in self._state.attempts if a.payment_id == payment_id), key=lambda a: a.number)
 
+    def remove(self, attempt: Attempt) -> None:
+        self._state.attempts = [a for a in self._state.attempts if a.id != attempt.id]
+
     def next_number(self, payment_id: str) -> int:
         return max((a.number for a in self._state.attempts if a.payment_id == payment_id), default=0) + 1
 

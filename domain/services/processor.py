@@ -286,7 +286,7 @@ class PaymentProcessor:
             with self.uow() as uow:
                 payment = uow.payments.get(payment_id, for_update=True)
                 if attempt is not None and payment is not None and self._mine(payment):
-                    uow.attempts.finish(replace(attempt, latency_ms=0, outcome=Outcome.ERROR, code="not_sent"))
+                    uow.attempts.remove(attempt)  # not sent: not a provider call
                     payment.nothing_charged(self.clock.now())
                     uow.payments.update(payment)
                 uow.payments.release(payment_id, self.config.owner)
@@ -397,7 +397,7 @@ class PaymentProcessor:
         with self.uow() as uow:
             payment = uow.payments.get(payment_id, for_update=True)
             if attempt is not None:
-                uow.attempts.finish(replace(attempt, latency_ms=0, outcome=Outcome.ERROR, code="circuit_open"))
+                uow.attempts.remove(attempt)  # the circuit stopped it: not a provider call
             if payment is not None and self._mine(payment):
                 now = self.clock.now()
                 if attempt is not None:

@@ -139,7 +139,7 @@ class RefundProcessor:
                 refund = uow.refunds.get(refund_id, for_update=True)
                 if attempt is not None and refund is not None and refund.lease_owner == self.owner \
                         and not refund.terminal:
-                    uow.attempts.finish(replace(attempt, latency_ms=0, outcome=Outcome.ERROR, code="not_sent"))
+                    uow.attempts.remove(attempt)  # not sent: not a provider call
                     refund.nothing_refunded(self.clock.now())
                     uow.refunds.update(refund)
                 uow.refunds.release(refund_id, self.owner)
