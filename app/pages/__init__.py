@@ -8,13 +8,24 @@ from app.metrics import Sampler
 
 def register_pages(container: Container, sampler: Sampler) -> None:
     """Register every page; the order here is the order of the navigation."""
-    from app.pages import admin_metrics, admin_products, admin_users, home, login, new_payment, payments, shop
+    from app.pages import (
+        admin_metrics,
+        admin_products,
+        admin_users,
+        home,
+        login,
+        new_payment,
+        payment_detail,
+        payments,
+        shop,
+    )
 
     login.register(container)
     home.register(container)
     shop.register(container)
     new_payment.register(container)
     payments.register(container)
+    payment_detail.register(container)  # after /payments/new, which its /payments/{id} would match
     admin_metrics.register(container, sampler)
     admin_users.register(container)
     admin_products.register(container)

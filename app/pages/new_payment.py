@@ -12,7 +12,7 @@ from nicegui import run, ui
 
 from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
-from app.pages.widgets import attempt, clear_field_errors, on_events, set_status, status_badge
+from app.pages.widgets import attempt, clear_field_errors, on_events, payment_url, set_status, status_badge
 from domain.model.cart import Cart
 from domain.model.errors import CartChanged, ValidationFailed
 from domain.model.events import Event
@@ -38,7 +38,7 @@ def payment_status_card(container: Container, payment: Payment) -> None:
         with ui.row().classes("items-center justify-between w-full"):
             ui.label(format_money(payment.amount, payment.currency)).classes("text-lg font-semibold")
             badge = status_badge(payment.status).mark("payment-status-badge")
-        ui.label(payment.id).classes("text-xs text-grey-7 font-mono")
+        ui.link(payment.id, payment_url(payment.id)).classes("text-xs font-mono").mark("payment-link")
         detail = ui.label("").classes("text-sm").mark("payment-detail")
 
     def show(data: dict[str, Any]) -> None:

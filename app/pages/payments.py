@@ -7,12 +7,12 @@ from collections.abc import Awaitable
 from typing import Any
 
 from nicegui import run, ui
+from nicegui.events import GenericEventArguments
 
 from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
-from app.pages.new_payment import METHODS
-from app.pages.widgets import on_events, status_color
-from domain.clock import iso
+from app.pages.payment_detail import method_text
+from app.pages.widgets import on_events, payment_url, short_time, status_color
 from domain.model.events import Event
 from domain.model.money import format_money
 from domain.model.payments import Payment
@@ -32,15 +32,18 @@ CUSTOMER_COLUMN = {"name": "customer", "label": "Customer", "field": "customer",
 STATUS_CELL = """
     <q-td :props="props"><q-badge :color="props.row.statusColor" :label="props.value"/></q-td>
 """
+# The id links to the payment's page (a link, so it opens in a new tab too); a click on the rest of the row
+# goes there as well. `.stop` keeps the link's click from also counting as the row's.
+ID_CELL = """
+    <q-td :props="props"><a :href="props.row.href" class="text-primary" @click.stop>{{ props.value }}</a></q-td>
+"""
 
 
 def row(payment: Payment) -> dict[str, Any]:
     p = payment
-    return {"id": p.id, "createdAt": (iso(p.created_at) or "")[:19].replace("T", " "),
+    return {"id": p.id, "href": payment_url(p.id), "createdAt": short_time(p.created_at),
             "amount": format_money(p.amount, p.currency), "status": p.status, "statusColor": status_color(p.status),
-            "customer": p.customer_id,
-            "card": f"{p.card_brand} ····{p.card_last4}" if p.card_last4 else METHODS[p.payment_method],
-            "reason": p.failure_message or ""}
+            "customer": p.customer_id, "card": method_text(p), "reason": p.failure_message or ""}
 
 
 class PaymentTable:
@@ -102,6 +105,14 @@ class PaymentTable:
             return self.reload()
         return None
 
+    def open_row(self, event: GenericEventArguments) -> None:
+        """A click on a row: that payment's page (only a payment this table shows, whatever the browser sent)."""
+        args = event.args
+        clicked = args[1].get("id") if isinstance(args, list) and len(args) > 1 and isinstance(args[1], dict) else None
+        for payment in self.payments:
+            if payment.id == clicked:
+                ui.navigate.to(payment_url(payment.id))
+
     def status_filter(self) -> None:
         ui.select({None: "All statuses", **{s.value: s.value for s in PaymentStatus}}, value=None, label="Status",
                   on_change=lambda e: self.filter(e.value)).props("outlined dense").classes("w-48") \
@@ -117,6 +128,8 @@ class PaymentTable:
         table = ui.table(columns=columns, rows=[row(p) for p in self.payments], row_key="id").classes("w-full") \
             .mark("payments-table")
         table.add_slot("body-cell-status", STATUS_CELL)
+        table.add_slot("body-cell-id", ID_CELL)
+        table.on("rowClick", self.open_row, [[], ["id"], None])
         with ui.row().classes("gap-2"):
             ui.button("Newer", icon="chevron_left", on_click=self.newer).props("flat") \
                 .mark("page-newer").set_visibility(not self.on_first_page)

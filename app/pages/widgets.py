@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from nicegui import background_tasks, ui
 from nicegui.elements.mixins.validation_element import ValidationElement
 
 from app.bootstrap import Container
+from domain.clock import utc
 from domain.model.catalog import Product
 from domain.model.errors import DomainError, ValidationFailed
 from domain.model.events import Event
-from domain.model.statuses import OrderStatus, PaymentStatus
+from domain.model.statuses import OrderStatus, PaymentStatus, RefundStatus
 
 T = TypeVar("T")
 
@@ -25,6 +28,7 @@ STATUS_COLORS: dict[str, str] = {
     OrderStatus.PENDING_PAYMENT: "grey-7",
     OrderStatus.PAID: "positive",
     OrderStatus.PAYMENT_FAILED: "negative",
+    OrderStatus.REFUNDED: "purple-7",
 }
 """The one colour of each payment and order status, keyed by the status enums (StrEnums, so a plain
 status string from an event or a table row finds its colour too)."""
@@ -39,9 +43,36 @@ def status_badge(status: str) -> ui.badge:
     return ui.badge(status.replace("_", " "), color=status_color(status)).classes("text-sm")
 
 
+REFUND_COLORS: dict[str, str] = {
+    RefundStatus.PENDING: STATUS_COLORS[PaymentStatus.PENDING],
+    RefundStatus.SUCCEEDED: "positive",
+    RefundStatus.FAILED: STATUS_COLORS[PaymentStatus.FAILED],
+}
+"""A refund's status colours: its pending and failed look like a payment's."""
+
+
+def refund_badge(status: str) -> ui.badge:
+    return ui.badge(status, color=REFUND_COLORS.get(status, OTHER_COLOR)).classes("text-sm")
+
+
 def set_status(badge: ui.badge, status: str) -> None:
     badge.set_text(status.replace("_", " "))
     badge.props["color"] = status_color(status)
+
+
+def short_time(moment: datetime | None) -> str:
+    """A stored moment as the pages show it: "2025-03-01 14:05:09" (UTC, as stored)."""
+    return utc(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def card_text(brand: str | None, last4: str) -> str:
+    """A card as the pages name it: "visa •••• 4242"."""
+    return f"{brand or 'card'} •••• {last4}"
+
+
+def payment_url(payment_id: str) -> str:
+    """The path of a payment's detail page (the id quoted, so it stays one path segment)."""
+    return f"/payments/{quote(payment_id, safe='')}"
 
 
 def product_image(product: Product) -> ui.image:
