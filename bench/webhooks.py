@@ -78,7 +78,7 @@ def login(client: httpx.Client) -> dict[str, str]:
     return {"Authorization": f"Bearer {client.post('/api/auth/login', json=ADMIN).json()['token']}"}
 
 
-def throughput(data: Path, endpoints: int = 4, events: int = 150) -> None:
+def throughput(data: Path, endpoints: int = 4, events: int = 150) -> str:
     """Deliveries of `events` order.created-like public events (payment.created of queued payments
     would be throttled by the 2/s bucket, so the events come from many payments submitted at once)."""
     arrivals = Arrivals()
@@ -105,13 +105,14 @@ def throughput(data: Path, endpoints: int = 4, events: int = 150) -> None:
                     break
                 time.sleep(0.1)
             took = time.time() - started
-        print(f"throughput: {delivered} deliveries ({endpoints} endpoints × {events} events) in {took:.1f} s "
-              f"= {delivered / took:.0f}/s (the events were submitted over {submitted - started:.1f} s)")
+        return (f"{delivered} deliveries ({endpoints} endpoints × {events} events) in {took:.1f} s = "
+                f"{delivered / took:.0f}/s; the events were submitted over {submitted - started:.1f} s, so this is "
+                "a floor, bounded by how fast the events were made")
     finally:
         server.stop()
 
 
-def latency(data: Path, payments: int = 60) -> None:
+def latency(data: Path, payments: int = 60) -> str:
     arrivals = Arrivals()
     server = start_server(data, **SETTINGS)
     try:
@@ -128,8 +129,8 @@ def latency(data: Path, payments: int = 60) -> None:
                 events = client.get(f"/api/payments/{pid}/events", headers=admin).json()["data"]
                 event = next(e for e in events if e["type"] == "payment.completed")
                 lags.append((arrivals.at[event["id"]] - parse_time(event["createdAt"])) * 1000)
-        print(f"latency payment.completed → delivery over {payments} payments: p50 {statistics.median(lags):.0f} ms, "
-              f"p99 {percentile(lags, 0.99):.0f} ms, max {max(lags):.0f} ms")
+        return (f"over {payments} payments: p50 {statistics.median(lags):.0f} ms, p99 {percentile(lags, 0.99):.0f} ms, "
+                f"max {max(lags):.0f} ms")
     finally:
         server.stop()
 
@@ -157,14 +158,35 @@ def drain_rate(data: Path, slow: bool, payments: int = 30) -> float:
 
 
 def main() -> None:
+    import platform
+    import sys
+
+    from bench.payments import write_doc
+
+    started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        throughput(root / "throughput")
-        latency(root / "latency")
+        print("webhooks: throughput ...", file=sys.stderr, flush=True)
+        rate = throughput(root / "throughput")
+        print("webhooks: latency ...", file=sys.stderr, flush=True)
+        lag = latency(root / "latency")
+        print("webhooks: drain with a slow receiver ...", file=sys.stderr, flush=True)
         baseline = drain_rate(root / "baseline", slow=False)
         with_slow = drain_rate(root / "slow", slow=True)
-        print(f"payment drain: {baseline:.2f}/s without an endpoint, {with_slow:.2f}/s with a receiver taking "
-              f"10 s per request subscribed to every event")
+    section = "\n".join([
+        f"Measured {datetime.now().strftime('%Y-%m-%d %H:%M')} UTC on {platform.machine()}, "
+        f"Python {platform.python_version()}, one served process on SQLite, receivers on localhost that answer "
+        f"204; `python -m bench.webhooks` ({time.time() - started:.0f} s).",
+        "",
+        "| what | figure |",
+        "|---|---|",
+        f"| deliveries per second, receivers that answer at once | {rate} |",
+        f"| `payment.completed` committed → its delivery arrives | {lag} |",
+        f"| payment drain rate without an endpoint | {baseline:.2f} payments/s |",
+        f"| payment drain rate with a receiver taking 10 s per request (every event) | {with_slow:.2f} payments/s |",
+    ])
+    print(section)
+    write_doc(section, "<!-- bench:webhooks:start -->", "<!-- bench:webhooks:end -->", "Merchant webhooks")
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ def test_each_provider_shows_its_role_circuit_own_bucket_and_last_error_in_routi
     statuses = provider_statuses([primary, fallback])
 
     assert statuses == [
-        ProviderStatus("mock", Role.PRIMARY, CircuitState.CLOSED, 1.0, 2, None),
-        ProviderStatus("backup", Role.FALLBACK, CircuitState.OPEN, 5.0, 5, ("provider_unavailable", "no answer", T0)),
+        ProviderStatus("mock", Role.PRIMARY, CircuitState.CLOSED, 1.0, 2, None, refill_rate=1.0),
+        ProviderStatus("backup", Role.FALLBACK, CircuitState.OPEN, 5.0, 5, ("provider_unavailable", "no answer", T0),
+                       refill_rate=1.0),
     ]
 
 
