@@ -12,6 +12,7 @@ def register_pages(container: Container, sampler: Sampler) -> None:
         admin_metrics,
         admin_products,
         admin_users,
+        admin_webhooks,
         home,
         login,
         new_payment,
@@ -29,3 +30,4 @@ def register_pages(container: Container, sampler: Sampler) -> None:
     admin_metrics.register(container, sampler)
     admin_users.register(container)
     admin_products.register(container)
+    admin_webhooks.register(container)

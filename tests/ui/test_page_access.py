@@ -9,7 +9,7 @@ from tests.ui.helpers import sign_in
 
 SIGNED_IN_PAGES = ["/", "/shop", "/payments/new", "/payments"]
 ADMIN_PAGES = {"/admin/metrics": "System Metrics", "/admin/users": "User Management",
-               "/admin/products": "Product Management"}
+               "/admin/products": "Product Management", "/admin/webhooks": "Webhooks"}
 
 
 @pytest.mark.parametrize("path", [*SIGNED_IN_PAGES, *ADMIN_PAGES])
