@@ -19,7 +19,7 @@ PaymentId = Annotated[str, Path(alias="paymentId")]
 
 
 @router.post("/api/payments/{paymentId}/refunds", status_code=202, response_model=RefundPublic,
-             responses=replay_responses(RefundPublic, 403, 404, 409, 422))
+             responses=replay_responses(RefundPublic, 400, 403, 404, 409, 422))
 def create_refund(payment_id: PaymentId, body: RefundCreate, admin: AdminUser, c: ContainerDep,
                   idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Queue a refund of a completed payment (202); never more than what is left to refund."""

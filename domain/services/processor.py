@@ -264,11 +264,14 @@ class PaymentProcessor:
                 if self.stopping:
                     await self._run_sync(hand_back)
                     return None
+                # Before each try, not after a grant (nothing may stand between a grant and its call):
+                # a process that stalled past its lease finds the work taken, and leaves it to the new
+                # owner. A stall after the grant makes the token late, and the next try checks again.
+                if not await self._run_sync(still_mine):
+                    return None
                 grant: Grant = await self._run_sync(route.limiter.try_acquire)
                 if grant.granted:
-                    # One read, not a write: a process that stalled past its lease while waiting finds
-                    # the work taken, and leaves the call to the new owner.
-                    return grant if await self._run_sync(still_mine) else None
+                    return grant
                 if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
                     if not await self._run_sync(renew):
                         return None
@@ -462,7 +465,7 @@ class PaymentProcessor:
     def _late(self, grant: Grant, route: Route) -> bool:
         """Whether the call would reach the provider too long after its grant for the limit to hold.
 
-        The bucket's safety margin tolerates margin / rate seconds between grant and call (100 ms
+        The bucket's safety margin tolerates margin / rate seconds between grant and call (250 ms
         by default). A process that stalls longer (CPU starved, a busy event loop) lets that token
         go and takes a fresh one, rather than crowding the next process's call.
         """

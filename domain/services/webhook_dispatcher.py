@@ -66,6 +66,10 @@ class WebhookDispatcher:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    def in_flight_to(self, endpoint_id: str) -> int:
+        """POSTs in flight to one endpoint (at most `per_endpoint`)."""
+        return self._per_endpoint.get(endpoint_id, 0)
+
     async def pump(self) -> int:
         """Fill the free slots with due deliveries and start their POSTs; how many started. Returns
         without waiting for them. A call while a pass runs makes that pass look once more."""

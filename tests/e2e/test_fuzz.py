@@ -4,6 +4,7 @@ server process on a fresh data folder, as a customer with a second customer as i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,4 +30,4 @@ def test_schemathesis_finds_no_failure_with_every_check_and_every_phase(server: 
     for phase in ("Coverage", "Fuzzing", "Stateful"):
         assert f"✅  {phase}" in output, output[-12000:]
     assert "object_level_authorization` will not run" not in output
-    assert "Operations:       " in output and "0 selected" not in output
+    assert "Operations:       " in output and re.search(r"\b0 selected", output) is None
