@@ -158,12 +158,17 @@ class PaymentProcessor:
         return all(route.circuit.state() is CircuitState.OPEN for route in self.routes)
 
     def _wait_until(self, payment: Payment) -> datetime:
-        """When a payment that found its providers' circuits open should try again: when the first of
-        them lets a probe through (at least a second from now), or after circuit_wait_seconds."""
+        """When a payment that found a circuit open should try again: now, when another provider that
+        can take it is not open (the next plan routes it there); else when the first of its providers'
+        circuits lets a probe through (at least a second from now), or after circuit_wait_seconds."""
         now = self.clock.now()
-        names = [payment.provider] if payment.needs_lookup else [r.name for r in self.routes]
-        probes = [at for at in (self.by_name[n].circuit.probe_at() for n in names if n in self.by_name)
-                  if at is not None]
+        if payment.needs_lookup:
+            candidates = [self.by_name[payment.provider]] if payment.provider in self.by_name else []
+        else:
+            candidates = [route for route in self.routes if self._can_take(payment, route)]
+        if any(route.circuit.state() is not CircuitState.OPEN for route in candidates):
+            return now
+        probes = [at for at in (route.circuit.probe_at() for route in candidates) if at is not None]
         if not probes:
             return now + timedelta(seconds=self.config.circuit_wait_seconds)
         return max(min(probes), now + timedelta(seconds=1))
