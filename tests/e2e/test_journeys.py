@@ -136,6 +136,9 @@ async def test_a_customer_cannot_reach_an_admin_page(server: Server, page: Page)
 
 async def test_sign_in_and_checkout_work_with_the_keyboard_alone(server: Server, page: Page):
     await page.goto(f"{server.url}/login")
+    # Keys typed before the page is live would go nowhere: wait for the focus and the handshake.
+    await expect(page.get_by_label("Email")).to_be_focused()
+    await page.wait_for_function("window.did_handshake === true")
     await page.keyboard.type(CUSTOMER[0])  # the email field has focus on arrival
     await page.keyboard.press("Tab")
     await page.keyboard.type(CUSTOMER[1])
@@ -143,6 +146,7 @@ async def test_sign_in_and_checkout_work_with_the_keyboard_alone(server: Server,
     await page.get_by_text("Dashboard", exact=True).first.wait_for()
 
     await page.goto(f"{server.url}/payments/new")
+    await page.wait_for_function("window.did_handshake === true")
     await page.get_by_label("Amount").focus()
     await page.keyboard.type("9.99")
     for _ in range(3):  # currency, description, method
