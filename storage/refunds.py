@@ -2,67 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, func, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from domain.model.refunds import Refund
 from domain.model.statuses import RefundStatus
-from domain.ports import NewEvents
-from storage.db import from_db, to_db
-from storage.repositories import flush
+from storage.db import to_db
+from storage.repositories import AggregateRepository, AggregateRows, flush
 from storage.tables import RefundRow
 
-_FIELDS = [f.name for f in fields(Refund) if f.name != "events"]
-_TIMES = {"created_at", "updated_at", "next_attempt_at", "lease_expires_at"}
+REFUND_ROWS = AggregateRows(Refund, RefundRow, {"created_at", "updated_at", "next_attempt_at", "lease_expires_at"},
+                            RefundStatus)
 
 
-def _refund(row: RefundRow) -> Refund:
-    values = {name: getattr(row, name) for name in _FIELDS}
-    for name in _TIMES:
-        values[name] = from_db(values[name])
-    values["status"] = RefundStatus(values["status"])
-    return Refund(**values)
-
-
-def _values(refund: Refund) -> dict[str, Any]:
-    values = {name: getattr(refund, name) for name in _FIELDS}
-    for name in _TIMES:
-        values[name] = to_db(values[name])
-    values["status"] = str(values["status"])
-    return values
-
-
-class SqlRefundRepository:
-    def __init__(self, session: Session, events: NewEvents) -> None:
-        self.session = session
-        self._events = events  # a refund added or updated here has its new events written at commit
+class SqlRefundRepository(AggregateRepository[Refund]):
+    rows = REFUND_ROWS
 
     def get(self, refund_id: str, for_update: bool = False) -> Refund | None:
-        stmt = select(RefundRow).where(col(RefundRow.id) == refund_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = self.session.exec(stmt).first()
-        return _refund(row) if row else None
+        return self._get(refund_id, for_update)
 
     def add(self, refund: Refund) -> None:
-        self.session.add(RefundRow(**_values(refund)))
-        flush(self.session)
-        self._events.saw(refund)
+        self._add(refund)
 
     def update(self, refund: Refund) -> None:
-        values = _values(refund)
-        values.pop("id")
-        self.session.exec(update(RefundRow).where(col(RefundRow.id) == refund.id).values(**values))
-        self._events.saw(refund)
+        self._update(refund)
 
     def for_payment(self, payment_id: str) -> list[Refund]:
         rows = self.session.exec(select(RefundRow).where(col(RefundRow.payment_id) == payment_id)
                                  .order_by(col(RefundRow.created_at), col(RefundRow.id))).all()
-        return [_refund(r) for r in rows]
+        return [REFUND_ROWS.load(r) for r in rows]
 
     def committed_total(self, payment_id: str) -> int:
         total = self.session.exec(select(func.coalesce(func.sum(RefundRow.amount), 0)).where(
@@ -84,7 +54,7 @@ class SqlRefundRepository:
         row.lease_expires_at = to_db(lease_until)
         self.session.add(row)
         flush(self.session)
-        return _refund(row)
+        return REFUND_ROWS.load(row)
 
     def renew_lease(self, refund_id: str, owner: str, lease_until: datetime) -> bool:
         result = self.session.exec(update(RefundRow).where(col(RefundRow.id) == refund_id,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import datetime
-from typing import Any, cast
+from enum import StrEnum
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +25,8 @@ from domain.ports import NewEvents
 from storage.db import from_db, to_db
 from storage.tables import IdempotencyRow, OutboxRow, PaymentAttemptRow, PaymentRow, ProviderEventRow, UserRow
 
+A = TypeVar("A")
+
 
 def flush(session: Session) -> None:
     """Flush now, so a taken unique key shows here as a domain error."""
@@ -32,7 +36,6 @@ def flush(session: Session) -> None:
         raise DuplicateKey("a unique key is already taken") from None
 
 
-_PAYMENT_FIELDS = [f.name for f in fields(Payment) if f.name != "events"]
 _TIME_FIELDS = {"created_at", "updated_at", "next_attempt_at", "completed_at", "lease_expires_at"}
 
 
@@ -73,46 +76,80 @@ class SqlUserRepository:
         self.session.exec(delete(UserRow).where(col(UserRow.id) == user_id))
 
 
-def _payment(row: PaymentRow) -> Payment:
-    values = {name: getattr(row, name) for name in _PAYMENT_FIELDS}
-    for name in _TIME_FIELDS:
-        values[name] = from_db(values[name])
-    values["status"] = PaymentStatus(values["status"])
-    values["card_tokens"] = json.loads(values["card_tokens"] or "{}")
-    return Payment(**values)
+class AggregateRows(Generic[A]):
+    """How an aggregate (a dataclass that keeps its new `events`) maps to its table's row, and back:
+    fields by name, times as aware UTC, the status through its enum, and codecs for other fields."""
+
+    def __init__(self, aggregate: type[A], row: type[Any], times: set[str], status: type[StrEnum],
+                 codecs: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None = None) -> None:
+        self.aggregate, self.row, self.times, self.status = aggregate, row, times, status
+        self.fields = [f.name for f in fields(aggregate) if f.name != "events"]  # type: ignore[arg-type]
+        self.codecs = codecs or {}  # field -> (to the domain, to the row)
+
+    def load(self, row: Any) -> A:
+        values = {name: getattr(row, name) for name in self.fields}
+        for name in self.times:
+            values[name] = from_db(values[name])
+        values["status"] = self.status(values["status"])
+        for name, (decode, _) in self.codecs.items():
+            values[name] = decode(values[name])
+        return self.aggregate(**values)
+
+    def values(self, aggregate: A) -> dict[str, Any]:
+        values = {name: getattr(aggregate, name) for name in self.fields}
+        for name in self.times:
+            values[name] = to_db(values[name])
+        values["status"] = str(values["status"])
+        for name, (_, encode) in self.codecs.items():
+            values[name] = encode(values[name])
+        return values
 
 
-def _payment_values(payment: Payment) -> dict[str, Any]:
-    values = {name: getattr(payment, name) for name in _PAYMENT_FIELDS}
-    for name in _TIME_FIELDS:
-        values[name] = to_db(values[name])
-    values["status"] = str(values["status"])
-    values["card_tokens"] = json.dumps(values["card_tokens"], sort_keys=True)
-    return values
+class AggregateRepository(Generic[A]):
+    """get / add / update of one kind of aggregate; what it adds or updates has its new events written
+    at commit (domain.ports.NewEvents)."""
 
+    rows: AggregateRows[A]
 
-class SqlPaymentRepository:
     def __init__(self, session: Session, events: NewEvents) -> None:
         self.session = session
-        self._events = events  # a payment added or updated here has its new events written at commit
+        self._events = events
 
-    def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
-        stmt = select(PaymentRow).where(col(PaymentRow.id) == payment_id)
+    def _get(self, row_id: str, for_update: bool) -> A | None:
+        stmt = select(self.rows.row).where(self.rows.row.id == row_id)
         if for_update:
             stmt = stmt.with_for_update()
         row = self.session.exec(stmt).first()
-        return _payment(row) if row else None
+        return self.rows.load(row) if row else None
+
+    def _add(self, aggregate: A) -> None:
+        self.session.add(self.rows.row(**self.rows.values(aggregate)))
+        flush(self.session)
+        self._events.saw(aggregate)  # type: ignore[arg-type]
+
+    def _update(self, aggregate: A) -> None:
+        values = self.rows.values(aggregate)
+        row_id = values.pop("id")
+        self.session.exec(update(self.rows.row).where(self.rows.row.id == row_id).values(**values))
+        self._events.saw(aggregate)  # type: ignore[arg-type]
+
+
+PAYMENT_ROWS = AggregateRows(Payment, PaymentRow, _TIME_FIELDS, PaymentStatus, {
+    "card_tokens": (lambda text: json.loads(text or "{}"), lambda tokens: json.dumps(tokens, sort_keys=True))})
+_payment = PAYMENT_ROWS.load
+
+
+class SqlPaymentRepository(AggregateRepository[Payment]):
+    rows = PAYMENT_ROWS
+
+    def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
+        return self._get(payment_id, for_update)
 
     def add(self, payment: Payment) -> None:
-        self.session.add(PaymentRow(**_payment_values(payment)))
-        flush(self.session)
-        self._events.saw(payment)
+        self._add(payment)
 
     def update(self, payment: Payment) -> None:
-        values = _payment_values(payment)
-        values.pop("id")
-        self.session.exec(update(PaymentRow).where(col(PaymentRow.id) == payment.id).values(**values))
-        self._events.saw(payment)
+        self._update(payment)
 
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
              after: PageCursor | None) -> builtins.list[Payment]:
