@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Awaitable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,7 +21,9 @@ from domain.model.events import Event
 from domain.model.money import CURRENCIES, format_money, parse_major, to_major
 from domain.model.orders import Order
 from domain.model.payments import Payment
+from domain.model.statuses import PaymentStatus
 from domain.model.users import User
+from domain.services.processor import CIRCUIT_OPEN
 
 TITLE = "New Payment"
 METHODS = {"credit_card": "Credit card", "debit_card": "Debit card", "bank_transfer": "Bank transfer",
@@ -32,31 +36,59 @@ def _int_or_raw(text: str | None) -> Any:
     return int(text) if text.isdigit() else text
 
 
+IN_FLIGHT = (PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.RETRYING)
+SHOWN_IN_FLIGHT = 5  # the caller's newest payments still on their way, shown again after a refresh
+
+
+def retry_text(data: dict[str, Any], attempts: int, now: datetime, waiting_for_provider: bool) -> str:
+    """What a retrying payment is waiting for, said so that nobody presses Pay again: the gateway
+    retries by itself. `attempts` is the policy's most (its retries + 1); `waiting_for_provider` when the
+    payment waits on an open circuit, which spends no attempt."""
+    if waiting_for_provider:
+        return "The card processor is not answering; sending as soon as it recovers"
+    attempt_no = min(int(data["retryCount"]) + 1, attempts)
+    due = datetime.fromisoformat(data["nextAttemptAt"]) if data.get("nextAttemptAt") else None
+    seconds = max(0, math.ceil((due - now).total_seconds())) if due is not None else 0
+    when = f"in {seconds} s" if seconds else "now"
+    return f"Card processor busy; retrying automatically {when} (attempt {attempt_no} of {attempts})"
+
+
 def payment_status_card(container: Container, payment: Payment) -> None:
     """A card that follows one payment live: pending → processing → completed or failed."""
     with ui.card().classes("w-full").mark("payment-status"):
         with ui.row().classes("items-center justify-between w-full"):
             ui.label(format_money(payment.amount, payment.currency)).classes("text-lg font-semibold")
             badge = status_badge(payment.status).mark("payment-status-badge")
-        ui.link(payment.id, payment_url(payment.id)).classes("text-xs font-mono").mark("payment-link")
+        ui.link(payment.id, payment_url(payment.id)).classes("text-xs font-mono break-all").mark("payment-link")
         detail = ui.label("").classes("text-sm").mark("payment-detail")
+    attempts = container.settings.retry_max + 1
+    seen: dict[str, Any] = {"data": payment.public(), "retries": None, "waiting": False}
 
     def show(data: dict[str, Any]) -> None:
+        # A wait on an open circuit keeps the retry count: no attempt was spent.
+        seen["waiting"] = data["status"] == "retrying" and data["failureCode"] == "provider_unavailable" and (
+            data["retryCount"] == seen["retries"] or data["failureMessage"] == CIRCUIT_OPEN[1])
+        seen["data"], seen["retries"] = data, data["retryCount"]
         set_status(badge, data["status"])
         if data["status"] == "failed":
             detail.set_text(f"Failed: {data['failureMessage']} ({data['failureCode']})")
         elif data["status"] == "retrying":
-            detail.set_text(f"Retry {data['retryCount']} scheduled: {data['failureMessage']}")
+            detail.set_text(retry_text(data, attempts, container.clock.now(), seen["waiting"]))
         elif data["status"] == "completed":
             detail.set_text(f"Completed · transaction {data['transactionId']}")
         else:
             detail.set_text("")
+
+    def tick() -> None:  # the countdown to the next attempt
+        if seen["data"]["status"] == "retrying":
+            detail.set_text(retry_text(seen["data"], attempts, container.clock.now(), seen["waiting"]))
 
     def on_event(event: Event) -> None:
         if event.aggregate_id == payment.id and event.type.startswith("payment."):
             show(event.data)
 
     show(payment.public())
+    ui.timer(1.0, tick)
     on_events(container, on_event)
 
 
@@ -294,3 +326,15 @@ def register(container: Container) -> None:
             return None
 
         on_events(container, on_event)
+        with results:  # a refresh during a payment: the caller's payments still on their way stay in view
+            for payment in await run.io_bound(in_flight, container, user) or []:
+                payment_status_card(container, payment)
+
+
+def in_flight(container: Container, user: User) -> list[Payment]:
+    """The caller's newest payments not yet completed or failed (theirs only, even for an admin)."""
+    found: list[Payment] = []
+    for status in IN_FLIGHT:
+        page, _ = container.payments.list(user, status=status.value, limit=50)
+        found += [p for p in page if p.customer_id == user.id]
+    return sorted(found, key=lambda p: p.created_at, reverse=True)[:SHOWN_IN_FLIGHT]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from nicegui import run, ui
@@ -23,6 +23,7 @@ TITLE = "Payment History"
 PAGE_SIZE = 10
 COLUMNS = [{"name": "createdAt", "label": "Created", "field": "createdAt", "align": "left"},
            {"name": "amount", "label": "Amount", "field": "amount", "align": "right"},
+           {"name": "description", "label": "Description", "field": "description", "align": "left"},
            {"name": "status", "label": "Status", "field": "status", "align": "left"},
            {"name": "card", "label": "Method", "field": "card", "align": "left"},
            {"name": "reason", "label": "Reason", "field": "reason", "align": "left"},
@@ -39,19 +40,26 @@ ID_CELL = """
 """
 
 
-def row(payment: Payment) -> dict[str, Any]:
+def customer_text(user: User | None, customer_id: str) -> str:
+    """A customer as a person reads them: name and email (the id only for someone no longer on file)."""
+    return f"{user.name} · {user.email}" if user is not None else customer_id
+
+
+def row(payment: Payment, customers: Mapping[str, User]) -> dict[str, Any]:
     p = payment
     return {"id": p.id, "href": payment_url(p.id), "createdAt": short_time(p.created_at),
             "amount": format_money(p.amount, p.currency), "status": p.status, "statusColor": status_color(p.status),
-            "customer": p.customer_id, "card": method_text(p), "reason": p.failure_message or ""}
+            "customer": customer_text(customers.get(p.customer_id), p.customer_id),
+            "description": p.description or "", "card": method_text(p), "reason": p.failure_message or ""}
 
 
 class PaymentTable:
     """One page of payments, filtered by status, paged newest first with cursors."""
 
-    def __init__(self, container: Container, user: User) -> None:
+    def __init__(self, container: Container, user: User, customers: Mapping[str, User]) -> None:
         self.container = container
         self.user = user
+        self.customers = customers  # for an admin: everyone, read once as the page loads
         self.status: str | None = None
         self.cursors: list[str | None] = [None]  # the cursor of each page up to this one
         self.payments: list[Payment] = []
@@ -118,6 +126,12 @@ class PaymentTable:
                   on_change=lambda e: self.filter(e.value)).props("outlined dense").classes("w-48") \
             .mark("status-filter")
 
+    def position(self) -> str:
+        """Where this page is: "Page 2 · showing 11–20"."""
+        number = len(self.cursors)
+        first = (number - 1) * PAGE_SIZE + 1
+        return f"Page {number} · showing {first}–{first + len(self.payments) - 1}"
+
     @ui.refreshable_method
     def draw(self) -> None:
         if not self.payments:
@@ -125,12 +139,13 @@ class PaymentTable:
                 .classes("text-grey-7").mark("empty-state")
             return
         columns = [*COLUMNS[:1], CUSTOMER_COLUMN, *COLUMNS[1:]] if self.user.is_admin else COLUMNS
-        table = ui.table(columns=columns, rows=[row(p) for p in self.payments], row_key="id").classes("w-full") \
-            .mark("payments-table")
+        rows = [row(p, self.customers) for p in self.payments]
+        table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").mark("payments-table")
         table.add_slot("body-cell-status", STATUS_CELL)
         table.add_slot("body-cell-id", ID_CELL)
         table.on("rowClick", self.open_row, [[], ["id"], None])
-        with ui.row().classes("gap-2"):
+        with ui.row().classes("items-center gap-2"):
+            ui.label(self.position()).classes("text-sm text-grey-7").mark("page-position")
             ui.button("Newer", icon="chevron_left", on_click=self.newer).props("flat") \
                 .mark("page-newer").set_visibility(not self.on_first_page)
             if self.next_cursor:
@@ -142,7 +157,13 @@ class PaymentTable:
 def register(container: Container) -> None:
     @page(container, "/payments", TITLE, "receipt_long")
     async def history_page(user: User) -> None:
-        table = PaymentTable(container, user)
+        customers: dict[str, User] = {}
+        if user.is_admin:
+            users = await run.io_bound(container.users.list)
+            if users is None:  # run.io_bound's None: the app is stopping
+                return
+            customers = {u.id: u for u in users}
+        table = PaymentTable(container, user, customers)
         await table.reload()
         with ui.row().classes("items-center gap-2"):
             table.status_filter()
