@@ -18,7 +18,7 @@ from domain.model.deliveries import Delivery, subscribers
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
-from domain.model.payments import PageCursor, Payment, PaymentStats
+from domain.model.payments import PageCursor, Payment, PaymentRange, PaymentStats
 from domain.model.providers import (
     Attempt,
     CallResult,
@@ -266,7 +266,7 @@ class PaymentRepository(Protocol):
     def update(self, payment: Payment) -> None: ...
 
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
-             after: PageCursor | None) -> list[Payment]: ...
+             after: PageCursor | None, within: PaymentRange | None = None) -> list[Payment]: ...
 
     def claim_due(self, *, now: datetime, owner: str, lease_until: datetime,
                   unknown_only: bool = False) -> Payment | None:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
-from domain.model.payments import TERMINAL, PageCursor, Payment, PaymentStats, hold_name
+from domain.model.payments import TERMINAL, PageCursor, Payment, PaymentRange, PaymentStats, hold_name
 from domain.model.providers import Attempt, CallKind, Outcome
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
@@ -152,12 +152,21 @@ class SqlPaymentRepository(AggregateRepository[Payment]):
         self._update(payment)
 
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
-             after: PageCursor | None) -> builtins.list[Payment]:
+             after: PageCursor | None, within: PaymentRange | None = None) -> builtins.list[Payment]:
         stmt = select(PaymentRow)
         if customer_id is not None:
             stmt = stmt.where(col(PaymentRow.customer_id) == customer_id)
         if status is not None:
             stmt = stmt.where(col(PaymentRow.status) == status)
+        if within is not None:
+            if within.created_from is not None:
+                stmt = stmt.where(col(PaymentRow.created_at) >= to_db(within.created_from))
+            if within.created_before is not None:
+                stmt = stmt.where(col(PaymentRow.created_at) < to_db(within.created_before))
+            if within.min_amount is not None:
+                stmt = stmt.where(col(PaymentRow.amount) >= within.min_amount)
+            if within.max_amount is not None:
+                stmt = stmt.where(col(PaymentRow.amount) <= within.max_amount)
         if after is not None:
             at = to_db(after.created_at)
             stmt = stmt.where(or_(col(PaymentRow.created_at) < at,

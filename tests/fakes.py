@@ -30,7 +30,7 @@ from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order
-from domain.model.payments import PageCursor, Payment, PaymentStats, hold_name
+from domain.model.payments import PageCursor, Payment, PaymentRange, PaymentStats, hold_name
 from domain.model.providers import Attempt, CallResult, CircuitState, LedgerCharge, LedgerRefund
 from domain.model.refunds import Refund
 from domain.model.statuses import DeliveryStatus, OrderStatus, PaymentStatus, RefundStatus
@@ -158,10 +158,11 @@ class FakePaymentRepository:
         self._events.saw(payment)
 
     def list(self, *, customer_id: str | None, status: str | None, limit: int,
-             after: PageCursor | None) -> list[Payment]:
+             after: PageCursor | None, within: PaymentRange | None = None) -> list[Payment]:
         rows = [p for p in self._state.payments.values()
                 if (customer_id is None or p.customer_id == customer_id)
                 and (status is None or p.status == status)
+                and (within is None or within.holds(p))
                 and (after is None or (p.created_at, p.id) < (after.created_at, after.id))]
         rows.sort(key=lambda p: (p.created_at, p.id), reverse=True)
         return [copy.deepcopy(p) for p in rows[:limit]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from nicegui import run, ui
@@ -13,9 +14,10 @@ from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
 from app.pages.payment_detail import method_text
 from app.pages.widgets import on_events, payment_url, short_time, status_color
+from domain.model.errors import ValidationFailed
 from domain.model.events import Event
-from domain.model.money import format_money
-from domain.model.payments import Payment
+from domain.model.money import format_money, parse_major
+from domain.model.payments import Payment, PaymentRange
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
 
@@ -61,6 +63,7 @@ class PaymentTable:
         self.user = user
         self.customers = customers  # for an admin: everyone, read once as the page loads
         self.status: str | None = None
+        self.within: PaymentRange | None = None
         self.cursors: list[str | None] = [None]  # the cursor of each page up to this one
         self.payments: list[Payment] = []
         self.next_cursor: str | None = None
@@ -73,7 +76,8 @@ class PaymentTable:
     async def reload(self) -> None:
         async with self._reading:
             listed = await run.io_bound(
-                self.container.payments.list, self.user, status=self.status, limit=PAGE_SIZE, cursor=self.cursors[-1])
+                self.container.payments.list, self.user, status=self.status, limit=PAGE_SIZE, cursor=self.cursors[-1],
+                within=self.within)
             if listed is None:  # run.io_bound's None: the app is stopping
                 return
             self.payments, self.next_cursor = listed
@@ -90,6 +94,12 @@ class PaymentTable:
         if not await self.signed_in():
             return
         self.status, self.cursors = status, [None]
+        await self.reload()
+
+    async def filter_range(self, within: PaymentRange | None) -> None:
+        if not await self.signed_in():
+            return
+        self.within, self.cursors = within, [None]
         await self.reload()
 
     async def newer(self) -> None:
@@ -132,10 +142,33 @@ class PaymentTable:
         first = (number - 1) * PAGE_SIZE + 1
         return f"Page {number} · showing {first}–{first + len(self.payments) - 1}"
 
+    def range_filter(self) -> None:
+        """Dates (inclusive, UTC) and amounts (in major units, as "10.00"), filtered in the query."""
+        day_from = ui.input("From").props("outlined dense type=date").classes("w-40").mark("created-from")
+        day_to = ui.input("To").props("outlined dense type=date").classes("w-40").mark("created-to")
+        low = ui.input("Min amount").props("outlined dense inputmode=decimal").classes("w-32").mark("min-amount")
+        high = ui.input("Max amount").props("outlined dense inputmode=decimal").classes("w-32").mark("max-amount")
+        error = ui.label("").classes("text-negative text-sm w-full").mark("filter-error")
+
+        async def apply() -> None:
+            try:
+                within = read_range(day_from.value, day_to.value, low.value, high.value)
+            except ValidationFailed as exc:
+                error.set_text(str(exc))
+                return
+            error.set_text("")
+            await self.filter_range(within)
+
+        ui.button("Apply", icon="filter_alt", on_click=apply).props("flat").mark("apply-filters")
+        for field in (day_from, day_to, low, high):
+            field.on("keydown.enter", apply)
+
     @ui.refreshable_method
     def draw(self) -> None:
         if not self.payments:
-            ui.label("No payments yet." if self.status is None else "No payments with this status.") \
+            empty = "No payments match these filters." if self.within is not None else \
+                "No payments yet." if self.status is None else "No payments with this status."
+            ui.label(empty) \
                 .classes("text-grey-7").mark("empty-state")
             return
         columns = [*COLUMNS[:1], CUSTOMER_COLUMN, *COLUMNS[1:]] if self.user.is_admin else COLUMNS
@@ -154,6 +187,28 @@ class PaymentTable:
                     .props("flat").mark("page-older")
 
 
+def read_range(day_from: str | None, day_to: str | None, low: str | None, high: str | None) -> PaymentRange | None:
+    """The range filter's fields as a PaymentRange (None when all are empty); ValidationFailed for bad input."""
+    def day(text: str | None, name: str) -> datetime | None:
+        text = (text or "").strip()
+        if not text:
+            return None
+        try:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        except ValueError:
+            raise ValidationFailed.on(name, "must be a date such as 2026-01-31") from None
+
+    def amount(text: str | None, name: str) -> int | None:
+        text = (text or "").strip()
+        return parse_major(text, "USD", name) if text else None
+
+    start, end = day(day_from, "From"), day(day_to, "To")
+    within = PaymentRange(start, end + timedelta(days=1) if end else None,
+                          amount(low, "Min amount"), amount(high, "Max amount"))
+    within.check()
+    return None if within == PaymentRange() else within
+
+
 def register(container: Container) -> None:
     @page(container, "/payments", TITLE, "receipt_long")
     async def history_page(user: User) -> None:
@@ -165,7 +220,8 @@ def register(container: Container) -> None:
             customers = {u.id: u for u in users}
         table = PaymentTable(container, user, customers)
         await table.reload()
-        with ui.row().classes("items-center gap-2"):
+        with ui.row().classes("items-center gap-2 w-full"):
             table.status_filter()
+            table.range_filter()
         table.draw()
         on_events(container, table.on_event)

@@ -13,7 +13,14 @@ from domain.clock import Clock, new_id, utc
 from domain.model.errors import Forbidden, NotFound, ValidationFailed
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
-from domain.model.payments import TRANSITIONS, PageCursor, Payment, PaymentRequest, check_idempotency_key
+from domain.model.payments import (
+    TRANSITIONS,
+    PageCursor,
+    Payment,
+    PaymentRange,
+    PaymentRequest,
+    check_idempotency_key,
+)
 from domain.model.providers import Attempt
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
@@ -168,15 +175,17 @@ class PaymentService:
         return payment
 
     def list(self, actor: User, *, status: str | None = None, limit: int = 50,
-             cursor: str | None = None) -> tuple[list[Payment], str | None]:
+             cursor: str | None = None, within: PaymentRange | None = None) -> tuple[list[Payment], str | None]:
         if status is not None and status not in TRANSITIONS:
             raise ValidationFailed.on("status", f"must be one of {', '.join(TRANSITIONS)}")
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed.on("limit", f"must be from 1 to {MAX_PAGE}")
+        if within is not None:
+            within.check()
         after = decode_cursor(cursor) if cursor else None
         with self.uow(read_only=True) as uow:
             page = uow.payments.list(customer_id=None if actor.is_admin else actor.id, status=status,
-                                     limit=limit + 1, after=after)
+                                     limit=limit + 1, after=after, within=within)
         next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
         return page[:limit], next_cursor
 

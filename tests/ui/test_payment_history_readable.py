@@ -1,6 +1,8 @@
 """Payment History reads as a person would want it: descriptions, customers by name and email for an
 admin, and where in the pages one is."""
 
+from datetime import UTC, datetime, timedelta
+
 from nicegui import app
 from nicegui.testing import User
 
@@ -48,3 +50,53 @@ async def test_the_pages_say_where_one_is(user: User):
 
     await rows_of_the_table(user, 2)
     await user.should_see("Page 2 · showing 11–12")
+
+
+async def test_the_amount_range_is_filtered_in_the_query_not_only_over_the_loaded_page(user: User):
+    ids = {amount: pay(amount, f"Pay {amount}") for amount in (500, 1500, 2500)}
+    for i in range(12):  # a first page of payments outside the range
+        pay(9900 + i, "Large")
+    await sign_in(user)
+    await user.open("/payments")
+    await rows_of_the_table(user, 10)
+
+    user.find(marker="min-amount").type("10.00")
+    user.find(marker="max-amount").type("30")
+    user.find(marker="apply-filters").click()
+
+    rows = await rows_of_the_table(user, 2)
+    assert {row["id"] for row in rows} == {ids[1500], ids[2500]}
+
+
+async def test_the_date_range_keeps_the_days_given_inclusive(user: User):
+    pay(1000, "Today")
+    await sign_in(user)
+    await user.open("/payments")
+    await rows_of_the_table(user, 1)
+    today = datetime.now(UTC).date()
+
+    user.find(marker="created-from").type(str(today + timedelta(days=1)))
+    user.find(marker="apply-filters").click()
+    await user.should_see("No payments match these filters.", retries=50)
+    the(user, "created-from").set_value(str(today - timedelta(days=1)))
+    user.find(marker="created-to").type(str(today))
+    user.find(marker="apply-filters").click()
+
+    await rows_of_the_table(user, 1)
+
+
+async def test_a_bad_filter_shows_an_inline_message_and_keeps_the_table(user: User):
+    pay(1000, "Lunch")
+    await sign_in(user)
+    await user.open("/payments")
+    await rows_of_the_table(user, 1)
+
+    user.find(marker="min-amount").type("20")
+    user.find(marker="max-amount").type("abc")
+    user.find(marker="apply-filters").click()
+
+    await user.should_see("Max amount: must be a decimal number")
+    the(user, "max-amount").set_value("5")
+    user.find(marker="apply-filters").click()
+    await user.should_see("Max amount: must not be below the minimum amount")
+    await rows_of_the_table(user, 1)

@@ -14,7 +14,7 @@ from domain.model.errors import DuplicateKey
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.orders import Order, OrderItem
-from domain.model.payments import PageCursor
+from domain.model.payments import PageCursor, PaymentRange
 from domain.model.providers import LedgerCharge
 from domain.model.statuses import DeliveryStatus
 from tests.fakes import T0, FakeLedger, FakeUnitOfWorkFactory, make_payment
@@ -125,6 +125,21 @@ def test_list_pages_newest_first_after_a_cursor():
                                  after=PageCursor(T0 + timedelta(seconds=3), "pay_3"))
 
     assert [p.id for p in page] == ["pay_2", "pay_1"]
+
+
+def test_list_keeps_only_payments_within_the_range_of_dates_and_amounts():
+    factory = FakeUnitOfWorkFactory()
+    for i in range(4):
+        factory.put_payment(make_payment(payment_id=f"pay_{i}", at=T0 + timedelta(days=i)))
+    for payment_id, amount in (("pay_1", 500), ("pay_2", 1500)):
+        factory.put_payment(replace(factory.payment(payment_id), amount=amount))
+    within = PaymentRange(created_from=T0 + timedelta(days=1), created_before=T0 + timedelta(days=3),
+                          min_amount=1000, max_amount=2000)
+
+    with factory() as uow:
+        page = uow.payments.list(customer_id=None, status=None, limit=10, after=None, within=within)
+
+    assert [p.id for p in page] == ["pay_2"]
 
 
 def test_the_ledger_keeps_the_first_charge_for_a_key():
