@@ -163,6 +163,8 @@ class SqlPaymentRepository(AggregateRepository[Payment]):
                 stmt = stmt.where(col(PaymentRow.created_at) >= to_db(within.created_from))
             if within.created_before is not None:
                 stmt = stmt.where(col(PaymentRow.created_at) < to_db(within.created_before))
+            if within.currency is not None:
+                stmt = stmt.where(col(PaymentRow.currency) == within.currency)
             if within.min_amount is not None:
                 stmt = stmt.where(col(PaymentRow.amount) >= within.min_amount)
             if within.max_amount is not None:

@@ -16,7 +16,7 @@ from app.pages.payment_detail import method_text
 from app.pages.widgets import on_events, payment_url, short_time, status_color
 from domain.model.errors import ValidationFailed
 from domain.model.events import Event
-from domain.model.money import format_money, parse_major
+from domain.model.money import CURRENCIES, format_money, parse_major
 from domain.model.payments import Payment, PaymentRange
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
@@ -148,11 +148,13 @@ class PaymentTable:
         day_to = ui.input("To").props("outlined dense type=date").classes("w-40").mark("created-to")
         low = ui.input("Min amount").props("outlined dense inputmode=decimal").classes("w-32").mark("min-amount")
         high = ui.input("Max amount").props("outlined dense inputmode=decimal").classes("w-32").mark("max-amount")
+        currency = ui.select(list(CURRENCIES), value="USD", label="Currency").props("outlined dense") \
+            .classes("w-28").mark("amount-currency")
         error = ui.label("").classes("text-negative text-sm w-full").mark("filter-error")
 
         async def apply() -> None:
             try:
-                within = read_range(day_from.value, day_to.value, low.value, high.value)
+                within = read_range(day_from.value, day_to.value, low.value, high.value, currency.value)
             except ValidationFailed as exc:
                 error.set_text(str(exc))
                 return
@@ -187,8 +189,11 @@ class PaymentTable:
                     .props("flat").mark("page-older")
 
 
-def read_range(day_from: str | None, day_to: str | None, low: str | None, high: str | None) -> PaymentRange | None:
-    """The range filter's fields as a PaymentRange (None when all are empty); ValidationFailed for bad input."""
+def read_range(day_from: str | None, day_to: str | None, low: str | None, high: str | None,
+               currency: str | None = "USD") -> PaymentRange | None:
+    """The range filter's fields as a PaymentRange (None when all are empty); ValidationFailed for bad input.
+    Amounts are read in `currency`'s major units (JPY has none after the point) and keep that currency's
+    payments only."""
     def day(text: str | None, name: str) -> datetime | None:
         text = (text or "").strip()
         if not text:
@@ -200,11 +205,12 @@ def read_range(day_from: str | None, day_to: str | None, low: str | None, high: 
 
     def amount(text: str | None, name: str) -> int | None:
         text = (text or "").strip()
-        return parse_major(text, "USD", name) if text else None
+        return parse_major(text, currency or "USD", name) if text else None
 
     start, end = day(day_from, "From"), day(day_to, "To")
-    within = PaymentRange(start, end + timedelta(days=1) if end else None,
-                          amount(low, "Min amount"), amount(high, "Max amount"))
+    low_minor, high_minor = amount(low, "Min amount"), amount(high, "Max amount")
+    within = PaymentRange(start, end + timedelta(days=1) if end else None, low_minor, high_minor,
+                          currency if low_minor is not None or high_minor is not None else None)
     within.check()
     return None if within == PaymentRange() else within
 

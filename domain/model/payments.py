@@ -285,16 +285,21 @@ class Payment:
 
 @dataclass(frozen=True)
 class PaymentRange:
-    """Which payments a listing keeps: created in [created_from, created_before), amount (minor units) in
-    [min_amount, max_amount]; None leaves that end open."""
+    """Which payments a listing keeps: created in [created_from, created_before), amount (minor units of
+    `currency`) in [min_amount, max_amount]; None leaves that end open. Amounts mean something only in
+    one currency (1000 is $10.00 but ¥1,000), so an amount range keeps only payments in `currency`."""
 
     created_from: datetime | None = None
     created_before: datetime | None = None
     min_amount: int | None = None
     max_amount: int | None = None
+    currency: str | None = None
 
     def check(self) -> None:
-        """ValidationFailed for a range that is empty by construction (its ends the wrong way round)."""
+        """ValidationFailed for a range that is empty by construction (its ends the wrong way round), or an
+        amount range without its currency."""
+        if (self.min_amount is not None or self.max_amount is not None) and self.currency is None:
+            raise ValidationFailed.on("Currency", "an amount range needs the currency of its amounts")
         if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
             raise ValidationFailed.on("Max amount", "must not be below the minimum amount")
         if self.created_from is not None and self.created_before is not None \
@@ -302,7 +307,8 @@ class PaymentRange:
             raise ValidationFailed.on("To", "must not be before the start date")
 
     def holds(self, payment: Payment) -> bool:
-        return ((self.created_from is None or payment.created_at >= self.created_from)
+        return ((self.currency is None or payment.currency == self.currency)
+                and (self.created_from is None or payment.created_at >= self.created_from)
                 and (self.created_before is None or payment.created_at < self.created_before)
                 and (self.min_amount is None or payment.amount >= self.min_amount)
                 and (self.max_amount is None or payment.amount <= self.max_amount))

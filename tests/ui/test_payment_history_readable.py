@@ -100,3 +100,21 @@ async def test_a_bad_filter_shows_an_inline_message_and_keeps_the_table(user: Us
     user.find(marker="apply-filters").click()
     await user.should_see("Max amount: must not be below the minimum amount")
     await rows_of_the_table(user, 1)
+
+
+def test_amounts_in_the_range_filter_are_read_in_the_chosen_currency_and_keep_only_its_payments() -> None:
+    from app.pages.payments import read_range
+    from domain.model.errors import ValidationFailed
+
+    yen = read_range(None, None, "1000", None, "JPY")
+    dollars = read_range(None, None, "10.00", "20", "USD")
+
+    assert (yen.min_amount, yen.currency) == (1000, "JPY")
+    assert (dollars.min_amount, dollars.max_amount, dollars.currency) == (1000, 2000, "USD")
+    assert read_range("2026-01-01", None, None, None, "USD").currency is None  # no amounts: every currency
+    try:
+        read_range(None, None, "10.5", None, "JPY")  # yen have no minor unit
+    except ValidationFailed as refused:
+        assert refused.details[0].field == "Min amount"
+    else:
+        raise AssertionError("10.5 yen was accepted")

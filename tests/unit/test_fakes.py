@@ -133,8 +133,9 @@ def test_list_keeps_only_payments_within_the_range_of_dates_and_amounts():
         factory.put_payment(make_payment(payment_id=f"pay_{i}", at=T0 + timedelta(days=i)))
     for payment_id, amount in (("pay_1", 500), ("pay_2", 1500)):
         factory.put_payment(replace(factory.payment(payment_id), amount=amount))
+    factory.put_payment(replace(factory.payment("pay_2"), id="pay_yen", currency="JPY"))  # ¥1,500: not $15
     within = PaymentRange(created_from=T0 + timedelta(days=1), created_before=T0 + timedelta(days=3),
-                          min_amount=1000, max_amount=2000)
+                          min_amount=1000, max_amount=2000, currency="USD")
 
     with factory() as uow:
         page = uow.payments.list(customer_id=None, status=None, limit=10, after=None, within=within)
