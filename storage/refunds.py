@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
 from domain.model.refunds import Refund
 from domain.model.statuses import RefundStatus
 from storage.db import to_db
-from storage.repositories import AggregateRepository, AggregateRows, flush
+from storage.repositories import AggregateRepository, AggregateRows
 from storage.tables import RefundRow
 
 REFUND_ROWS = AggregateRows(Refund, RefundRow, {"created_at", "updated_at", "next_attempt_at", "lease_expires_at"},
@@ -45,23 +45,10 @@ class SqlRefundRepository(AggregateRepository[Refund]):
         due = and_(col(RefundRow.status) == RefundStatus.PENDING,
                     or_(col(RefundRow.next_attempt_at).is_(None), col(RefundRow.next_attempt_at) <= db_now))
         free = or_(col(RefundRow.lease_expires_at).is_(None), col(RefundRow.lease_expires_at) < db_now)
-        stmt = (select(RefundRow).where(due, free).order_by(col(RefundRow.created_at)).limit(1)
-                .with_for_update(skip_locked=True))
-        row = self.session.exec(stmt).first()
-        if row is None:
-            return None
-        row.lease_owner = owner
-        row.lease_expires_at = to_db(lease_until)
-        self.session.add(row)
-        flush(self.session)
-        return REFUND_ROWS.load(row)
+        return self._claim_first(select(RefundRow).where(due, free), owner, lease_until)
 
     def renew_lease(self, refund_id: str, owner: str, lease_until: datetime) -> bool:
-        result = self.session.exec(update(RefundRow).where(col(RefundRow.id) == refund_id,
-                                                           col(RefundRow.lease_owner) == owner)
-                                   .values(lease_expires_at=to_db(lease_until)))
-        return result.rowcount == 1
+        return self._renew_lease(refund_id, owner, lease_until)
 
     def release(self, refund_id: str, owner: str) -> None:
-        self.session.exec(update(RefundRow).where(col(RefundRow.id) == refund_id, col(RefundRow.lease_owner) == owner)
-                          .values(lease_owner=None, lease_expires_at=None))
+        self._release(refund_id, owner)

@@ -133,6 +133,30 @@ class AggregateRepository(Generic[A]):
         self.session.exec(update(self.rows.row).where(self.rows.row.id == row_id).values(**values))
         self._events.saw(aggregate)  # type: ignore[arg-type]
 
+    # Leased work (payments, refunds): a row is claimed by one process until `lease_expires_at`.
+    def _claim_first(self, stmt: Any, owner: str, lease_until: datetime) -> A | None:
+        """Lease the first row `stmt` selects (oldest first, skipping rows another claimer has locked)."""
+        row = self.session.exec(stmt.order_by(self.rows.row.created_at).limit(1)
+                                .with_for_update(skip_locked=True)).first()
+        if row is None:
+            return None
+        row.lease_owner = owner
+        row.lease_expires_at = to_db(lease_until)
+        self.session.add(row)
+        flush(self.session)
+        return self.rows.load(row)
+
+    def _renew_lease(self, row_id: str, owner: str, lease_until: datetime) -> bool:
+        table = self.rows.row
+        result = self.session.exec(update(table).where(table.id == row_id, table.lease_owner == owner)
+                                   .values(lease_expires_at=to_db(lease_until)))
+        return bool(result.rowcount == 1)
+
+    def _release(self, row_id: str, owner: str) -> None:
+        table = self.rows.row
+        self.session.exec(update(table).where(table.id == row_id, table.lease_owner == owner)
+                          .values(lease_owner=None, lease_expires_at=None))
+
 
 PAYMENT_ROWS = AggregateRows(Payment, PaymentRow, _TIME_FIELDS, PaymentStatus, {
     "card_tokens": (lambda text: json.loads(text or "{}"), lambda tokens: json.dumps(tokens, sort_keys=True))})
@@ -191,26 +215,13 @@ class SqlPaymentRepository(AggregateRepository[Payment]):
         stmt = select(PaymentRow).where(due, free)
         if unknown_only:
             stmt = stmt.where(col(PaymentRow.needs_lookup).is_(True))
-        stmt = stmt.order_by(col(PaymentRow.created_at)).limit(1).with_for_update(skip_locked=True)
-        row = self.session.exec(stmt).first()
-        if row is None:
-            return None
-        row.lease_owner = owner
-        row.lease_expires_at = to_db(lease_until)
-        self.session.add(row)
-        flush(self.session)
-        return _payment(row)
+        return self._claim_first(stmt, owner, lease_until)
 
     def renew_lease(self, payment_id: str, owner: str, lease_until: datetime) -> bool:
-        result = self.session.exec(update(PaymentRow).where(
-            col(PaymentRow.id) == payment_id, col(PaymentRow.lease_owner) == owner)
-            .values(lease_expires_at=to_db(lease_until)))
-        return result.rowcount == 1
+        return self._renew_lease(payment_id, owner, lease_until)
 
     def release(self, payment_id: str, owner: str) -> None:
-        self.session.exec(update(PaymentRow).where(col(PaymentRow.id) == payment_id,
-                                                   col(PaymentRow.lease_owner) == owner)
-                          .values(lease_owner=None, lease_expires_at=None))
+        self._release(payment_id, owner)
 
     def count_by_status(self) -> dict[str, int]:
         rows = self.session.exec(select(PaymentRow.status, func.count()).group_by(col(PaymentRow.status))).all()
