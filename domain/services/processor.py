@@ -441,7 +441,7 @@ class PaymentProcessor:
                     payment.nothing_charged(now)
                 else:  # the lookup could not tell either
                     payment.outcome_unknown(result.code or "lookup_failed", result.message or "lookup failed",
-                                            now + self._look_again(payment), now)
+                                            now + self.look_again_after(payment.attempts), now)
             elif step.kind is CallKind.TOKENIZE:
                 if result.approved and result.card_token:
                     payment.keep_token(route.name, result.card_token, result.card_brand, result.card_last4)
@@ -455,7 +455,7 @@ class PaymentProcessor:
                 payment.complete(result.transaction_id or "", now)
             elif result.unknown:
                 payment.outcome_unknown(result.code or "outcome_unknown", result.message or "outcome not known",
-                                        now + self._look_again(payment), now)
+                                        now + self.look_again_after(payment.attempts), now)
             else:
                 payment.record_failure(result.code or "provider_error", result.message or "provider error",
                                        result.retryable, self.policy, now)
@@ -464,8 +464,10 @@ class PaymentProcessor:
             uow.commit()
             return payment
 
-    def _look_again(self, payment: Payment) -> timedelta:
-        return self.policy.delay(max(1, min(payment.attempts, 16)))
+    def look_again_after(self, attempts: int) -> timedelta:
+        """How long before asking again about an outcome not known yet: the retry backoff of the
+        attempts made so far (capped), without spending a retry."""
+        return self.policy.delay(max(1, min(attempts, 16)))
 
     def _late(self, grant: Grant, route: Route) -> bool:
         """Whether the call would reach the provider too long after its grant for the limit to hold.

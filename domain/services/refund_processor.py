@@ -176,7 +176,7 @@ class RefundProcessor:
                 uow.commit()
                 return None
             now = self.clock.now()
-            look_again = now + self.p.policy.delay(max(1, min(refund.attempts, 16)))
+            look_again = now + self.p.look_again_after(refund.attempts)
             if result.approved:
                 settle_refund(uow, refund, result.transaction_id or "", now)
             elif result.outcome is Outcome.DECLINED:
