@@ -122,8 +122,8 @@ def check_addresses(host: str, addresses: list[str]) -> list[str]:
     for address in addresses:
         reason = refusal(address)
         if reason is not None:
-            raise ValidationFailed.on("url", f"the host {host} resolves to {reason}; deliveries go to public "
-                                             "addresses only")
+            raise ValidationFailed.on("url", f"the host {host} resolves to an address deliveries may not go to "
+                                             f"({reason}); they go to public addresses only")
     return addresses
 
 
