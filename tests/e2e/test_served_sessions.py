@@ -166,6 +166,9 @@ async def test_a_password_reset_ends_the_browser_session(server: Server, browser
         assert client.put(f"/api/users/{me['id']}", headers=admin,
                           json={"password": "a-new-passw0rd"}).status_code == 200
 
+    # The open page hears the user's change live and is taken to the login page; wait for that
+    # first, or a navigation of our own races it (net::ERR_ABORTED).
+    await page.wait_for_url("**/login")
     await page.goto(f"{server.url}/payments")
 
     await page.wait_for_url("**/login")
