@@ -8,7 +8,7 @@ from nicegui import run, ui
 
 from app.bootstrap import Container
 from app.pages.guard import page
-from app.pages.widgets import STATUS_COLORS, on_events, status_badge, status_color
+from app.pages.widgets import STATUS_COLORS, empty_state, on_events, status_badge, status_color
 from domain.clock import iso
 from domain.model.events import Event
 from domain.model.money import format_money
@@ -109,10 +109,7 @@ class Dashboard:
     @ui.refreshable_method
     def recent_payments(self) -> None:
         if not self.overview.payments:
-            with ui.column().classes("items-center w-full p-6 gap-2").mark("empty-state"):
-                ui.icon("receipt_long", size="lg", color="grey-5")
-                ui.label("No payments yet.").classes("text-grey-7")
-                ui.link("Make your first payment", "/payments/new")
+            empty_state("receipt_long", "No payments yet.", "Make your first payment", "/payments/new")
             return
         for p in self.overview.payments:
             with ui.row().classes("w-full items-center justify-between no-wrap border-b py-1").mark(f"dash-{p.id}"):

@@ -144,3 +144,17 @@ async def confirm(question: str, action: str = "Delete") -> bool:
     result = await dialog
     dialog.clear()
     return bool(result)
+
+
+def empty_state(icon: str, text: str, action: str | None = None,
+                on_action: Callable[[], Awaitable[None] | None] | str | None = None) -> ui.column:
+    """What a list shows when it has nothing: an icon, a sentence, and the step that would fill it
+    (a link when `on_action` is a path, a button when it is a callable). Marked "empty-state"."""
+    with ui.column().classes("items-center w-full p-6 gap-2 text-center").mark("empty-state") as box:
+        ui.icon(icon, size="lg", color="grey-5")
+        ui.label(text).classes("text-grey-7")
+        if action and isinstance(on_action, str):
+            ui.link(action, on_action).mark("empty-action")
+        elif action and on_action is not None:
+            ui.button(action, on_click=on_action).props("flat no-caps").mark("empty-action")
+    return box
