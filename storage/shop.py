@@ -7,13 +7,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import and_, delete, exists, func, or_, update
 from sqlmodel import Session, col, select
 
 from domain.model.catalog import Product
 from domain.model.orders import Order, OrderItem
+from domain.model.payments import PageCursor
 from domain.model.statuses import OrderStatus
 from domain.ports import NewEvents
+from storage.db import to_db
 from storage.repositories import flush
 from storage.tables import CartItemRow, OrderItemRow, OrderRow, ProductRow
 
@@ -147,10 +149,22 @@ class SqlOrderRepository:
             status=order.status, updated_at=order.updated_at, payment_id=order.payment_id))
         self._events.saw(order)
 
-    def list(self, *, customer_id: str | None, limit: int) -> builtins.list[Order]:
+    def list(self, *, customer_id: str | None, limit: int, status: str | None = None,
+             after: PageCursor | None = None, created_from: datetime | None = None,
+             created_before: datetime | None = None) -> builtins.list[Order]:
         stmt = select(OrderRow)
         if customer_id is not None:
             stmt = stmt.where(col(OrderRow.customer_id) == customer_id)
+        if status is not None:
+            stmt = stmt.where(col(OrderRow.status) == status)
+        if created_from is not None:
+            stmt = stmt.where(col(OrderRow.created_at) >= to_db(created_from))
+        if created_before is not None:
+            stmt = stmt.where(col(OrderRow.created_at) < to_db(created_before))
+        if after is not None:
+            at = to_db(after.created_at)
+            stmt = stmt.where(or_(col(OrderRow.created_at) < at,
+                                  and_(col(OrderRow.created_at) == at, col(OrderRow.id) < after.id)))
         stmt = stmt.order_by(col(OrderRow.created_at).desc(), col(OrderRow.id).desc()).limit(limit)
         return [self._order(r) for r in self.session.exec(stmt).all()]
 

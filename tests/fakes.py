@@ -452,8 +452,15 @@ class FakeOrderRepository:
             stored.updated_at, stored.payment_id = order.updated_at, order.payment_id
         self._events.saw(order)
 
-    def list(self, *, customer_id: str | None, limit: int) -> list[Order]:
-        rows = [o for o in self._state.orders.values() if customer_id is None or o.customer_id == customer_id]
+    def list(self, *, customer_id: str | None, limit: int, status: str | None = None,
+             after: PageCursor | None = None, created_from: datetime | None = None,
+             created_before: datetime | None = None) -> list[Order]:
+        rows = [o for o in self._state.orders.values()
+                if (customer_id is None or o.customer_id == customer_id)
+                and (status is None or o.status == status)
+                and (created_from is None or o.created_at >= created_from)
+                and (created_before is None or o.created_at < created_before)
+                and (after is None or (o.created_at, o.id) < (after.created_at, after.id))]
         rows.sort(key=lambda o: (o.created_at, o.id), reverse=True)
         return [copy.deepcopy(o) for o in rows[:limit]]
 

@@ -3,6 +3,7 @@ same transaction), read them, and settle them when their payment finishes."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,14 +19,20 @@ from domain.model.errors import (
 from domain.model.events import Event
 from domain.model.idempotency import IdempotencyRecord
 from domain.model.money import MAX_AMOUNT_MINOR, format_money
-from domain.model.orders import Order, OrderItem, fingerprint, parse_items
+from domain.model.orders import ORDER_TRANSITIONS, Order, OrderItem, fingerprint, parse_items
 from domain.model.payments import PaymentRequest
 from domain.model.statuses import OrderStatus
 from domain.model.users import User
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.services.cart import load_cart
 from domain.services.idempotency import create_once, find_replay
-from domain.services.payments import PaymentService, resolve_idempotency_key
+from domain.services.payments import (
+    MAX_PAGE,
+    PaymentService,
+    decode_cursor,
+    encode_cursor,
+    resolve_idempotency_key,
+)
 
 
 class OrderService:
@@ -151,6 +158,28 @@ class OrderService:
     def list(self, actor: User, limit: int = 200) -> list[Order]:
         with self.uow(read_only=True) as uow:
             return uow.orders.list(customer_id=None if actor.is_admin else actor.id, limit=limit)
+
+    def page(self, actor: User, *, status: str | None = None, customer_id: str | None = None,
+             created_from: datetime | None = None, created_before: datetime | None = None,
+             limit: int = 20, cursor: str | None = None) -> tuple[builtins.list[Order], str | None]:
+        """One page of the orders `actor` may see, newest first, filtered in the query; and the next page's
+        cursor (None on the last page). A customer sees their own only: another customer's id finds nothing."""
+        if status is not None and status not in ORDER_TRANSITIONS:
+            raise ValidationFailed.on("status", f"must be one of {', '.join(ORDER_TRANSITIONS)}")
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationFailed.on("limit", f"must be from 1 to {MAX_PAGE}")
+        if created_from is not None and created_before is not None and created_from >= created_before:
+            raise ValidationFailed.on("To", "must not be before the start date")
+        after = decode_cursor(cursor) if cursor else None
+        if not actor.is_admin:
+            if customer_id not in (None, actor.id):
+                return [], None
+            customer_id = actor.id
+        with self.uow(read_only=True) as uow:
+            found = uow.orders.list(customer_id=customer_id, status=status, limit=limit + 1, after=after,
+                                    created_from=created_from, created_before=created_before)
+        next_cursor = encode_cursor(found[limit - 1]) if len(found) > limit else None
+        return found[:limit], next_cursor
 
     # --- settlement, driven by payment events (delivered at least once) --------------------
     def on_payment_event(self, uow: UnitOfWork, event: Event) -> bool:
