@@ -16,6 +16,7 @@ def register_pages(container: Container, sampler: Sampler) -> None:
         home,
         login,
         new_payment,
+        orders,
         payment_detail,
         payments,
         shop,
@@ -26,6 +27,7 @@ def register_pages(container: Container, sampler: Sampler) -> None:
     shop.register(container)
     new_payment.register(container)
     payments.register(container)
+    orders.register(container)  # My Orders, and the order page at /orders/{id}
     payment_detail.register(container)  # after /payments/new, which its /payments/{id} would match
     admin_metrics.register(container, sampler)
     admin_users.register(container)
