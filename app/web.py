@@ -14,6 +14,7 @@ from app.bootstrap import Container
 from app.config import ConfigError
 from app.metrics import Sampler
 from app.pages import register_pages
+from app.pages.frame import install_look
 from app.scheduler import Jobs
 from storage.seed import DEMO_USERS
 
@@ -47,6 +48,7 @@ def setup(container: Container) -> Jobs:
     sampler = Sampler(container)
     jobs = Jobs(container, sampler)
     install_api(app, container, jobs)
+    install_look()
     register_pages(container, sampler)
 
     async def on_startup() -> None:

@@ -11,6 +11,7 @@ from nicegui import run, ui
 
 from app.bootstrap import Container
 from app.metrics import ProviderStatus, Sampler, latencies, per_minute, provider_statuses, system_info
+from app.pages.frame import BRAND
 from app.pages.guard import page
 from domain.clock import iso
 from domain.model.payments import Payment
@@ -30,11 +31,22 @@ ERROR_COLUMNS = [{"name": "at", "label": "Time", "field": "at", "align": "left"}
                  {"name": "message", "label": "Message", "field": "message", "align": "left"}]
 
 
+SERIES_COLORS = [BRAND["primary"], BRAND["secondary"], BRAND["accent"], BRAND["warning"], BRAND["info"]]
+
+
+def grid(room_above: bool) -> dict[str, Any]:
+    """The plot fills its box: ECharts' default leaves 60 px empty above it (and 10 % on each side).
+    `room_above` keeps just enough for a legend or an axis name there."""
+    return {"top": 36 if room_above else 12, "left": 8, "right": 12, "bottom": 8, "containLabel": True}
+
+
 def _category_chart(series: list[dict[str, Any]], y_axis: dict[str, Any] | list[dict[str, Any]],
                     legend: bool = False) -> dict[str, Any]:
     """ECharts options with an empty category x-axis, filled in by each refresh (new for each page)."""
+    named_axis = any("name" in axis for axis in (y_axis if isinstance(y_axis, list) else [y_axis]))
     options: dict[str, Any] = {"tooltip": {"trigger": "axis"}, "xAxis": {"type": "category", "data": []},
-                               "yAxis": y_axis, "series": series}
+                               "yAxis": y_axis, "series": series, "color": SERIES_COLORS,
+                               "grid": grid(legend or named_axis)}
     if legend:
         options["legend"] = {"data": [s["name"] for s in series]}
     return options
@@ -42,14 +54,14 @@ def _category_chart(series: list[dict[str, Any]], y_axis: dict[str, Any] | list[
 
 def outcomes_options() -> dict[str, Any]:
     return _category_chart([
-        {"name": "completed", "type": "bar", "stack": "n", "data": [], "itemStyle": {"color": "#21ba45"}},
-        {"name": "failed", "type": "bar", "stack": "n", "data": [], "itemStyle": {"color": "#c10015"}},
+        {"name": "completed", "type": "bar", "stack": "n", "data": [], "itemStyle": {"color": BRAND["positive"]}},
+        {"name": "failed", "type": "bar", "stack": "n", "data": [], "itemStyle": {"color": BRAND["negative"]}},
     ], {"type": "value", "minInterval": 1}, legend=True)
 
 
 def success_options() -> dict[str, Any]:
     return _category_chart([{"name": "success %", "type": "line", "data": [], "connectNulls": True,
-                             "itemStyle": {"color": "#5c6bc0"}}], {"type": "value", "min": 0, "max": 100})
+                             "itemStyle": {"color": BRAND["primary"]}}], {"type": "value", "min": 0, "max": 100})
 
 
 def queue_options(providers: list[str]) -> dict[str, Any]:
@@ -65,7 +77,7 @@ def latency_options() -> dict[str, Any]:
     """A time axis: each provider's calls fall at their own moments, so the lines share no categories.
     The series, one per provider, are set by each refresh."""
     return {"tooltip": {"trigger": "axis"}, "legend": {"data": []}, "xAxis": {"type": "time"},
-            "yAxis": {"type": "value", "name": "ms"}, "series": []}
+            "yAxis": {"type": "value", "name": "ms"}, "series": [], "color": SERIES_COLORS, "grid": grid(True)}
 
 
 def latency_series(providers: list[str], calls: dict[str, list[Attempt]]) -> list[dict[str, Any]]:
@@ -145,12 +157,17 @@ class ProviderLine:
     written into markup."""
 
     def __init__(self, name: str) -> None:
-        ui.label(name).classes("font-semibold").mark(f"provider-{name}")
-        self.role = ui.label(NO_VALUE).mark(f"provider-role-{name}")
-        with ui.element("div"):
+        # On a phone the headings are hidden: each value gets its own small caption instead, two to a row.
+        ui.label(name).classes("font-semibold max-sm:col-span-2 max-sm:border-t max-sm:pt-2") \
+            .mark(f"provider-{name}")
+        with _cell("Role"):
+            self.role = ui.label(NO_VALUE).mark(f"provider-role-{name}")
+        with _cell("Circuit"):
             self.circuit = ui.badge(NO_VALUE).classes("text-sm").mark(f"provider-circuit-{name}")
-        self.tokens = ui.label(NO_VALUE).mark(f"provider-tokens-{name}")
-        self.error = ui.label(NO_VALUE).classes("text-sm break-all").mark(f"provider-error-{name}")
+        with _cell("Tokens"):
+            self.tokens = ui.label(NO_VALUE).mark(f"provider-tokens-{name}")
+        with _cell("Last error").classes("max-sm:col-span-2"):
+            self.error = ui.label(NO_VALUE).classes("text-sm break-all").mark(f"provider-error-{name}")
 
     def show(self, status: ProviderStatus) -> None:
         self.role.set_text(status.role)
@@ -161,15 +178,22 @@ class ProviderLine:
         self.error.set_text(f"{error[0]}: {error[1]} ({_when(error[2])})" if error else "none")
 
 
+def _cell(caption: str) -> ui.element:
+    with ui.element("div").classes("min-w-0") as cell:
+        ui.label(caption).classes("text-xs text-grey-7 uppercase sm:hidden")
+    return cell
+
+
 class ProvidersCard:
     """Every provider in routing order: its role, circuit, own token bucket and last error."""
 
     def __init__(self, providers: list[str]) -> None:
         with ui.card().classes("w-full").mark("providers"):
             ui.label("Providers").classes("text-lg font-semibold")
-            with ui.grid(columns="auto auto auto auto 1fr").classes("w-full items-center gap-x-6 gap-y-2"):
+            with ui.element("div").classes("grid w-full items-center gap-x-6 gap-y-2 "
+                                           "grid-cols-[auto_auto_auto_auto_1fr] max-sm:grid-cols-2"):
                 for heading in ("Provider", "Role", "Circuit", "Tokens", "Last error"):
-                    ui.label(heading).classes("text-xs text-grey-7 uppercase")
+                    ui.label(heading).classes("text-xs text-grey-7 uppercase max-sm:hidden")
                 self.lines = [ProviderLine(name) for name in providers]
 
     def show(self, statuses: list[ProviderStatus]) -> None:
@@ -204,7 +228,7 @@ class MetricsView:
 
     def _stat(self, name: str, label: str) -> None:
         with ui.card().classes("items-center gap-0 p-3 min-w-[9rem]").mark(f"stat-{name}"):
-            ui.label().classes("text-2xl font-bold text-indigo-8").bind_text_from(self.stats, name)
+            ui.label().classes("text-2xl font-bold text-primary").bind_text_from(self.stats, name)
             ui.label(label).classes("text-xs text-grey-7 uppercase")
 
     async def refresh(self) -> None:
@@ -241,7 +265,7 @@ class MetricsView:
 
 
 def _chart(title: str, options: dict[str, Any], marker: str) -> ui.echart:
-    with ui.card():
+    with ui.card().classes("min-w-0 p-3"):
         ui.label(title).classes("font-semibold")
         return ui.echart(options).classes("w-full h-64").mark(marker)
 

@@ -8,7 +8,7 @@ from nicegui import run, ui
 
 from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
-from app.pages.widgets import attempt, confirm
+from app.pages.widgets import attempt, confirm, empty_state
 from domain.model.users import ROLES, User
 
 TITLE = "User Management"
@@ -32,7 +32,8 @@ class UserList:
         self.draw.refresh()
 
     def create_form(self) -> None:
-        with ui.expansion("Create a user", icon="person_add").classes("w-full border rounded").mark("create-user"):
+        with ui.expansion("Create a user", icon="person_add").classes("w-full border rounded").mark("create-user") \
+                as self.create_box:
             with ui.row().classes("w-full gap-2 items-start flex-wrap"):
                 email = ui.input("Email").props("outlined type=email").classes("w-64").mark("new-email")
                 name = ui.input("Name").props("outlined").classes("w-48").mark("new-name")
@@ -56,10 +57,13 @@ class UserList:
 
             ui.button("Create user", icon="add", on_click=create).mark("create-user-button")
 
+    def open_create_form(self) -> None:
+        self.create_box.open()
+
     @ui.refreshable_method
     def draw(self) -> None:
         if not self.users:
-            ui.label("No users yet.").mark("empty-state")
+            empty_state("group", "No users yet.", "Create a user", self.open_create_form)
             return
         with ui.column().classes("w-full gap-2").mark("users-list"):
             for u in self.users:

@@ -13,7 +13,7 @@ from nicegui.events import GenericEventArguments, ValueChangeEventArguments
 
 from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
-from app.pages.widgets import attempt, clear_field_errors, confirm, on_events
+from app.pages.widgets import attempt, clear_field_errors, confirm, empty_state, on_events
 from domain.clock import utc
 from domain.model.errors import DomainError, NotFound
 from domain.model.events import Event
@@ -238,8 +238,8 @@ class DeliveryLog:
     @ui.refreshable_method
     def draw(self) -> None:
         if self.endpoint is None:
-            ui.label("Add an endpoint, or choose one above, to see its deliveries.").classes("text-grey-7") \
-                .mark("log-empty")
+            empty_state("outbox", "Add an endpoint, or choose one above, to see its deliveries.") \
+                .mark("empty-state", "log-empty")
             return
         with ui.row().classes("w-full items-center gap-2"):
             ui.label("Deliveries to").classes("font-medium")
@@ -250,8 +250,12 @@ class DeliveryLog:
         if self.error:
             ui.label(self.error).classes("text-negative text-sm").mark("delivery-error")
         if not self.deliveries:
-            ui.label("No deliveries yet." if self.status is None else "No deliveries with this status.") \
-                .classes("text-grey-7").mark("deliveries-empty")
+            if self.status is None:
+                empty_state("outbox", "No deliveries yet. Each event the endpoint asks for is delivered here.") \
+                    .mark("empty-state", "deliveries-empty")
+            else:
+                empty_state("filter_alt_off", "No deliveries with this status.", "Show every status",
+                            lambda: self.filter(None)).mark("empty-state", "deliveries-empty")
         else:
             table = ui.table(columns=COLUMNS, rows=[row(d) for d in self.deliveries], row_key="id") \
                 .props("flat bordered dense").classes("w-full max-w-full").mark("deliveries-table")
@@ -354,8 +358,8 @@ class EndpointList:
     @ui.refreshable_method
     def draw(self) -> None:
         if not self.endpoints:
-            ui.label("No endpoints yet. Add one to have PayGate post its events to it.").classes("text-grey-7") \
-                .mark("endpoints-empty")
+            empty_state("webhook", "No endpoints yet. Add one to have PayGate post its events to it.",
+                        "Add endpoint", self.form.open).mark("empty-state", "endpoints-empty")
             return
         with ui.column().classes("w-full gap-2").mark("endpoints-list"):
             for endpoint in self.endpoints:
@@ -363,7 +367,7 @@ class EndpointList:
 
     def _card(self, e: WebhookEndpoint) -> None:
         chosen = self.log.endpoint is not None and self.log.endpoint.id == e.id
-        with ui.card().classes("w-full p-3 gap-1").classes("ring-2 ring-indigo-300" if chosen else "") \
+        with ui.card().classes("w-full p-3 gap-1").classes("ring-2 ring-[var(--q-primary)]" if chosen else "") \
                 .mark(f"endpoint-{e.id}"):
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
                 badge(e.status).mark(f"endpoint-status-{e.id}")

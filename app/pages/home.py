@@ -103,7 +103,7 @@ class Dashboard:
                     ui.label(status).classes("text-xs text-grey-7 uppercase")
             with ui.card().classes("items-center gap-0 p-3").mark("today-volume"):
                 text = " · ".join(format_money(v, c) for c, v in sorted(volume.items())) or format_money(0, "USD")
-                ui.label(text).classes("text-xl font-bold text-indigo-8")
+                ui.label(text).classes("text-xl font-bold text-primary")
                 ui.label("completed today").classes("text-xs text-grey-7 uppercase")
 
     @ui.refreshable_method
@@ -121,7 +121,8 @@ class Dashboard:
     @ui.refreshable_method
     def activity(self) -> None:
         if not self.overview.events:
-            ui.label("Nothing has happened yet.").classes("text-grey-7").mark("empty-activity")
+            empty_state("history", "Nothing has happened yet.", "Make a payment", "/payments/new") \
+                .mark("empty-state", "empty-activity")
             return
         for e in self.overview.events:
             with ui.row().classes("w-full items-center gap-2 no-wrap text-sm"):

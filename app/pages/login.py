@@ -44,8 +44,8 @@ def register(container: Container) -> None:
 
         with ui.column().classes("absolute-center items-stretch w-80 max-w-[92vw] gap-3"):
             with ui.row().classes("items-center gap-2 justify-center"):
-                ui.icon("payments", size="lg", color="indigo-7")
-                ui.label("PayGate").classes("text-3xl font-bold text-indigo-700")
+                ui.icon("payments", size="lg", color="primary")
+                ui.label("PayGate").classes("text-3xl font-bold text-primary")
             with ui.card().classes("w-full gap-3"):
                 ui.label("Sign in").classes("text-xl font-semibold")
                 email = ui.input("Email", placeholder="you@example.com") \

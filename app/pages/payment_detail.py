@@ -23,6 +23,7 @@ from app.pages.widgets import (
     attempt,
     card_text,
     clear_field_errors,
+    empty_state,
     on_events,
     refund_badge,
     short_time,
@@ -42,7 +43,7 @@ TITLE = "Payment"
 REASON_TEXT = {reason: reason.replace("_", " ").capitalize() for reason in REASONS}
 TIMELINE_TEXT = {**EVENT_TEXT, "refund.created": "Refund requested", "refund.succeeded": "Refund succeeded",
                  "refund.failed": "Refund failed"}
-TIMELINE_LOOK = {"payment.created": ("add_circle", "grey-7"), "payment.processing": ("sync", "blue-7"),
+TIMELINE_LOOK = {"payment.created": ("add_circle", "grey-7"), "payment.processing": ("sync", "info"),
                  "payment.retry": ("schedule", "orange-8"), "payment.completed": ("check_circle", "positive"),
                  "payment.failed": ("cancel", "negative"), "refund.created": ("undo", "grey-7"),
                  "refund.succeeded": ("undo", "positive"), "refund.failed": ("undo", "negative")}
@@ -200,7 +201,7 @@ class PaymentDetail:
         with ui.card().classes("w-full gap-1").mark("refunds"):
             ui.label("Refunds").classes("text-lg font-semibold")
             if not s.refunds:
-                ui.label("No refunds.").classes("text-grey-7").mark("no-refunds")
+                empty_state("currency_exchange", "No refunds.").mark("empty-state", "no-refunds")
             for r in s.refunds:
                 with ui.row().classes("w-full items-center gap-x-3 gap-y-0 border-b border-gray-200 py-1") \
                         .mark("refund-row"):
@@ -241,7 +242,8 @@ class PaymentDetail:
         with ui.card().classes("w-full gap-1 min-w-0").mark("attempts-card"):
             ui.label("Provider attempts").classes("text-lg font-semibold")
             if not self.snapshot.attempts:
-                ui.label("No provider calls yet.").classes("text-grey-7").mark("no-attempts")
+                empty_state("sync", "No provider calls yet. The gateway calls the card processor as soon as "
+                            "the payment is processed.").mark("empty-state", "no-attempts")
                 return
             # The table scrolls inside its own box on a narrow screen; the page does not.
             ui.table(columns=ATTEMPT_COLUMNS, rows=[attempt_row(a) for a in self.snapshot.attempts],

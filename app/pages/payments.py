@@ -13,7 +13,7 @@ from nicegui.events import GenericEventArguments
 from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
 from app.pages.payment_detail import method_text
-from app.pages.widgets import on_events, payment_url, short_time, status_color
+from app.pages.widgets import empty_state, on_events, payment_url, short_time, status_color
 from domain.model.errors import ValidationFailed
 from domain.model.events import Event
 from domain.model.money import CURRENCIES, format_money, parse_major
@@ -40,6 +40,25 @@ STATUS_CELL = """
 ID_CELL = """
     <q-td :props="props"><a :href="props.row.href" class="text-primary" @click.stop>{{ props.value }}</a></q-td>
 """
+# Below 600 px (Quasar's `sm`) the table turns into cards, one per payment: amount and status on top, then
+# each other column as a caption and its value, and the link to the payment. Values are Vue text, never markup.
+PHONE_CARDS = "Quasar.Screen.lt.sm"
+CARD_ITEM = """
+    <div class="col-12 q-pa-xs">
+      <q-card flat bordered class="q-pa-sm" data-payment-card>
+        <div class="row items-center justify-between no-wrap q-gutter-x-sm">
+          <span class="text-weight-medium">{{ props.row.amount }}</span>
+          <q-badge :color="props.row.statusColor" :label="props.row.status"/>
+        </div>
+        <div v-for="col in props.cols.filter(c => !['amount', 'status', 'id'].includes(c.name) && c.value)"
+             :key="col.name" class="text-caption" style="overflow-wrap: anywhere">
+          <span class="text-grey-7">{{ col.label }}:</span> {{ col.value }}
+        </div>
+        <a :href="props.row.href" class="text-primary text-caption" style="overflow-wrap: anywhere"
+           >{{ props.row.id }}</a>
+      </q-card>
+    </div>
+"""
 
 
 def customer_text(user: User | None, customer_id: str) -> str:
@@ -56,7 +75,8 @@ def row(payment: Payment, customers: Mapping[str, User]) -> dict[str, Any]:
 
 
 class PaymentTable:
-    """One page of payments, filtered by status, paged newest first with cursors."""
+    """One page of payments, filtered by status, dates, amounts and (for an admin) customer, paged newest
+    first with cursors."""
 
     def __init__(self, container: Container, user: User, customers: Mapping[str, User]) -> None:
         self.container = container
@@ -64,6 +84,7 @@ class PaymentTable:
         self.customers = customers  # for an admin: everyone, read once as the page loads
         self.status: str | None = None
         self.within: PaymentRange | None = None
+        self.customer_id: str | None = None  # an admin's choice of one customer
         self.cursors: list[str | None] = [None]  # the cursor of each page up to this one
         self.payments: list[Payment] = []
         self.next_cursor: str | None = None
@@ -77,7 +98,7 @@ class PaymentTable:
         async with self._reading:
             listed = await run.io_bound(
                 self.container.payments.list, self.user, status=self.status, limit=PAGE_SIZE, cursor=self.cursors[-1],
-                within=self.within)
+                within=self.within, customer_id=self.customer_id)
             if listed is None:  # run.io_bound's None: the app is stopping
                 return
             self.payments, self.next_cursor = listed
@@ -100,6 +121,14 @@ class PaymentTable:
         if not await self.signed_in():
             return
         self.within, self.cursors = within, [None]
+        await self.reload()
+
+    async def filter_customer(self, customer_id: str | None) -> None:
+        if not await self.signed_in():
+            return
+        if customer_id is not None and customer_id not in self.customers:  # only a customer the list offered
+            return
+        self.customer_id, self.cursors = customer_id, [None]
         await self.reload()
 
     async def newer(self) -> None:
@@ -136,6 +165,14 @@ class PaymentTable:
                   on_change=lambda e: self.filter(e.value)).props("outlined dense").classes("w-48") \
             .mark("status-filter")
 
+    def customer_filter(self) -> None:
+        """For an admin: one customer's payments, found by typing part of their name or email."""
+        options: dict[str | None, str] = {None: "All customers"}
+        options.update({u.id: customer_text(u, u.id) for u in sorted(self.customers.values(), key=lambda u: u.name)})
+        ui.select(options, value=None, label="Customer", with_input=True,
+                  on_change=lambda e: self.filter_customer(e.value)) \
+            .props("outlined dense options-dense").classes("w-64 max-w-full").mark("customer-filter")
+
     def position(self) -> str:
         """Where this page is: "Page 2 · showing 11–20"."""
         number = len(self.cursors)
@@ -168,16 +205,20 @@ class PaymentTable:
     @ui.refreshable_method
     def draw(self) -> None:
         if not self.payments:
-            empty = "No payments match these filters." if self.within is not None else \
-                "No payments yet." if self.status is None else "No payments with this status."
-            ui.label(empty) \
-                .classes("text-grey-7").mark("empty-state")
+            if self.within is None and self.status is None and self.customer_id is None:
+                empty_state("receipt_long", "No payments yet.", "Make a payment", "/payments/new")
+            else:
+                text = "No payments with this status." if self.within is None and self.customer_id is None \
+                    else "No payments match these filters."
+                empty_state("filter_alt_off", text, "Show all payments", lambda: ui.navigate.to("/payments"))
             return
         columns = [*COLUMNS[:1], CUSTOMER_COLUMN, *COLUMNS[1:]] if self.user.is_admin else COLUMNS
         rows = [row(p, self.customers) for p in self.payments]
         table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").mark("payments-table")
+        table.props[":grid"] = PHONE_CARDS
         table.add_slot("body-cell-status", STATUS_CELL)
         table.add_slot("body-cell-id", ID_CELL)
+        table.add_slot("item", CARD_ITEM)
         table.on("rowClick", self.open_row, [[], ["id"], None])
         with ui.row().classes("items-center gap-2"):
             ui.label(self.position()).classes("text-sm text-grey-7").mark("page-position")
@@ -228,6 +269,8 @@ def register(container: Container) -> None:
         await table.reload()
         with ui.row().classes("items-center gap-2 w-full"):
             table.status_filter()
+            if user.is_admin:
+                table.customer_filter()
             table.range_filter()
         table.draw()
         on_events(container, table.on_event)

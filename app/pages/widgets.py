@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 STATUS_COLORS: dict[str, str] = {
     PaymentStatus.PENDING: "grey-7",
-    PaymentStatus.PROCESSING: "blue-7",
+    PaymentStatus.PROCESSING: "info",
     PaymentStatus.RETRYING: "orange-8",
     PaymentStatus.COMPLETED: "positive",
     PaymentStatus.FAILED: "negative",
@@ -155,6 +155,6 @@ def empty_state(icon: str, text: str, action: str | None = None,
         ui.label(text).classes("text-grey-7")
         if action and isinstance(on_action, str):
             ui.link(action, on_action).mark("empty-action")
-        elif action and on_action is not None:
+        elif action and on_action is not None and not isinstance(on_action, str):
             ui.button(action, on_click=on_action).props("flat no-caps").mark("empty-action")
     return box

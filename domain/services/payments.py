@@ -175,7 +175,10 @@ class PaymentService:
         return payment
 
     def list(self, actor: User, *, status: str | None = None, limit: int = 50,
-             cursor: str | None = None, within: PaymentRange | None = None) -> tuple[list[Payment], str | None]:
+             cursor: str | None = None, within: PaymentRange | None = None,
+             customer_id: str | None = None) -> tuple[list[Payment], str | None]:
+        """A page of payments, newest first: the actor's own, or for an admin everyone's (one customer's
+        when `customer_id` is given; a customer's own `customer_id` cannot widen what they see)."""
         if status is not None and status not in TRANSITIONS:
             raise ValidationFailed.on("status", f"must be one of {', '.join(TRANSITIONS)}")
         if not 1 <= limit <= MAX_PAGE:
@@ -184,7 +187,7 @@ class PaymentService:
             within.check()
         after = decode_cursor(cursor) if cursor else None
         with self.uow(read_only=True) as uow:
-            page = uow.payments.list(customer_id=None if actor.is_admin else actor.id, status=status,
+            page = uow.payments.list(customer_id=customer_id if actor.is_admin else actor.id, status=status,
                                      limit=limit + 1, after=after, within=within)
         next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
         return page[:limit], next_cursor
