@@ -1,21 +1,23 @@
-"""Product images drawn by the app itself, so the demo renders with no outside network."""
+"""Product pictures: the ones the app draws for products without their own, and the ones admins upload.
+
+The drawn pictures need no outside network, and each product gets its own: colours and a pattern from a
+hash of its id, its initials in the middle, a small drawing of its category in the corner.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from xml.etree import ElementTree
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
+from app.product_images import UPLOADS_PATH, image_store
 from domain.model.errors import NotFound
 
 router = APIRouter(tags=["images"], include_in_schema=False)
 
-PALETTES = {
-    "electronics": ("#4338ca", "#06b6d4"), "clothing": ("#be185d", "#f59e0b"),
-    "books": ("#065f46", "#84cc16"), "home": ("#9a3412", "#fbbf24"),
-}
 LINE = {"fill": "none", "stroke": "white", "stroke-width": "10", "stroke-linejoin": "round"}
 ICONS: dict[str, list[tuple[str, dict[str, str]]]] = {  # simple line drawings, one per category
     "electronics": [("rect", {"x": "110", "y": "70", "width": "180", "height": "120", "rx": "12", "fill": "none",
@@ -28,23 +30,68 @@ ICONS: dict[str, list[tuple[str, dict[str, str]]]] = {  # simple line drawings, 
 }
 OTHER_ICON = [("circle", {"cx": "200", "cy": "145", "r": "60", "fill": "none", "stroke": "white",
                           "stroke-width": "10"})]
+SMALL_WORDS = {"a", "an", "the", "of", "and", "for", "&"}
+PATTERNS = ("stripes", "dots", "rings", "waves", "grid")
 
 
-def product_svg(name: str, category: str) -> str:
-    """A picture for a product: its category's colours and drawing, its name as the label.
+def monogram(name: str) -> str:
+    """Up to two initials of a product's name ("Premium Headphones" → "PH"), small words skipped."""
+    words = [w for w in re.findall(r"\w+", name) if w.casefold() not in SMALL_WORDS] or re.findall(r"\w+", name)
+    return "".join(w[0] for w in words[:2]).upper() or "?"
 
-    Built as elements, so the name is an attribute value that ElementTree escapes, never markup.
+
+def _pattern(svg: ElementTree.Element, kind: str, seed: int) -> None:
+    """A light pattern over the background; `seed` shifts it so that two products rarely line up."""
+    group = ElementTree.SubElement(svg, "g", {"fill": "none", "stroke": "white", "stroke-opacity": "0.18",
+                                              "stroke-width": "6"})
+    offset = seed % 40
+    if kind == "stripes":
+        for x in range(-300 + offset, 400, 40):
+            ElementTree.SubElement(group, "line", {"x1": str(x), "y1": "300", "x2": str(x + 300), "y2": "0"})
+    elif kind == "dots":
+        group.attrib.update({"fill": "white", "fill-opacity": "0.18", "stroke": "none"})
+        for y in range(offset % 30, 300, 30):
+            for x in range((y // 30 % 2) * 15, 400, 30):
+                ElementTree.SubElement(group, "circle", {"cx": str(x), "cy": str(y), "r": "5"})
+    elif kind == "rings":
+        cx, cy = 40 + seed % 320, 30 + seed % 240
+        for r in range(30, 500, 36):
+            ElementTree.SubElement(group, "circle", {"cx": str(cx), "cy": str(cy), "r": str(r)})
+    elif kind == "waves":
+        for y in range(offset - 40, 340, 40):
+            ElementTree.SubElement(group, "path", {"d": f"M0 {y} Q50 {y - 25} 100 {y} T200 {y} T300 {y} T400 {y}"})
+    else:
+        for v in range(offset, 400, 40):
+            ElementTree.SubElement(group, "line", {"x1": str(v), "y1": "0", "x2": str(v), "y2": "300"})
+            if v < 300:
+                ElementTree.SubElement(group, "line", {"x1": "0", "y1": str(v), "x2": "400", "y2": str(v)})
+
+
+def product_svg(product_id: str, name: str, category: str) -> str:
+    """A picture for a product, the same for the same id, name and category, different between products.
+
+    Built as elements, so the name is an attribute value and the initials a text node that ElementTree
+    escapes, never markup.
     """
-    start, end = PALETTES.get(category, ("#334155", "#64748b"))
+    digest = hashlib.sha256(product_id.encode()).digest()
+    hue = int.from_bytes(digest[:2], "big") % 360
+    second = (hue + 25 + digest[2] % 50) % 360
     svg = ElementTree.Element("svg", {"xmlns": "http://www.w3.org/2000/svg", "viewBox": "0 0 400 300",
                                       "role": "img", "aria-label": name})
     gradient = ElementTree.SubElement(ElementTree.SubElement(svg, "defs"), "linearGradient",
                                       {"id": "g", "x1": "0", "y1": "0", "x2": "1", "y2": "1"})
-    ElementTree.SubElement(gradient, "stop", {"offset": "0", "stop-color": start})
-    ElementTree.SubElement(gradient, "stop", {"offset": "1", "stop-color": end})
+    ElementTree.SubElement(gradient, "stop", {"offset": "0", "stop-color": f"hsl({hue}, 62%, 36%)"})
+    ElementTree.SubElement(gradient, "stop", {"offset": "1", "stop-color": f"hsl({second}, 70%, 42%)"})
     ElementTree.SubElement(svg, "rect", {"width": "400", "height": "300", "fill": "url(#g)"})
+    _pattern(svg, PATTERNS[digest[3] % len(PATTERNS)], digest[4])
+    corner = ElementTree.SubElement(svg, "g", {"transform": "translate(16 12) scale(0.3)", "opacity": "0.9"})
     for tag, attributes in ICONS.get(category, OTHER_ICON):
-        ElementTree.SubElement(svg, tag, attributes)
+        ElementTree.SubElement(corner, tag, attributes)
+    initials = ElementTree.SubElement(svg, "text", {
+        "x": "200", "y": "150", "text-anchor": "middle", "dominant-baseline": "central", "fill": "white",
+        "font-family": "system-ui, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "font-size": "120",
+        "font-weight": "700", "letter-spacing": "4"})
+    initials.text = monogram(name)
     return ElementTree.tostring(svg, encoding="unicode")
 
 
@@ -57,6 +104,17 @@ def product_image(image: str, request: Request) -> Response:
         name, category = product.name, product.category
     except NotFound:  # a deleted product still gets a neutral picture
         name, category = "PayGate", "other"
-    svg = product_svg(name, category)
+    svg = product_svg(product_id, name, category)
     etag = hashlib.sha256(svg.encode()).hexdigest()[:16]
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=300", "ETag": etag})
+
+
+@router.get(UPLOADS_PATH + "/{name}")
+def uploaded_image(name: str, request: Request) -> Response:
+    """A picture an admin uploaded; its name is the hash of its bytes, so it never changes."""
+    found = image_store(request.app.state.container.settings.data_dir).open(name)
+    if found is None:
+        return Response("No such picture.", status_code=404, media_type="text/plain")
+    path, media_type = found
+    return FileResponse(path, media_type=media_type, headers={
+        "Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"})

@@ -16,6 +16,9 @@ from domain.model.money import check_currency, parse_major, to_major
 CATEGORY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 SORTS = ("price", "-price", "name", "-name", "newest")
 MAX_STOCK = 1_000_000
+MAX_NAME_CHARS = 120
+MAX_DESCRIPTION_CHARS = 2000
+MAX_IMAGE_URL_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,18 @@ def _text(raw: dict[str, Any], name: str, errors: list[FieldError], *, low: int,
         errors.append(FieldError(name, f"must be text of {low} to {high} characters"))
         return None
     return value.strip()
+
+
+def is_image_url(url: str) -> bool:
+    """An https URL, or a path on this site, of at most MAX_IMAGE_URL_CHARS.
+
+    https only: the pages' Content-Security-Policy refuses plain http images as mixed content;
+    "//host" is another site's URL in disguise.
+    """
+    return len(url) <= MAX_IMAGE_URL_CHARS and (
+        url.startswith("https://") or (url.startswith("/") and not url.startswith("//")))
+
+
 MAX_METADATA_DEPTH = 31  # the object itself is one level of the body's 32
 
 
@@ -85,11 +100,11 @@ def parse_product_fields(raw: dict[str, Any], *, partial: bool, current: Product
         return name in raw or not partial
 
     if given("name"):
-        out["name"] = _text(raw, "name", errors, low=1, high=120)
+        out["name"] = _text(raw, "name", errors, low=1, high=MAX_NAME_CHARS)
     if given("description") and (raw.get("description") is not None or not partial):
         value = raw.get("description", "") or ""
-        if not isinstance(value, str) or len(value) > 2000:
-            errors.append(FieldError("description", "must be text of at most 2000 characters"))
+        if not isinstance(value, str) or len(value) > MAX_DESCRIPTION_CHARS:
+            errors.append(FieldError("description", f"must be text of at most {MAX_DESCRIPTION_CHARS} characters"))
         out["description"] = value
     currency = current.currency if current else "USD"
     if given("currency"):
@@ -117,11 +132,7 @@ def parse_product_fields(raw: dict[str, Any], *, partial: bool, current: Product
             out["category"] = category.strip().lower()
     if "imageUrl" in raw:
         url = raw.get("imageUrl")
-        # https only (the pages' Content-Security-Policy refuses plain http images as mixed content),
-        # or a path on this site; "//host" is another site's URL in disguise.
-        if url is not None and (not isinstance(url, str) or len(url) > 500
-                                or not (url.startswith("https://")
-                                        or (url.startswith("/") and not url.startswith("//")))):
+        if url is not None and (not isinstance(url, str) or not is_image_url(url)):
             errors.append(FieldError("imageUrl", "must be an https URL or a path on this site"))
         out["image_url"] = url or None
     if given("stock"):

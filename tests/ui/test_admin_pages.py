@@ -26,7 +26,7 @@ async def test_the_product_form_shows_errors_beside_the_fields_and_creates_nothi
     user.find(marker="save-product").click()
 
     await user.should_see("has more than 2 decimals for USD", retries=30)
-    assert the(user, "product-price").error == "has more than 2 decimals for USD"
+    assert the(user, "product-price").error == "Price has more than 2 decimals for USD."
     assert the(user, "product-category").error is not None
     assert the(user, "product-name").error is None
     after = app.state.container.catalog.browse(ProductQuery(
