@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 from nicegui import run, ui
 
 from app.bootstrap import Container
+from app.pages.cart_summary import AmountFields, CartBox
 from app.pages.guard import page, still_signed_in
+from app.pages.payment_fields import as_sentences, read_amount, read_card
 from app.pages.widgets import attempt, clear_field_errors, on_events, payment_url, set_status, status_badge
-from domain.model.cart import Cart
-from domain.model.errors import CartChanged, ValidationFailed
+from domain.model.errors import CartChanged, FieldError, ValidationFailed
 from domain.model.events import Event
-from domain.model.money import CURRENCIES, format_money, parse_major, to_major
+from domain.model.money import CURRENCIES, MAX_AMOUNT_MINOR, format_money
 from domain.model.orders import Order
-from domain.model.payments import Payment
-from domain.model.statuses import PaymentStatus
+from domain.model.payments import MAX_DESCRIPTION, Payment
+from domain.model.statuses import OrderStatus, PaymentStatus
 from domain.model.users import User
 from domain.services.processor import CIRCUIT_OPEN
 
@@ -29,15 +29,16 @@ TITLE = "New Payment"
 METHODS = {"credit_card": "Credit card", "debit_card": "Debit card", "bank_transfer": "Bank transfer",
            "wallet": "Wallet"}
 CARD_METHODS = {"credit_card", "debit_card"}
-
-
-def _int_or_raw(text: str | None) -> Any:
-    text = (text or "").strip()
-    return int(text) if text.isdigit() else text
-
-
 IN_FLIGHT = (PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.RETRYING)
 SHOWN_IN_FLIGHT = 5  # the caller's newest payments still on their way, shown again after a refresh
+TERMINAL = {PaymentStatus.COMPLETED, PaymentStatus.FAILED}
+ORDER_STAGE = {OrderStatus.PENDING_PAYMENT: 0, OrderStatus.PAID: 1, OrderStatus.PAYMENT_FAILED: 1,
+               OrderStatus.REFUNDED: 2}  # an order only moves forward: a late event never moves it back
+
+
+def order_url(order_id: str) -> str:
+    """The path of an order's page (the id quoted, so it stays one path segment)."""
+    return "/orders/" + quote(order_id, safe="")
 
 
 def retry_text(data: dict[str, Any], attempts: int, now: datetime, waiting_for_provider: bool) -> str:
@@ -53,8 +54,17 @@ def retry_text(data: dict[str, Any], attempts: int, now: datetime, waiting_for_p
     return f"Card processor busy; retrying automatically {when} (attempt {attempt_no} of {attempts})"
 
 
-def payment_status_card(container: Container, payment: Payment) -> None:
-    """A card that follows one payment live: pending → processing → completed or failed."""
+def newer(shown: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Whether `data` may replace what is shown: events arrive at least once and a read may overtake them,
+    so an older state (by updatedAt, or a payment leaving a final status) is ignored."""
+    if shown["status"] in TERMINAL and data["status"] != shown["status"]:
+        return False
+    return bool(data.get("updatedAt", "") >= shown.get("updatedAt", ""))
+
+
+def payment_status_card(container: Container, payment: Payment) -> Callable[[dict[str, Any]], None]:
+    """A card that follows one payment live: pending → processing → completed or failed.
+    Returns the function that shows a newer state of it (a fresh read, say)."""
     with ui.card().classes("w-full").mark("payment-status"):
         with ui.row().classes("items-center justify-between w-full"):
             ui.label(format_money(payment.amount, payment.currency)).classes("text-lg font-semibold")
@@ -65,6 +75,8 @@ def payment_status_card(container: Container, payment: Payment) -> None:
     seen: dict[str, Any] = {"data": payment.public(), "retries": None, "waiting": False}
 
     def show(data: dict[str, Any]) -> None:
+        if not newer(seen["data"], data):
+            return
         # A wait on an open circuit keeps the retry count: no attempt was spent.
         seen["waiting"] = data["status"] == "retrying" and data["failureCode"] == "provider_unavailable" and (
             data["retryCount"] == seen["retries"] or data["failureMessage"] == CIRCUIT_OPEN[1])
@@ -90,104 +102,185 @@ def payment_status_card(container: Container, payment: Payment) -> None:
     show(payment.public())
     ui.timer(1.0, tick)
     on_events(container, on_event)
+    return show
 
 
-def order_status_card(container: Container, order: Order, payment: Payment) -> None:
-    """The order a cart became: its id, items, total and status (live), with its payment inside."""
-    with ui.card().classes("w-full gap-1").mark("order-status"):
-        with ui.row().classes("items-center justify-between w-full"):
-            ui.label("Order").classes("text-lg font-semibold")
-            badge = status_badge(order.status).mark("order-status-badge")
-        ui.label(order.id).classes("text-xs text-grey-7 font-mono").mark("order-id")
-        for item in order.items:
-            with ui.row().classes("w-full justify-between no-wrap").mark("order-item"):
-                ui.label(f"{item.quantity} × {item.name}").classes("text-sm")
-                ui.label(format_money(item.line_total, order.currency)).classes("text-sm")
-        with ui.row().classes("w-full justify-between"):
-            ui.label("Total").classes("font-semibold")
-            ui.label(format_money(order.total_amount, order.currency)).classes("font-bold").mark("order-total")
-        payment_status_card(container, payment)
+class OrderConfirmation:
+    """What a paid cart became: the order's number, items, total and status, live, with a link to its page
+    and its payment inside."""
 
-    def on_event(event: Event) -> None:
-        if event.aggregate_id == order.id and event.type.startswith("order."):
-            set_status(badge, event.data["status"])
+    def __init__(self, container: Container, user: User, order: Order, payment: Payment) -> None:
+        self.container = container
+        self.user = user
+        self.order = order
+        self.shown = order.public()
+        with ui.card().classes("w-full gap-2").mark("order-status"):
+            with ui.row().classes("items-center justify-between w-full gap-2"):
+                with ui.row().classes("items-center gap-2 no-wrap"):
+                    ui.icon("check_circle", color="positive", size="md")
+                    ui.label("Thank you, your order is placed").classes("text-lg font-semibold") \
+                        .mark("order-confirmed")
+                self.badge = status_badge(order.status).mark("order-status-badge")
+            with ui.column().classes("gap-0 w-full"):
+                ui.label("Order number").classes("text-xs text-grey-7")
+                ui.label(order.id).classes("font-mono break-all").mark("order-id")
+            for item in order.items:
+                with ui.row().classes("w-full items-start justify-between no-wrap gap-2").mark("order-item"):
+                    with ui.column().classes("gap-0 min-w-0 flex-1"):
+                        ui.label(item.name).classes("text-sm break-words w-full").mark("order-item-name")
+                        ui.label(f"{item.quantity} × {format_money(item.unit_price_minor, order.currency)}") \
+                            .classes("text-xs text-grey-7").mark("order-item-quantity")
+                    ui.label(format_money(item.line_total, order.currency)).classes("text-sm shrink-0")
+            ui.separator()
+            with ui.row().classes("w-full justify-between no-wrap"):
+                ui.label("Total").classes("font-semibold")
+                ui.label(format_money(order.total_amount, order.currency)).classes("font-bold").mark("order-total")
+            ui.link("View order", order_url(order.id)).mark("order-link")
+            self.show_payment = payment_status_card(container, payment)
+        on_events(container, self.on_event)
 
-    on_events(container, on_event)
+    def show(self, data: dict[str, Any]) -> None:
+        stage = ORDER_STAGE.get(data["status"], 0)
+        if stage < ORDER_STAGE.get(self.shown["status"], 0) or data["status"] == self.shown["status"]:
+            return
+        self.shown = data
+        set_status(self.badge, data["status"])
+
+    def on_event(self, event: Event) -> None:
+        if event.aggregate_id == self.order.id and event.type.startswith("order."):
+            self.show(event.data)
+
+    async def catch_up(self) -> None:
+        """Read the order and its payment once more: what happened before this card listened is shown too."""
+        order = await run.io_bound(self.container.orders.get, self.user, self.order.id)
+        if order is not None:
+            self.show(order.public())
+        if self.order.payment_id is not None:
+            payment = await run.io_bound(self.container.payments.get, self.user, self.order.payment_id)
+            if payment is not None:
+                self.show_payment(payment.public())
 
 
 class PaymentForm:
-    """The New Payment form. The cart integration hooks into `amount` and `description`."""
+    """The New Payment form. The cart box fills `amount`, `currency` and `description`."""
 
     def __init__(self, container: Container, user: User, results: ui.column) -> None:
         self.container = container
         self.user = user
         self.results = results
         self.key = uuid.uuid4().hex  # one key per form: a double click cannot pay twice
+        self.busy = False
         self.cart_box: CartBox | None = None
-        self.amount = ui.input("Amount", placeholder="10.00").props("outlined inputmode=decimal") \
+        self.amount = ui.input("Amount", placeholder="10.00").props("outlined inputmode=decimal hide-bottom-space") \
             .classes("w-full").mark("amount")
         self.currency = ui.select(list(CURRENCIES), value="USD", label="Currency").props("outlined") \
             .classes("w-full").mark("currency")
-        self.description = ui.input("Description").props("outlined maxlength=500").classes("w-full") \
+        self.description = ui.input("Description").props("outlined hide-bottom-space counter").classes("w-full") \
             .mark("description")
+        self.description.props["maxlength"] = MAX_DESCRIPTION
+        self.description.props["hint"] = f"Optional · up to {MAX_DESCRIPTION} characters"
         self.method = ui.select(METHODS, value="credit_card", label="Payment method").props("outlined") \
             .classes("w-full").mark("method")
         with ui.column().classes("w-full gap-2") as self.card_fields:
             self.number = ui.input("Card number", placeholder="4242 4242 4242 4242") \
-                .props("outlined inputmode=numeric autocomplete=cc-number").classes("w-full").mark("card-number")
-            with ui.row().classes("w-full gap-2 no-wrap"):
-                self.exp_month = ui.input("Month", placeholder="MM").props("outlined inputmode=numeric") \
-                    .classes("flex-1").mark("card-exp-month")
-                self.exp_year = ui.input("Year", placeholder="YYYY").props("outlined inputmode=numeric") \
-                    .classes("flex-1").mark("card-exp-year")
-                self.cvc = ui.input("CVC", password=True).props("outlined inputmode=numeric autocomplete=cc-csc") \
-                    .classes("flex-1").mark("card-cvc")
+                .props("outlined inputmode=numeric autocomplete=cc-number hide-bottom-space") \
+                .classes("w-full").mark("card-number")
+            self.number.props["hint"] = "The 12 to 19 digits on the front of the card"
+            with ui.row().classes("w-full gap-2 no-wrap items-start"):
+                self.exp_month = ui.input("Month", placeholder="MM") \
+                    .props("outlined inputmode=numeric autocomplete=cc-exp-month hide-bottom-space") \
+                    .classes("flex-1 min-w-0").mark("card-exp-month")
+                self.exp_year = ui.input("Year", placeholder="YY") \
+                    .props("outlined inputmode=numeric autocomplete=cc-exp-year hide-bottom-space") \
+                    .classes("flex-1 min-w-0").mark("card-exp-year")
+                self.cvc = ui.input("CVC", password=True) \
+                    .props("outlined inputmode=numeric autocomplete=cc-csc hide-bottom-space") \
+                    .classes("flex-1 min-w-0").mark("card-cvc")
+            self.exp_month.props["hint"] = "1 to 12"
+            self.exp_year.props["hint"] = "YY or YYYY"
+            self.cvc.props["hint"] = "3 or 4 digits"
         self.card_fields.bind_visibility_from(self.method, "value", backward=lambda m: m in CARD_METHODS)
+        self.currency.on_value_change(lambda _: self.hint_amount())
+        self.hint_amount()
         self.error = ui.label("").classes("text-negative text-sm").mark("form-error")
         self.button = ui.button("Pay", icon="lock", on_click=self.submit).classes("w-full").mark("pay-button")
         self.fields = {"amount": self.amount, "currency": self.currency, "description": self.description,
                        "paymentMethod": self.method, "card.number": self.number, "card.expMonth": self.exp_month,
                        "card.expYear": self.exp_year, "card.cvc": self.cvc}
+        for field in (self.amount, self.description, self.number, self.exp_month, self.exp_year, self.cvc):
+            field.on("keydown.enter", self.submit)  # Enter pays, as it signs in on the login page
 
-    def raw(self) -> dict[str, Any]:
-        raw: dict[str, Any] = {
-            "amount": parse_major((self.amount.value or "").strip() or "0", self.currency.value, "amount"),
-            "currency": self.currency.value,
-            "description": self.description.value or "",
-            "paymentMethod": self.method.value,
-            "idempotencyKey": self.key,
-        }
+    @property
+    def amount_fields(self) -> AmountFields:
+        return AmountFields(self.amount, self.currency, self.description)
+
+    def hint_amount(self) -> None:
+        currency = self.currency.value
+        decimals = CURRENCIES[currency]
+        places = "whole numbers" if decimals == 0 else f"up to {decimals} decimals"
+        self.amount.props["hint"] = f"In {currency}, {places}, at most {format_money(MAX_AMOUNT_MINOR, currency)}"
+
+    def read(self) -> dict[str, Any]:
+        """The form as the service takes it; ValidationFailed naming every field at fault, each in a sentence."""
+        errors: list[FieldError] = []
+        amount = read_amount(self.amount.value or "", self.currency.value)
+        if isinstance(amount, str):
+            errors.append(FieldError("amount", amount))
+        description = self.description.value or ""
+        if len(description) > MAX_DESCRIPTION:
+            errors.append(FieldError("description", f"The description can have at most {MAX_DESCRIPTION} "
+                                                    f"characters; it has {len(description)}."))
+        raw: dict[str, Any] = {"amount": amount, "currency": self.currency.value, "description": description,
+                               "paymentMethod": self.method.value, "idempotencyKey": self.key}
         if self.method.value in CARD_METHODS:
-            raw["card"] = {"number": (self.number.value or "").replace(" ", ""),
-                           "expMonth": _int_or_raw(self.exp_month.value),
-                           "expYear": _int_or_raw(self.exp_year.value), "cvc": (self.cvc.value or "").strip()}
+            raw["card"], card_errors = read_card(self.number.value or "", self.exp_month.value or "",
+                                                 self.exp_year.value or "", self.cvc.value or "",
+                                                 self.container.clock.now())
+            errors += card_errors
+        if errors:
+            raise ValidationFailed.of(errors)
         return raw
 
     async def submit(self) -> None:
+        if self.busy:  # Enter held down, or pressed while the payment is on its way
+            return
+
         async def pay() -> tuple[Payment, Order | None] | None:
             # What the customer confirmed is read as they press Pay, before anything waits (the cart box may
             # follow a new total meanwhile, which they have not seen).
-            raw = self.raw()
-            if raw["amount"] == 0:
-                raise ValidationFailed.on("amount", "enter an amount greater than zero")
+            raw = self.read()
             from_cart = self.cart_box is not None and self.cart_box.matches()
             user = await still_signed_in(self.container)
             if user is None:
                 return None
             self.user = user  # act as the user is now, not as the page loaded them
-            return await self.place(raw, from_cart)
+            try:
+                return await self.place(raw, from_cart)
+            except ValidationFailed as e:
+                raise as_sentences(e) from None
 
-        ok, paid = await attempt(pay, self.fields, self.error)
-        if not ok or paid is None:
+        self.busy = True
+        try:
+            ok, paid = await attempt(pay, self.fields, self.error)
+        finally:
+            self.busy = False
+        if not ok:
+            if not self.error.text:
+                self.error.set_text("Check the fields marked in red.")
+            return
+        if paid is None:
             return
         payment, order = paid
         await self.reset()
-        with self.results:
-            if order is not None:
-                order_status_card(self.container, order, payment)
-            else:
+        if order is None:
+            with self.results:
                 payment_status_card(self.container, payment)
-        ui.notify("Order placed" if order is not None else "Payment submitted", type="positive")
+            ui.notify("Payment submitted", type="positive")
+            return
+        with self.results:
+            confirmation = OrderConfirmation(self.container, self.user, order, payment)
+        ui.notify("Order placed", type="positive")
+        await confirmation.catch_up()
 
     async def place(self, raw: dict[str, Any], from_cart: bool) -> tuple[Payment, Order | None] | None:
         """Pay the cart (an order, priced on the server) when the amount was its total, else a one-off payment.
@@ -227,81 +320,6 @@ class PaymentForm:
             await self.cart_box.reload()  # an ordered cart is empty now; one still full offers its total again
 
 
-class CartBox:
-    """The green box of New Payment: the cart's total drives the amount while they agree."""
-
-    def __init__(self, container: Container, user: User, form: PaymentForm, cart: Cart) -> None:
-        self.container = container
-        self.user = user
-        self.form = form
-        self.cart = cart
-        self._reading = asyncio.Lock()
-        with ui.card().classes("w-full bg-green-1 border border-green-6 gap-1").mark("cart-box") as self.card:
-            with ui.row().classes("items-center gap-2"):
-                ui.icon("shopping_cart", color="green-9")
-                self.summary = ui.label("").classes("font-semibold text-green-10").mark("cart-summary")
-            self.note = ui.label("✓ Amount automatically set to cart total").classes("text-sm text-green-9") \
-                .mark("cart-auto-note")
-            self.problems = ui.label("").classes("text-sm text-negative").mark("cart-problems")
-            self.button = ui.button("Use Cart Total", icon="sync", on_click=self.use_total) \
-                .props("outline color=green-9 dense no-caps").mark("use-cart-total")
-        form.amount.on_value_change(lambda _: self.show())
-        form.cart_box = self
-        if self.cart.lines:
-            self.use_total()
-        self.show()
-
-    @property
-    def product_ids(self) -> set[str]:
-        return {line.product.id for line in self.cart.lines}
-
-    @property
-    def total_text(self) -> str:
-        return str(to_major(self.cart.total, self.cart.currency or "USD"))
-
-    def matches(self) -> bool:
-        """Whether the form's amount is the cart total right now (compared exactly, as Decimals)."""
-        if not self.cart.lines:
-            return False
-        currency = self.cart.currency
-        assert currency is not None, "a cart with lines has their currency"
-        if self.form.currency.value != currency:
-            return False
-        try:
-            return Decimal((self.form.amount.value or "").strip()) == to_major(self.cart.total, currency)
-        except InvalidOperation:
-            return False
-
-    def use_total(self) -> None:
-        if not self.cart.lines:
-            return
-        self.form.currency.value = self.cart.currency
-        self.form.amount.value = self.total_text
-        self.form.description.value = f"Payment for {self.cart.item_count} item(s) from cart"
-        self.show()
-
-    def show(self) -> None:
-        self.card.set_visibility(bool(self.cart.lines))
-        self.summary.set_text(f"Cart: {self.cart.item_count} item(s) · total "
-                              f"{format_money(self.cart.total, self.cart.currency or 'USD')}")
-        matches = self.matches()
-        self.note.set_visibility(matches)
-        self.button.set_text("Update Cart Total" if matches else "Use Cart Total")
-        self.problems.set_text("; ".join(self.cart.problems))
-
-    async def reload(self) -> None:
-        """The cart changed (here, in another tab, or through the API): follow it."""
-        async with self._reading:  # in turn, so an older read cannot overwrite a newer one
-            cart = await run.io_bound(self.container.cart.view, self.user)
-            if cart is None:  # run.io_bound's None: the app is stopping
-                return
-            was_following = self.matches()
-            self.cart = cart
-            if was_following or not (self.form.amount.value or "").strip():
-                self.use_total()
-            self.show()
-
-
 def register(container: Container) -> None:
     @page(container, "/payments/new", TITLE, "add_card")
     async def new_payment_page(user: User) -> None:
@@ -316,7 +334,7 @@ def register(container: Container) -> None:
             with form_slot:
                 form = PaymentForm(container, user, results)
             with box_slot:
-                box = CartBox(container, user, form, cart)
+                box = form.cart_box = CartBox(container, user, form.amount_fields, cart)
 
         def on_event(event: Event) -> Awaitable[None] | None:
             if event.type == "cart.updated" and event.customer_id == user.id:

@@ -1,6 +1,8 @@
 """After a payment the New Payment form starts fresh, so pressing Pay again cannot repeat it,
 and the page shows what was paid: the order for a cart, the payment for a one-off."""
 
+from urllib.parse import quote
+
 from nicegui import app
 from nicegui.testing import User
 
@@ -32,17 +34,44 @@ async def test_after_paying_the_cart_the_form_is_empty_and_the_cart_box_gone(use
     await user.should_not_see(marker="cart-box")
 
 
-async def test_after_paying_the_cart_the_page_shows_the_order_with_its_items_total_and_status(user: User):
+async def test_after_paying_the_cart_the_page_confirms_the_order_with_its_number_items_and_total(user: User):
     await sign_in(user)
 
     await pay_the_cart(user)
 
     [order] = app.state.container.orders.list(account())
     await user.should_see(marker="order-status")
-    await user.should_see(order.id)
-    await user.should_see("2 × The Pragmatic Payments Book")
+    await user.should_see("Thank you, your order is placed")
+    assert the(user, "order-id").text == order.id
+    assert the(user, "order-item-name").text == app.state.container.catalog.get("prod_009").name
+    assert the(user, "order-item-quantity").text == "2 × $34.99"
     assert the(user, "order-total").text == "$69.98"
-    assert the(user, "order-status-badge").text in {"pending payment", "paid"}
+    assert the(user, "order-link").props["href"] == "/orders/" + quote(order.id, safe="")
+
+
+async def test_the_order_confirmation_follows_the_order_and_its_payment_to_paid(user: User):
+    await sign_in(user)
+
+    await pay_the_cart(user)
+
+    await user.should_see("paid", retries=50)
+    assert the(user, "order-status-badge").text == "paid"
+    await user.should_see("completed", retries=50)
+    assert the(user, "payment-status-badge").text == "completed"
+
+
+async def test_an_order_whose_payment_fails_shows_payment_failed(user: User):
+    await sign_in(user)
+    fill_cart(("prod_009", 1))
+    await user.open("/payments/new")
+    await user.should_see("✓ Amount automatically set to cart total")
+    enter_card(user, "4000000000000002")  # declined
+
+    user.find(marker="pay-button").click()
+
+    await user.should_see("payment failed", retries=50)
+    assert the(user, "order-status-badge").text == "payment failed"
+    await user.should_see("Failed: ", retries=50)
 
 
 async def test_pressing_pay_again_after_paying_the_cart_is_refused_for_want_of_an_amount(user: User):
@@ -52,8 +81,8 @@ async def test_pressing_pay_again_after_paying_the_cart_is_refused_for_want_of_a
     enter_card(user)
     user.find(marker="pay-button").click()
 
-    await user.should_see("enter an amount greater than zero")
-    assert the(user, "amount").error == "enter an amount greater than zero"
+    await user.should_see("Enter an amount.")
+    assert the(user, "amount").error == "Enter an amount."
     assert [p.amount for p in payments_of_the_customer()] == [6998]
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from nicegui import app
 from nicegui.testing import User
 
-from app.pages.new_payment import retry_text
+from app.pages.new_payment import newer, retry_text
 from tests.ui.helpers import account, enter_card, sign_in, the
 
 ALWAYS_BUSY = "4000000000000119"  # the mock answers processing_error ("…; try again.") every time
@@ -73,3 +73,13 @@ async def test_payments_already_done_are_not_shown_again_after_a_refresh(user: U
 
     await user.should_not_see(done)
     await user.should_not_see(marker="payment-status")
+
+
+def test_a_late_event_never_moves_a_shown_payment_back():
+    completed = {"status": "completed", "updatedAt": "2026-01-01T00:00:01.000Z"}
+    processing = {"status": "processing", "updatedAt": "2026-01-01T00:00:01.000Z"}  # the same millisecond
+    retrying = {"status": "retrying", "updatedAt": "2026-01-01T00:00:00.500Z"}
+
+    assert newer(processing, completed)
+    assert not newer(completed, processing)
+    assert not newer(processing, retrying)
