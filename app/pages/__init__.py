@@ -16,6 +16,7 @@ def register_pages(container: Container, sampler: Sampler) -> None:
         home,
         login,
         new_payment,
+        order_detail,
         orders,
         payment_detail,
         payments,
@@ -27,7 +28,8 @@ def register_pages(container: Container, sampler: Sampler) -> None:
     shop.register(container)
     new_payment.register(container)
     payments.register(container)
-    orders.register(container)  # My Orders, and the order page at /orders/{id}
+    orders.register(container)
+    order_detail.register(container)  # after /orders
     payment_detail.register(container)  # after /payments/new, which its /payments/{id} would match
     admin_metrics.register(container, sampler)
     admin_users.register(container)
