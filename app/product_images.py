@@ -9,6 +9,7 @@ so is anything else.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import struct
@@ -140,7 +141,8 @@ def check_image(data: bytes) -> ImageFormat:
     if not data:
         raise ImageRefused("this file is empty")
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageRefused(f"this file is {len(data) / 1024 / 1024:.1f} MB")
+        tenths = math.ceil(len(data) * 10 / (1024 * 1024))  # rounded up: 2 MB and a byte is not "2.0 MB"
+        raise ImageRefused(f"this file is {tenths // 10}.{tenths % 10} MB")
     for image_format, reads in ((PNG, _png), (JPEG, _jpeg), (WEBP, _webp)):
         if reads(data):
             return image_format
