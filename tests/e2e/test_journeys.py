@@ -52,7 +52,7 @@ async def test_a_customer_buys_three_products_and_sees_the_payment_complete_live
     await expect(page.get_by_text("$327.98")).to_be_visible()  # 299.99 + 12.00 + 15.99
     await screenshot(page, "shop")
 
-    await page.get_by_role("button", name=re.compile("Checkout", re.I)).click()
+    await page.get_by_role("button", name="Proceed to Payment").click()
     await expect(page.get_by_text("✓ Amount automatically set to cart total")).to_be_visible()
     await expect(page.get_by_label("Amount")).to_have_value("327.98")
     await fill_card(page, CARD["4242"])
@@ -98,7 +98,7 @@ async def test_an_admin_creates_a_product_that_a_customer_then_sees_and_buys(ser
     await customer.get_by_label("Search").fill("teapot")
     await expect(customer.get_by_text("Premium Headphones", exact=True)).to_have_count(0)  # the search applied
     await add_to_cart(customer, "Journey Teapot")
-    await customer.get_by_role("button", name=re.compile("Checkout", re.I)).click()
+    await customer.get_by_role("button", name="Proceed to Payment").click()
     await expect(customer.get_by_label("Amount")).to_have_value("42.50")
     await fill_card(customer, CARD["4242"])
     await customer.get_by_role("button", name="Pay", exact=True).click()
