@@ -7,7 +7,7 @@ from app.pages.frame import NAV, NavEntry
 from domain.model.statuses import OrderStatus, PaymentStatus
 from tests.ui.helpers import sign_in
 
-SIGNED_IN_PAGES = ["/", "/shop", "/payments/new", "/payments"]
+SIGNED_IN_PAGES = ["/", "/shop", "/payments/new", "/payments", "/orders"]
 ADMIN_PAGES = {"/admin/metrics": "System Metrics", "/admin/users": "User Management",
                "/admin/products": "Product Management", "/admin/webhooks": "Webhooks"}
 
