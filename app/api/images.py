@@ -1,7 +1,7 @@
 """Product pictures: the ones the app draws for products without their own, and the ones admins upload.
 
 The drawn pictures need no outside network, and each product gets its own: colours and a pattern from a
-hash of its id, its initials in the middle, a small drawing of its category in the corner.
+hash of its id, its initials in the middle, a small drawing of its category beside them.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def product_svg(product_id: str, name: str, category: str) -> str:
     ElementTree.SubElement(gradient, "stop", {"offset": "1", "stop-color": f"hsl({second}, 70%, 42%)"})
     ElementTree.SubElement(svg, "rect", {"width": "400", "height": "300", "fill": "url(#g)"})
     _pattern(svg, PATTERNS[digest[3] % len(PATTERNS)], digest[4])
-    corner = ElementTree.SubElement(svg, "g", {"transform": "translate(16 12) scale(0.3)", "opacity": "0.9"})
+    # Left of the initials, halfway down: the shop's wide cards crop the top and bottom of the picture.
+    corner = ElementTree.SubElement(svg, "g", {"transform": "translate(4 102) scale(0.3)", "opacity": "0.9"})
     for tag, attributes in ICONS.get(category, OTHER_ICON):
         ElementTree.SubElement(corner, tag, attributes)
     initials = ElementTree.SubElement(svg, "text", {

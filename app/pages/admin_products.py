@@ -101,7 +101,7 @@ class ProductForm:
                 self.upload = ui.upload(label="Upload PNG, JPEG or WebP (up to 2 MB)", auto_upload=True,
                                         max_file_size=MAX_IMAGE_BYTES, on_upload=self._uploaded,
                                         on_rejected=self._too_large) \
-                    .props("flat bordered").classes("w-full").mark("image-upload")
+                    .props("flat bordered no-thumbnails").classes("w-full").mark("image-upload")
                 self.upload_error = ui.label("").classes("text-negative text-sm").mark("image-upload-error")
 
     def _unloaded(self) -> None:
@@ -288,10 +288,12 @@ class ProductList:
                     ui.badge("active" if p.active else "inactive", color="positive" if p.active else "grey")
                     ui.label(f"{p.category} · {p.id}").classes("text-xs text-grey-7").style("overflow-wrap:anywhere")
             with ui.row().classes("gap-0 no-wrap shrink-0"):
-                ui.button(icon="edit", on_click=lambda: self.form.open(p)).props("flat round dense") \
+                edit = ui.button(icon="edit", on_click=lambda: self.form.open(p)).props("flat round dense") \
                     .mark(f"edit-{p.id}").tooltip("Edit")
-                ui.button(icon="delete", on_click=lambda: self.remove(p)) \
+                remove = ui.button(icon="delete", on_click=lambda: self.remove(p)) \
                     .props("flat round dense color=negative").mark(f"delete-{p.id}").tooltip("Remove")
+                edit.props["aria-label"] = f"Edit {p.name}"  # values, never written into a props string
+                remove.props["aria-label"] = f"Remove {p.name}"
 
 
 def register(container: Container) -> None:
