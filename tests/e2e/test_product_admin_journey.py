@@ -33,7 +33,7 @@ async def test_an_uploaded_png_shows_in_product_management_and_in_the_shop(serve
     violations = await collect_csp_violations(page)
     await sign_in(page, server.url, *ADMIN)
     await page.goto(f"{server.url}/admin/products")
-    await page.evaluate("() => new Promise(r => { const w = () => window.did_handshake ? r() : setTimeout(w, 20); w(); })")
+    await page.wait_for_function("window.did_handshake === true")  # a click before would go nowhere
 
     await page.get_by_role("button", name="Edit Ceramic Mug").click()
     dialog = page.locator(".q-dialog")
@@ -74,7 +74,8 @@ async def test_product_management_with_a_120_character_name_fits_a_phone_and_a_d
         name = page.get_by_text(LONG_NAME, exact=True)
         await expect(name).to_be_visible()
 
-        sizes = await page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        sizes = await page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert sizes[0] <= sizes[1], f"{width} px: the page scrolls sideways ({sizes})"
         box = await name.bounding_box()
         for neighbour in (page.get_by_text("$777.77", exact=True), page.get_by_text("999,999 in stock"),
