@@ -188,13 +188,13 @@ class PaymentForm:
             self.number.props["hint"] = "The 12 to 19 digits on the front of the card"
             with ui.row().classes("w-full gap-2 no-wrap items-start"):
                 self.exp_month = ui.input("Month", placeholder="MM") \
-                    .props("outlined inputmode=numeric autocomplete=cc-exp-month hide-bottom-space") \
+                    .props("outlined inputmode=numeric autocomplete=cc-exp-month hide-bottom-space no-error-icon") \
                     .classes("flex-1 min-w-0").mark("card-exp-month")
                 self.exp_year = ui.input("Year", placeholder="YY") \
-                    .props("outlined inputmode=numeric autocomplete=cc-exp-year hide-bottom-space") \
+                    .props("outlined inputmode=numeric autocomplete=cc-exp-year hide-bottom-space no-error-icon") \
                     .classes("flex-1 min-w-0").mark("card-exp-year")
                 self.cvc = ui.input("CVC", password=True) \
-                    .props("outlined inputmode=numeric autocomplete=cc-csc hide-bottom-space") \
+                    .props("outlined inputmode=numeric autocomplete=cc-csc hide-bottom-space no-error-icon") \
                     .classes("flex-1 min-w-0").mark("card-cvc")
             self.exp_month.props["hint"] = "1 to 12"
             self.exp_year.props["hint"] = "YY or YYYY"
@@ -272,15 +272,18 @@ class PaymentForm:
             return
         payment, order = paid
         await self.reset()
-        if order is None:
-            with self.results:
-                payment_status_card(self.container, payment)
-            ui.notify("Payment submitted", type="positive")
-            return
         with self.results:
-            confirmation = OrderConfirmation(self.container, self.user, order, payment)
-        ui.notify("Order placed", type="positive")
-        await confirmation.catch_up()
+            shown = ui.column().classes("w-full gap-2")
+        shown.move(self.results, target_index=0)  # the newest first, as the payments still on their way are
+        with shown:
+            confirmation = None if order is None else OrderConfirmation(self.container, self.user, order, payment)
+            if confirmation is None:
+                payment_status_card(self.container, payment)
+        # On a phone the results are under the form: bring what was paid into view (a div's own DOM method).
+        shown.run_method("scrollIntoView", {"behavior": "smooth", "block": "nearest"})
+        ui.notify("Payment submitted" if confirmation is None else "Order placed", type="positive")
+        if confirmation is not None:
+            await confirmation.catch_up()
 
     async def place(self, raw: dict[str, Any], from_cart: bool) -> tuple[Payment, Order | None] | None:
         """Pay the cart (an order, priced on the server) when the amount was its total, else a one-off payment.
