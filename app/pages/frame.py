@@ -42,8 +42,14 @@ LOOK_CSS = """
 @layer overrides {
   /* One button case: sentence case, as written, on every button and tab. */
   .q-btn, .q-tab { text-transform: none; }
-  /* Keyboard focus shows on every control in the palette (Quasar's fields show theirs by their own frame). */
+  /* Keyboard focus shows on every control in the palette (Quasar's fields show theirs by their own frame).
+     Quasar gives its buttons `no-outline` (outline: 0 !important); an !important of this earlier layer wins. */
   :focus-visible { outline: 2px solid var(--q-primary); outline-offset: 2px; }
+  .q-btn:focus-visible, .q-item:focus-visible, .q-tab:focus-visible, .q-chip:focus-visible,
+  .q-checkbox:focus-visible, .q-toggle:focus-visible, .q-radio:focus-visible {
+    outline: 2px solid var(--q-primary) !important; outline-offset: 2px;
+  }
+  .q-header .q-btn:focus-visible { outline-color: #fff !important; }  /* on the primary header */
   .q-item.nav-current { background: color-mix(in srgb, var(--q-primary) 12%, transparent); }
 }
 """

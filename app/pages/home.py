@@ -113,9 +113,9 @@ class Dashboard:
             return
         for p in self.overview.payments:
             with ui.row().classes("w-full items-center justify-between no-wrap border-b py-1").mark(f"dash-{p.id}"):
-                with ui.column().classes("gap-0 min-w-0"):
+                with ui.column().classes("gap-0 min-w-0 flex-1"):
                     ui.label(format_money(p.amount, p.currency)).classes("font-medium")
-                    ui.label(p.description or p.id).classes("text-xs text-grey-7 truncate")
+                    ui.label(p.description or p.id).classes("text-xs text-grey-7 truncate w-full")
                 status_badge(p.status).mark("dash-status")
 
     @ui.refreshable_method
