@@ -32,6 +32,8 @@ OTHER_ICON = [("circle", {"cx": "200", "cy": "145", "r": "60", "fill": "none", "
                           "stroke-width": "10"})]
 SMALL_WORDS = {"a", "an", "the", "of", "and", "for", "&"}
 PATTERNS = ("stripes", "dots", "rings", "waves", "grid")
+# Hues that carry white text well; the olive and yellow greens (about 50° to 110°) are left out.
+HUES = (0, 15, 25, 140, 160, 175, 190, 205, 220, 235, 250, 265, 280, 295, 310, 330, 345)
 
 
 def monogram(name: str) -> str:
@@ -74,8 +76,8 @@ def product_svg(product_id: str, name: str, category: str) -> str:
     escapes, never markup.
     """
     digest = hashlib.sha256(product_id.encode()).digest()
-    hue = int.from_bytes(digest[:2], "big") % 360
-    second = (hue + 25 + digest[2] % 50) % 360
+    hue = HUES[int.from_bytes(digest[:2], "big") % len(HUES)] + digest[5] % 12
+    second = (hue + 20 + digest[2] % 40) % 360
     svg = ElementTree.Element("svg", {"xmlns": "http://www.w3.org/2000/svg", "viewBox": "0 0 400 300",
                                       "role": "img", "aria-label": name})
     gradient = ElementTree.SubElement(ElementTree.SubElement(svg, "defs"), "linearGradient",
@@ -89,8 +91,8 @@ def product_svg(product_id: str, name: str, category: str) -> str:
     for tag, attributes in ICONS.get(category, OTHER_ICON):
         ElementTree.SubElement(corner, tag, attributes)
     initials = ElementTree.SubElement(svg, "text", {
-        "x": "200", "y": "150", "text-anchor": "middle", "dominant-baseline": "central", "fill": "white",
-        "font-family": "system-ui, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "font-size": "120",
+        "x": "222", "y": "150", "text-anchor": "middle", "dominant-baseline": "central", "fill": "white",
+        "font-family": "system-ui, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "font-size": "100",
         "font-weight": "700", "letter-spacing": "4"})
     initials.text = monogram(name)
     return ElementTree.tostring(svg, encoding="unicode")
