@@ -228,13 +228,16 @@ class CartPanel:
         """Narrow screens: a round cart button with the item count in the bottom corner, which opens the cart
         as a sheet from the bottom. The sheet's lines are drawn only while it is open."""
         with ui.dialog().props("position=bottom") as sheet, \
-                ui.card().classes("w-full max-h-[80vh] overflow-y-auto").mark("cart-sheet") as body:
+                ui.card().classes("relative w-full max-h-[80vh] overflow-y-auto").mark("cart-sheet") as body:
             pass
 
         def opened_or_closed(open_: bool) -> None:
             body.clear()
             if open_:
                 with body:
+                    close = ui.button(icon="expand_more", on_click=sheet.close) \
+                        .props("flat round dense").classes("absolute top-2 right-2").mark("close-sheet")
+                    close.props["aria-label"] = "Close the cart"
                     self.draw()
 
         sheet.on_value_change(lambda e: opened_or_closed(bool(e.value)))

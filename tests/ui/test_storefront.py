@@ -204,6 +204,9 @@ async def test_the_phone_cart_button_counts_items_and_opens_the_cart_as_a_sheet(
     with user.scope(marker="cart-sheet"):
         await user.should_see("Proceed to Payment")
         await user.should_see(content="$24.00", marker="line-total-prod_012")
+    user.find(marker="close-sheet").click()
+    with user.scope(marker="cart-sheet"):
+        await user.should_not_see(marker="line-prod_012")
 
 
 async def test_a_cart_changed_elsewhere_updates_the_phone_button_and_the_open_sheet(user: User):
