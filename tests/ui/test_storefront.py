@@ -38,7 +38,7 @@ async def test_letters_in_a_price_explain_the_mistake_and_keep_the_last_good_res
 
     user.find(marker="min-price").type("ten")
 
-    await user.should_see("The minimum price must be a decimal number, such as 10 or 19.99.")
+    await user.should_see("The minimum price must be a decimal number, such as 10 or 19.99.", retries=30)
     await user.should_see(marker="product-prod_012")  # still the results of "up to 30"
     await user.should_not_see(marker="product-prod_009")
     assert the(user, "min-price").props["error"] is True
@@ -49,7 +49,7 @@ async def test_a_negative_price_is_refused_with_a_sentence(user: User):
 
     user.find(marker="max-price").type("-5")
 
-    await user.should_see("The maximum price must be a non-negative number, such as 10 or 19.99.")
+    await user.should_see("The maximum price must be a non-negative number, such as 10 or 19.99.", retries=30)
     await user.should_see(marker="product-prod_012")
 
 
@@ -60,7 +60,7 @@ async def test_a_minimum_above_the_maximum_is_refused_and_the_results_stay(user:
 
     user.find(marker="max-price").type("20")
 
-    await user.should_see("The minimum price must not be more than the maximum price.")
+    await user.should_see("The minimum price must not be more than the maximum price.", retries=30)
     await user.should_see(marker="product-prod_001")  # still the results of "from 40"
     await user.should_not_see(marker="product-prod_012")
 
@@ -90,7 +90,7 @@ async def test_the_card_stepper_chooses_how_many_to_add(user: User):
 
     user.find(marker="prod_012-plus").click()
     user.find(marker="prod_012-plus").click()
-    await user.should_see(content="3", marker="prod_012-qty")
+    await user.should_see(content="3", marker="prod_012-qty", retries=30)
     user.find(marker="add-prod_012").click()
 
     await user.should_see("3 in cart", retries=30)
@@ -111,10 +111,10 @@ async def test_the_card_stepper_stops_at_the_stock_left_to_add(user: User):
     await user.should_see("1 in cart")
 
     user.find(marker="prod_014-plus").click()
-    await user.should_see(content="2", marker="prod_014-qty")
+    await user.should_see(content="2", marker="prod_014-qty", retries=30)
     user.find(marker="prod_014-plus").click()  # only two more are left
 
-    await user.should_see(content="2", marker="prod_014-qty")
+    await user.should_see(content="2", marker="prod_014-qty", retries=30)
     assert not the(user, "prod_014-plus").enabled
     user.find(marker="add-prod_014").click()
     await user.should_see("3 in cart", retries=30)
@@ -162,7 +162,7 @@ async def test_empty_cart_asks_first_and_keeps_the_cart_when_cancelled(user: Use
     await open_shop(user)
 
     user.find(marker="empty-cart").click()
-    await user.should_see("Empty your cart? All 2 item(s) in it will be removed.")
+    await user.should_see("Empty your cart? All 2 item(s) in it will be removed.", retries=30)
     user.find(marker="confirm-no").click()
 
     await user.should_not_see(marker="confirm-dialog", retries=30)
@@ -175,7 +175,7 @@ async def test_empty_cart_empties_it_when_confirmed(user: User):
     await open_shop(user)
 
     user.find(marker="empty-cart").click()
-    await user.should_see(marker="confirm-dialog")
+    await user.should_see(marker="confirm-dialog", retries=30)
     user.find(marker="confirm-yes").click()
 
     await user.should_see(marker="cart-empty", retries=30)
@@ -213,7 +213,7 @@ async def test_a_cart_changed_elsewhere_updates_the_phone_button_and_the_open_sh
     fill_cart(("prod_012", 1))
     await open_shop(user)
     user.find(marker="cart-button").click()
-    await user.should_see(marker="cart-sheet")
+    await user.should_see(marker="cart-sheet", retries=30)
 
     fill_cart(("prod_012", 3))  # another tab, or the API
 
