@@ -7,16 +7,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from nicegui import run, ui
 
 from app.bootstrap import Container
 from app.pages.cart_summary import AmountFields, CartBox
 from app.pages.guard import page, still_signed_in
+from app.pages.order_detail import order_url
 from app.pages.payment_fields import as_sentences, read_amount, read_card
 from app.pages.widgets import attempt, clear_field_errors, on_events, payment_url, set_status, status_badge
-from domain.model.errors import CartChanged, FieldError, ValidationFailed
+from domain.model.errors import CartChanged, DomainError, FieldError, NotFound, ValidationFailed
 from domain.model.events import Event
 from domain.model.money import CURRENCIES, MAX_AMOUNT_MINOR, format_money
 from domain.model.orders import Order
@@ -34,11 +34,6 @@ SHOWN_IN_FLIGHT = 5  # the caller's newest payments still on their way, shown ag
 TERMINAL = {PaymentStatus.COMPLETED, PaymentStatus.FAILED}
 ORDER_STAGE = {OrderStatus.PENDING_PAYMENT: 0, OrderStatus.PAID: 1, OrderStatus.PAYMENT_FAILED: 1,
                OrderStatus.REFUNDED: 2}  # an order only moves forward: a late event never moves it back
-
-
-def order_url(order_id: str) -> str:
-    """The path of an order's page (the id quoted, so it stays one path segment)."""
-    return "/orders/" + quote(order_id, safe="")
 
 
 def retry_text(data: dict[str, Any], attempts: int, now: datetime, waiting_for_provider: bool) -> str:
@@ -152,13 +147,15 @@ class OrderConfirmation:
 
     async def catch_up(self) -> None:
         """Read the order and its payment once more: what happened before this card listened is shown too."""
-        order = await run.io_bound(self.container.orders.get, self.user, self.order.id)
-        if order is not None:
+        try:
+            order = await run.io_bound(self.container.orders.get, self.user, self.order.id)
+            payment = await run.io_bound(self.container.payments.get, self.user, self.order.payment_id or "")
+        except NotFound:  # gone meanwhile (an admin deleted the user, say): the live events say no more either
+            return
+        if order is not None:  # None, like payment, when the app is stopping
             self.show(order.public())
-        if self.order.payment_id is not None:
-            payment = await run.io_bound(self.container.payments.get, self.user, self.order.payment_id)
-            if payment is not None:
-                self.show_payment(payment.public())
+        if payment is not None:
+            self.show_payment(payment.public())
 
 
 class PaymentForm:
@@ -256,7 +253,7 @@ class PaymentForm:
             self.user = user  # act as the user is now, not as the page loaded them
             try:
                 return await self.place(raw, from_cart)
-            except ValidationFailed as e:
+            except DomainError as e:
                 raise as_sentences(e) from None
 
         self.busy = True

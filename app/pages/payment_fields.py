@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.model.cards import luhn_ok
-from domain.model.errors import FieldError, ValidationFailed
+from domain.model.errors import DomainError, FieldError, ValidationFailed
 from domain.model.money import CURRENCIES, MAX_AMOUNT_MINOR, format_money
 
 
@@ -86,11 +86,18 @@ LABELS = {"amount": "The amount", "currency": "The currency", "description": "Th
           "card.expMonth": "The expiry month", "card.expYear": "The expiry year", "card.cvc": "The CVC"}
 
 
-def as_sentences(error: ValidationFailed) -> ValidationFailed:
-    """The service's own field errors ("must be 3 or 4 digits") as sentences ("The CVC must be 3 or 4 digits.")."""
-    def sentence(detail: FieldError) -> FieldError:
-        message = detail.message.rstrip(".")
-        subject = LABELS.get(detail.field)
-        text = f"{subject} {message}." if subject else message[:1].upper() + message[1:] + "."
-        return FieldError(detail.field, text)
-    return ValidationFailed.of([sentence(d) for d in error.details]) if error.details else error
+def sentence(text: str) -> str:
+    """A message of the domain ("the total is now $30.00; review the cart") as a sentence: capital, full stop."""
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "." if text else text
+
+
+def as_sentences(error: DomainError) -> DomainError:
+    """The service's own errors as sentences: a field's ("must be 3 or 4 digits") named beside it ("The CVC must
+    be 3 or 4 digits."); one without a field of the form (an item of the cart, say) as one message of the form."""
+    if not isinstance(error, ValidationFailed) or not error.details:
+        return DomainError(sentence(error.message))
+    if any(d.field not in LABELS for d in error.details):
+        return DomainError(" ".join(sentence(d.message) for d in error.details))
+    return ValidationFailed.of([FieldError(d.field, f"{LABELS[d.field]} {d.message.strip().rstrip('.')}.")
+                                for d in error.details])

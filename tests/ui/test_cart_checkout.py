@@ -3,7 +3,8 @@
 from nicegui import app
 from nicegui.testing import User
 
-from app.pages.payment_fields import read_year
+from app.pages.payment_fields import as_sentences, read_year
+from domain.model.errors import CartChanged, FieldError, ValidationFailed
 from domain.model.payments import MAX_DESCRIPTION
 from tests.ui.helpers import account, enter_card, fill_cart, let_events_arrive, sign_in, the
 
@@ -123,6 +124,17 @@ def test_the_form_reads_two_digits_as_this_century_and_four_as_they_are():
         [2030, 2007, 2030, 2031, None, None, None]
 
 
+def test_the_services_own_errors_are_turned_into_sentences_beside_their_fields_or_for_the_form():
+    cvc = as_sentences(ValidationFailed.of([FieldError("card.cvc", "must be 3 or 4 digits")]))
+    item = as_sentences(ValidationFailed.of([FieldError("items[0].productId", "Ceramic Mug is not available")]))
+    changed = as_sentences(CartChanged("the cart changed or was already ordered; review it and try again"))
+
+    assert isinstance(cvc, ValidationFailed)
+    assert [(d.field, d.message) for d in cvc.details] == [("card.cvc", "The CVC must be 3 or 4 digits.")]
+    assert not isinstance(item, ValidationFailed) and item.message == "Ceramic Mug is not available."
+    assert changed.message == "The cart changed or was already ordered; review it and try again."
+
+
 async def test_enter_in_a_field_pays_as_the_button_does(user: User):
     await sign_in(user)
     await user.open("/payments/new")
@@ -148,7 +160,7 @@ async def test_a_price_changed_after_the_form_showed_the_total_charges_nothing_a
     enter_card(user)
     user.find(marker="pay-button").click()
 
-    await user.should_see("the total is now", retries=30)
+    await user.should_see("The total is now $30.00; review the cart and pay again.", retries=30)
     assert c.orders.list(account()) == []
     assert c.payments.list(account())[0] == []
     await user.should_see("Total for 2 item(s)", retries=30)
