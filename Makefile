@@ -44,6 +44,7 @@ bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
 	$(PY) -m bench.payments
 	$(PY) -m bench.providers
 	$(PY) -m bench.webhooks
+	$(PY) -m bench.pages
 
 screenshots: $(VENV)/.dev browser  ## refresh the README's tour (docs/screenshots) from the browser journeys
 	PAYGATE_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/e2e/test_journeys.py -q

@@ -17,7 +17,6 @@ from app.bootstrap import Container
 from app.pages.frame import frame
 from app.pages.guard import RESPONSE_TIMEOUT_SECONDS, follow_own_user, still_signed_in
 from app.pages.home import EVENT_TEXT
-from app.pages.new_payment import METHODS
 from app.pages.session import current_user
 from app.pages.widgets import (
     attempt,
@@ -92,6 +91,8 @@ def method_text(payment: Payment) -> str:
     """How the payment was paid: "visa •••• 4242", or the method when there is no card."""
     if payment.card_last4:
         return card_text(payment.card_brand, payment.card_last4)
+    from app.pages.new_payment import METHODS  # here: New Payment imports the order page, which imports this one
+
     return METHODS.get(payment.payment_method, payment.payment_method)
 
 
