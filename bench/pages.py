@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 from bench.payments import DOC, write_doc
 from bench.server import start_server
@@ -41,7 +41,7 @@ START, END = "<!-- bench:pages:start -->", "<!-- bench:pages:end -->"
 TARGET_MS = 1000.0
 ADMIN = ("admin@example.com", "admin123")
 CUSTOMER = ("customer@example.com", "password123")
-WIDTHS = {390: {"width": 390, "height": 844}, 1280: {"width": 1280, "height": 860}}
+WIDTHS: dict[int, ViewportSize] = {390: {"width": 390, "height": 844}, 1280: {"width": 1280, "height": 860}}
 # Every page of the navigation (an admin sees them all), a payment's and an order's own page, and sign-in.
 PAGES = ["/login", "/", "/shop", "/payments/new", "/payments", "/payments/{payment}", "/orders", "/orders/{order}",
          "/admin/metrics", "/admin/users", "/admin/products", "/admin/webhooks"]
