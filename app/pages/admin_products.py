@@ -114,7 +114,8 @@ class ProductForm:
             self.preview_note.set_text("No preview: an address must start with https:// or be a path on this site.")
         elif url:
             self.preview.set_source(url)
-            self.preview_note.set_text("Preview")
+            generated = self.product is not None and url == f"/images/products/{self.product.id}.svg"
+            self.preview_note.set_text("Generated picture" if generated else "Preview")
         elif self.product is not None:  # what the shop draws for it
             self.preview.set_source(f"/images/products/{self.product.id}.svg")
             self.preview_note.set_text("Generated picture")
