@@ -57,7 +57,8 @@ class ProductForm:
         self.on_saved = on_saved
         self.product: Product | None = None
         self.opened: dict[str, Any] = {}  # the fields as the dialog showed them when it opened
-        with ui.dialog() as self.dialog, ui.card().classes("w-[34rem] max-w-[96vw] gap-2").mark("product-form"):
+        with ui.dialog() as self.dialog, \
+                ui.card().classes("product-form w-[34rem] max-w-[96vw] gap-2").mark("product-form"):
             self.title = ui.label("").classes("text-lg font-semibold break-all")
             self.name = hinted(ui.input("Name").props("outlined dense counter").classes("w-full"),
                                f"Up to {MAX_NAME_CHARS} characters").mark("product-name")
@@ -74,7 +75,7 @@ class ProductForm:
                                        .props("outlined dense"), "A lowercase word: pick one below or type a new one") \
                     .classes("flex-1 min-w-0").mark("product-category")
                 self.stock = hinted(ui.input("Stock", value="0").props("outlined dense inputmode=numeric"),
-                                    f"0 to {MAX_STOCK:,}").classes("w-28").mark("product-stock")
+                                    f"0 to {MAX_STOCK:,}").classes("w-36").mark("product-stock")
             self.suggestions = ui.row().classes("w-full gap-1").mark("category-suggestions")
             self._picture()
             self.active = ui.switch("Active", value=True).mark("product-active")
@@ -101,7 +102,7 @@ class ProductForm:
                 self.upload = ui.upload(label="Upload PNG, JPEG or WebP (up to 2 MB)", auto_upload=True,
                                         max_file_size=MAX_IMAGE_BYTES, on_upload=self._uploaded,
                                         on_rejected=self._too_large) \
-                    .props("flat bordered no-thumbnails").classes("w-full").mark("image-upload")
+                    .props("flat bordered no-thumbnails").classes("w-full product-upload").mark("image-upload")
                 self.upload_error = ui.label("").classes("text-negative text-sm").mark("image-upload-error")
 
     def _unloaded(self) -> None:
@@ -126,8 +127,9 @@ class ProductForm:
 
     def _suggest(self) -> None:
         """Existing categories that match what is typed (all of them while it is empty), as chips."""
-        typed = (self.category.value or "").strip().lower()
-        matches = [c for c in self.categories() if typed in c and c != typed]
+        typed, known = (self.category.value or "").strip().lower(), self.categories()
+        # A category already chosen offers the others; a word being typed, those that contain it.
+        matches = [c for c in known if c != typed and (typed in known or typed in c)]
         self.suggestions.clear()
         with self.suggestions:
             for category in matches[:12]:
@@ -300,6 +302,11 @@ class ProductList:
 def register(container: Container) -> None:
     @page(container, "/admin/products", TITLE, "inventory_2", admin_only=True)
     async def products_page(user: User) -> None:
+        # The uploader's file list would stay an empty box: each file is taken, or refused, at once. A field's
+        # hint or error takes the lines it needs, where Quasar keeps one line and lets the rest overlap below.
+        ui.add_css(".product-upload .q-uploader__list { display: none; }"
+                   ".product-form .q-field--with-bottom { padding-bottom: 0; }"
+                   ".product-form .q-field__bottom { position: static; transform: none; }")
         products = ProductList(container)
         await products.reload()
         ui.button("Add product", icon="add", on_click=lambda: products.form.open(None)).mark("add-product")

@@ -176,3 +176,11 @@ async def test_a_product_without_a_picture_shows_the_same_generated_one_in_the_s
     in_admin = picture_of("Ceramic Mug")
 
     assert in_shop == in_admin == "/images/products/prod_012.svg"
+
+
+async def test_editing_a_product_offers_the_other_categories_to_move_it_to(user: User):
+    await open_form(user, edit="prod_012")
+
+    for other in ("books", "clothing", "electronics"):
+        await user.should_see(marker=f"category-{other}")
+    await user.should_not_see(marker="category-home")
