@@ -7,7 +7,7 @@ import re
 
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import FilePayload, FloatRect, Locator, Page, expect
 
 from tests.e2e.browser import collect_csp_violations, screenshot, sign_in
 from tests.e2e.conftest import Server
@@ -38,7 +38,7 @@ async def test_an_uploaded_png_shows_in_product_management_and_in_the_shop(serve
     await page.get_by_role("button", name="Edit Ceramic Mug").click()
     dialog = page.locator(".q-dialog")
     await dialog.locator(".q-uploader input[type=file]").set_input_files(
-        files=[{"name": "mug.png", "mimeType": "image/png", "buffer": png(64, 48)}])
+        files=[FilePayload(name="mug.png", mimeType="image/png", buffer=png(64, 48))])
     await expect(page.get_by_text("Picture uploaded. Save the product to use it.")).to_be_visible()
     assert await decoded_width(dialog.locator(".q-img").first) == 64  # the preview, before saving
     await dialog.get_by_role("button", name=re.compile("Save", re.I)).click()
@@ -58,7 +58,7 @@ def add_long_named_product(server: Server) -> None:
     assert response.status_code == 201, response.text
 
 
-def overlap(a: dict[str, float] | None, b: dict[str, float] | None) -> bool:
+def overlap(a: FloatRect | None, b: FloatRect | None) -> bool:
     assert a is not None and b is not None
     return (a["x"] < b["x"] + b["width"] - 0.5 and b["x"] < a["x"] + a["width"] - 0.5
             and a["y"] < b["y"] + b["height"] - 0.5 and b["y"] < a["y"] + a["height"] - 0.5)
