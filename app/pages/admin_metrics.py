@@ -34,21 +34,26 @@ ERROR_COLUMNS = [{"name": "at", "label": "Time", "field": "at", "align": "left"}
 SERIES_COLORS = [BRAND["primary"], BRAND["secondary"], BRAND["accent"], BRAND["warning"], BRAND["info"]]
 
 
-def grid(room_above: bool) -> dict[str, Any]:
+def grid(legend: bool, axis_name: bool) -> dict[str, Any]:
     """The plot fills its box: ECharts' default leaves 60 px empty above it (and 10 % on each side).
-    `room_above` keeps just enough for a legend or an axis name there."""
-    return {"top": 36 if room_above else 12, "left": 8, "right": 12, "bottom": 8, "containLabel": True}
+    Above it stays just the room for what is drawn there: the legend's line, then the axes' names."""
+    return {"top": 12 + 24 * legend + 20 * axis_name, "left": 8, "right": 12, "bottom": 8, "containLabel": True}
+
+
+def legend(names: list[str]) -> dict[str, Any]:
+    """One line at the very top, scrolling sideways when the names do not fit (a phone, many providers)."""
+    return {"data": names, "top": 0, "type": "scroll"}
 
 
 def _category_chart(series: list[dict[str, Any]], y_axis: dict[str, Any] | list[dict[str, Any]],
-                    legend: bool = False) -> dict[str, Any]:
+                    with_legend: bool = False) -> dict[str, Any]:
     """ECharts options with an empty category x-axis, filled in by each refresh (new for each page)."""
     named_axis = any("name" in axis for axis in (y_axis if isinstance(y_axis, list) else [y_axis]))
     options: dict[str, Any] = {"tooltip": {"trigger": "axis"}, "xAxis": {"type": "category", "data": []},
                                "yAxis": y_axis, "series": series, "color": SERIES_COLORS,
-                               "grid": grid(legend or named_axis)}
-    if legend:
-        options["legend"] = {"data": [s["name"] for s in series]}
+                               "grid": grid(with_legend, named_axis)}
+    if with_legend:
+        options["legend"] = legend([s["name"] for s in series])
     return options
 
 
@@ -56,7 +61,7 @@ def outcomes_options() -> dict[str, Any]:
     return _category_chart([
         {"name": "completed", "type": "bar", "stack": "n", "data": [], "itemStyle": {"color": BRAND["positive"]}},
         {"name": "failed", "type": "bar", "stack": "n", "data": [], "itemStyle": {"color": BRAND["negative"]}},
-    ], {"type": "value", "minInterval": 1}, legend=True)
+    ], {"type": "value", "minInterval": 1}, with_legend=True)
 
 
 def success_options() -> dict[str, Any]:
@@ -70,14 +75,15 @@ def queue_options(providers: list[str]) -> dict[str, Any]:
                "data": [], "step": "end"} for name in providers]
     return _category_chart([{"name": "queue", "type": "line", "data": [], "areaStyle": {}}, *tokens],
                            [{"type": "value", "name": "queue", "minInterval": 1},
-                            {"type": "value", "name": "tokens", "min": 0}], legend=True)
+                            {"type": "value", "name": "tokens", "min": 0}], with_legend=True)
 
 
 def latency_options() -> dict[str, Any]:
     """A time axis: each provider's calls fall at their own moments, so the lines share no categories.
     The series, one per provider, are set by each refresh."""
-    return {"tooltip": {"trigger": "axis"}, "legend": {"data": []}, "xAxis": {"type": "time"},
-            "yAxis": {"type": "value", "name": "ms"}, "series": [], "color": SERIES_COLORS, "grid": grid(True)}
+    return {"tooltip": {"trigger": "axis"}, "legend": legend([]), "xAxis": {"type": "time"},
+            "yAxis": {"type": "value", "name": "ms"}, "series": [], "color": SERIES_COLORS,
+            "grid": grid(legend=True, axis_name=True)}
 
 
 def latency_series(providers: list[str], calls: dict[str, list[Attempt]]) -> list[dict[str, Any]]:
