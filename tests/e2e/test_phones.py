@@ -100,3 +100,27 @@ async def test_the_sign_in_page_fits_a_phone(server: Server, browser: Browser):
         assert await sideways(page, "/login", server.url) <= 0
     finally:
         await context.close()
+
+
+async def test_payment_history_is_a_table_on_a_desktop_and_cards_on_a_phone(server: Server, browser: Browser):
+    seed(server.url)
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    try:
+        await sign_in(page, server.url, *CUSTOMER)
+        await page.goto(f"{server.url}/payments", wait_until="networkidle")
+        await page.locator("table.q-table").wait_for()
+        assert await page.locator("[data-payment-card]").count() == 0
+
+        await page.set_viewport_size(PHONE)  # Quasar's screen size follows the window: no reload
+
+        cards = page.locator("[data-payment-card]")
+        await cards.first.wait_for()
+        assert await page.locator("table.q-table").count() == 0
+        first = cards.first
+        assert "Description:" in await first.inner_text()  # each column as a caption and its value
+        assert await first.locator("a[href^='/payments/pay_']").count() == 1  # and the way to the payment
+        # The drawer folds away with an animation after the resize; then nothing is wider than the window.
+        await page.wait_for_function(f"({SIDEWAYS}) <= 0", timeout=3000)
+    finally:
+        await context.close()
