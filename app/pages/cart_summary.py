@@ -50,6 +50,7 @@ class CartBox:
         self.basis = contents(cart)  # the cart's contents when the amount was last set, by the box or by hand
         self.written_description: str | None = None  # the description the box wrote, while it stands
         self._writing = False  # the box is filling the form: not a change by hand
+        self.by_hand = False  # the amount was last set by hand (cleared included), not by the box
         self._reading = asyncio.Lock()
         with ui.card().props("flat").classes("w-full bg-green-1 gap-2 border border-solid border-green-300") \
                 .mark("cart-box") as self.card:
@@ -104,13 +105,15 @@ class CartBox:
                     self.written_description = cart_description(self.cart)
                     self.fields.description.value = self.written_description
             self.basis = contents(self.cart)
+            self.by_hand = False
         finally:
             self._writing = False
         self.show()
 
     def follow(self, cart: Cart) -> None:
-        """Take the cart as it is now; the amount follows it if it was the old cart's total (or empty)."""
-        following = self.matches() or not (self.fields.amount.value or "").strip()
+        """Take the cart as it is now; the amount follows it if it was the old cart's total, or is empty
+        without having been cleared by hand (a cleared amount stays cleared, as any amount set by hand)."""
+        following = self.matches() or (not self.by_hand and not (self.fields.amount.value or "").strip())
         self.cart = cart
         if following:
             self.use_total()
@@ -128,6 +131,7 @@ class CartBox:
     def _changed_by_hand(self, _: Any) -> None:
         if not self._writing:
             self.basis = contents(self.cart)  # set by hand against the cart as it is now
+            self.by_hand = True
         self.show()
 
     def draw_lines(self) -> None:

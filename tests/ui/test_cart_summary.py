@@ -97,6 +97,18 @@ async def test_a_cart_changed_after_the_amount_was_set_by_hand_offers_update_car
     assert buttons(user) == []
 
 
+async def test_an_amount_cleared_by_hand_stays_cleared_when_the_cart_changes_elsewhere(user: User):
+    await open_with_cart(user, ("prod_012", 3))
+    user.find(marker="amount").clear()
+    assert buttons(user) == ["use-cart-total"]
+
+    fill_cart(("prod_012", 4))
+
+    await user.should_see("$48.00", retries=50)
+    assert not the(user, "amount").value  # cleared by hand: not filled again behind the person's back
+    assert buttons(user) == ["update-cart-total"]
+
+
 async def test_a_cart_changed_in_another_tab_moves_an_untouched_amount_and_description_with_it(user: User):
     await open_with_cart(user, ("prod_012", 1))
     assert the(user, "amount").value == "12.00"
