@@ -42,6 +42,10 @@ class RateLimiter(Protocol):
         """Take one token if one is there; never blocks."""
         ...
 
+    def give_back(self) -> None:
+        """Return one granted token that was not used (its call was not sent), so it is not lost."""
+        ...
+
     def available(self) -> float:
         """Tokens in the bucket now (for metrics)."""
         ...

@@ -11,7 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.clock import Clock
-from domain.model.rate_limit import MICRO, BucketConfig, BucketState, Grant, epoch_us, full_bucket, refill, take
+from domain.model.rate_limit import (
+    MICRO,
+    BucketConfig,
+    BucketState,
+    Grant,
+    epoch_us,
+    full_bucket,
+    give_back,
+    refill,
+    take,
+)
 from storage.db import Database
 from storage.tables import RateLimiterRow
 
@@ -49,6 +59,16 @@ class DbRateLimiter:
             session.add(row)
             session.commit()
             return grant
+
+    def give_back(self) -> None:
+        with self.db.session() as session:
+            now_us = epoch_us(self.clock.now())
+            row = self._row(session, now_us)
+            state = give_back(BucketState(min(row.tokens_micro, self.config.capacity_micro), row.updated_us),
+                              now_us, self.config)
+            row.tokens_micro, row.updated_us = state.tokens_micro, state.updated_us
+            session.add(row)
+            session.commit()
 
     def available(self) -> float:
         with self.db.session(read_only=True) as session:

@@ -82,6 +82,14 @@ def take(state: BucketState, now_us: int, config: BucketConfig) -> Grant:
     return Grant(False, current, max(wait, 0.001), now_us)
 
 
+def give_back(state: BucketState, now_us: int, config: BucketConfig) -> BucketState:
+    """Return one granted token that was never used (it went stale before its call). The bucket ends
+    exactly as if the token had not been taken: refilled to now, one token added, capped at capacity."""
+    current = refill(state, now_us, config)
+    tokens = min(config.capacity_micro, current.tokens_micro + MICRO)
+    return BucketState(tokens, now_us if tokens == config.capacity_micro else current.updated_us)
+
+
 def full_bucket(now_us: int, config: BucketConfig) -> BucketState:
     return BucketState(config.capacity_micro, now_us)
 
@@ -100,6 +108,10 @@ class InMemoryRateLimiter:
             grant = take(self._state, epoch_us(self.clock.now()), self.config)
             self._state = grant.state
             return grant
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._state = give_back(self._state, epoch_us(self.clock.now()), self.config)
 
     def available(self) -> float:
         with self._lock:

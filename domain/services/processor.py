@@ -473,8 +473,8 @@ class PaymentProcessor:
         """Whether the call would reach the provider too long after its grant for the limit to hold.
 
         The bucket's safety margin tolerates margin / rate seconds between grant and call (250 ms
-        by default). A process that stalls longer (CPU starved, a busy event loop) lets that token
-        go and takes a fresh one, rather than crowding the next process's call.
+        by default). A process that stalls longer (CPU starved, a busy event loop) gives that token
+        back and takes a fresh one, rather than crowding the next process's call.
         """
         config = route.limiter.config
         if config.safety_margin <= 0 or config.refill_per_second <= 0:
@@ -488,7 +488,10 @@ class PaymentProcessor:
         try:
             while True:
                 while self._late(grant, step.route):
-                    log.info("payment %s: token granted too long ago; taking a fresh one", payment.id)
+                    # The stale token goes back to the bucket (as if never taken), so a stall costs
+                    # the provider's share nothing; the fresh one is then usually there at once.
+                    log.info("payment %s: token granted too long ago; giving it back for a fresh one", payment.id)
+                    await self._run_sync(step.route.limiter.give_back)
                     fresh = await self._wait_for_token(payment, step.route, attempt)
                     if fresh is None:
                         return

@@ -136,6 +136,9 @@ class Limiter:
     def available(self) -> float:
         return self.inner.available()
 
+    def give_back(self) -> None:
+        self.inner.give_back()
+
 
 class Fleet:
     """Providers in routing order, each with its own bucket and circuit, over one fake database."""

@@ -49,6 +49,10 @@ class RecordingLimiter:
     def available(self) -> float:
         return self.inner.available()
 
+    def give_back(self) -> None:
+        self.inner.give_back()
+        self.log.append(("given back",))
+
 
 class RecordingProvider:
     """The mock provider, writing each charge call (with the fake time) to the shared log."""
@@ -372,6 +376,22 @@ async def test_a_process_that_stalls_past_its_lease_after_a_grant_leaves_the_cal
     assert (stored.status, stored.lease_owner) == ("processing", "worker-2")
     assert rig.calls() == []
     assert rig.uow.event_types(pid) == ["payment.created", "payment.processing"]
+
+
+async def test_a_token_that_went_stale_before_its_call_goes_back_to_the_bucket_and_the_call_takes_a_fresh_one():
+    # A short stall after the grant (the lease is kept) makes the token too old to use; it is returned,
+    # so the bucket loses nothing: the fresh token is the returned one, granted at once.
+    rig = Rig(bucket=BucketConfig(capacity=2, refill_per_second=2.0, safety_margin=0.2))
+    pid = rig.submit("4242424242424242")
+    rig.limiter.on_grant.append(lambda: rig.clock.advance(1))
+
+    await rig.processor.drain()
+
+    assert rig.uow.payment(pid).status == "completed"
+    assert [e for e in rig.log if e[0] in ("grant", "given back", "refused")] == [
+        ("grant",), ("given back",), ("grant",)]
+    assert len(rig.ledger.charges) == 1
+    assert rig.limiter.available() == 1.0  # two refilled during the stall, capped at 2, one spent
 
 
 async def test_an_expired_lease_of_another_owner_is_reclaimed_and_finished():

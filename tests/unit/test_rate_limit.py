@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from domain.clock import FakeClock
-from domain.model.rate_limit import MICRO, BucketConfig, InMemoryRateLimiter, epoch_us
+from domain.model.rate_limit import MICRO, BucketConfig, BucketState, InMemoryRateLimiter, epoch_us, give_back, take
 from tests.fakes import T0
 
 
@@ -238,3 +238,39 @@ def test_epoch_microseconds_are_exact_integers():
     at = T0 + timedelta(seconds=1, microseconds=999_999)
 
     assert epoch_us(at) - epoch_us(T0) == 1_999_999
+
+
+def test_a_token_given_back_can_be_taken_again_at_once(clock):
+    limiter = make_limiter(clock)
+    grants_now(limiter)
+
+    limiter.give_back()
+
+    assert grants_now(limiter) == 1
+
+
+@pytest.mark.parametrize("elapsed_us", [0, 100_000, 250_000, 499_999, 700_000, 3_000_000])
+@pytest.mark.parametrize("tokens_micro", [0, 400_000, MICRO, 2 * MICRO])
+def test_taking_a_token_and_giving_it_back_leaves_the_bucket_as_if_it_was_never_taken(tokens_micro, elapsed_us):
+    config = BucketConfig(capacity=2, refill_per_second=2.0, safety_margin=0.2)
+    start = BucketState(tokens_micro, 0)
+    grant = take(start, 0, config)
+    if not grant.granted:
+        return
+
+    returned = give_back(grant.state, elapsed_us, config)
+    never_taken = take(start, elapsed_us, config).state  # refilled to the same instant...
+    never_taken_tokens = min(config.capacity_micro, never_taken.tokens_micro + MICRO)  # ...before its take
+
+    assert returned.tokens_micro == never_taken_tokens
+
+
+def test_a_token_given_back_never_fills_the_bucket_over_its_capacity(clock):
+    limiter = make_limiter(clock)
+    limiter.try_acquire()
+    clock.advance(10)
+
+    limiter.give_back()
+
+    assert limiter.available() == 2.0
+    assert grants_now(limiter) == 2
