@@ -419,6 +419,10 @@ class WebhookRepository(Protocol):
 
     def update_delivery(self, delivery: WebhookDelivery) -> None: ...
 
+    def count_by_status(self) -> dict[str, int]:
+        """How many deliveries, of every endpoint, are in each status (for the fleet's metrics)."""
+        ...
+
     def deliveries(self, endpoint_id: str, *, status: str | None, limit: int,
                    after: PageCursor | None) -> builtins.list[WebhookDelivery]:
         """The endpoint's deliveries, newest first (by creation, then id), after the cursor."""

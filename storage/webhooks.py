@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from domain.model.payments import PageCursor
@@ -101,6 +101,10 @@ class SqlWebhookRepository:
         self.session.exec(update(WebhookDeliveryRow).where(col(WebhookDeliveryRow.id) == delivery.id)
                           .values(**_delivery_values(delivery)))
         self._events.saw(delivery)
+
+    def count_by_status(self) -> dict[str, int]:
+        stmt = select(WebhookDeliveryRow.status, func.count()).group_by(col(WebhookDeliveryRow.status))
+        return {status: count for status, count in self.session.exec(stmt).all()}
 
     def deliveries(self, endpoint_id: str, *, status: str | None, limit: int,
                    after: PageCursor | None) -> builtins.list[WebhookDelivery]:

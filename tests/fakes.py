@@ -548,6 +548,9 @@ class FakeWebhookRepository:
             self._state.webhook_deliveries[delivery.id] = _stored(delivery)
         self._events.saw(delivery)
 
+    def count_by_status(self) -> dict[str, int]:
+        return dict(Counter(d.status for d in self._state.webhook_deliveries.values()))
+
     def deliveries(self, endpoint_id: str, *, status: str | None, limit: int,
                    after: PageCursor | None) -> builtins.list[WebhookDelivery]:
         found = [d for d in self._state.webhook_deliveries.values()

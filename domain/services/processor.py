@@ -36,6 +36,9 @@ from domain.services.card_vault import CardVault
 
 log = logging.getLogger("paygate.processing")
 
+# Told of every provider call made (provider, kind, outcome, seconds it took): the metrics' hook.
+CallObserver = Callable[[str, CallKind, Outcome, float], None]
+
 
 @dataclass(frozen=True)
 class ProcessorConfig:
@@ -101,6 +104,7 @@ class PaymentProcessor:
         self._after_charge = after_charge  # a fault-injection point for crash tests
         self._on_change = on_change
         self.last_progress: datetime = clock.now()  # a claim, a grant or an answer: the drain is moving
+        self.call_observers: list[CallObserver] = []
         self.stopping = False
 
     def stop(self) -> None:
@@ -385,8 +389,11 @@ class PaymentProcessor:
             log.warning("%s: %s call to %s raised %s", subject, kind, route.name, type(e).__name__)
             result = CallResult.error("provider_error", "the provider call failed") if kind is CallKind.TOKENIZE \
                 else CallResult.not_known("connection_lost", "the connection to the provider was lost")
-        latency_ms = round((time.perf_counter() - started) * 1000)
+        elapsed = time.perf_counter() - started
+        latency_ms = round(elapsed * 1000)
         self.last_progress = self.clock.now()
+        for observe in self.call_observers:
+            observe(route.name, kind, result.outcome, elapsed)
         await self._run_sync(route.circuit.end, ticket, result)
         return result, started_at, latency_ms
 
