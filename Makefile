@@ -46,8 +46,11 @@ bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
 	$(PY) -m bench.webhooks
 	$(PY) -m bench.pages
 
+TOUR_JOURNEYS := tests/e2e/test_journeys.py tests/e2e/test_storefront_journey.py tests/e2e/test_checkout_journey.py \
+	tests/e2e/test_orders_journey.py tests/e2e/test_refund_journey.py tests/e2e/test_product_admin_journey.py \
+	tests/e2e/test_webhooks_journey.py
 screenshots: $(VENV)/.dev browser  ## refresh the README's tour (docs/screenshots) from the browser journeys
-	PAYGATE_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/e2e/test_journeys.py -q
+	PAYGATE_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest $(TOUR_JOURNEYS) -q -p no:xdist
 
 migrate: $(VENV)/.runtime  ## apply the schema migrations by hand (the app also applies them on start)
 	$(VENV)/bin/alembic upgrade head
