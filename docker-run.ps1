@@ -7,8 +7,9 @@
     dev    Build and run the dev app (hot reload, SQLite) on http://localhost:3001.
            Runs in the foreground; Ctrl-C stops it. Extra arguments go to
            `docker compose up` (e.g. -d to detach).
-    prod   Build and start PostgreSQL and two app replicas in the background on
-           http://localhost:3001 and http://localhost:3002. Needs
+    prod   Build and start PostgreSQL, Redis and two app replicas behind nginx in
+           the background on http://localhost:3001 (each replica directly:
+           http://127.0.0.1:3011 and :3012). Needs
            PAYGATE_JWT_SECRET and PAYGATE_STORAGE_SECRET (>= 32 bytes each) in
            the environment or in a .env file next to compose.yaml.
            Optional: POSTGRES_PASSWORD (URL-safe).
@@ -166,7 +167,7 @@ function Invoke-Prod {
     $composeText = $script:Compose -join ' '
     Write-Host @"
 
-PayGate (prod) is starting on http://localhost:3001 and http://localhost:3002.
+PayGate (prod) is starting on http://localhost:3001 (replicas: http://127.0.0.1:3011, :3012).
 Follow the logs with:  $composeText --profile prod logs -f
 Stop with:             .\docker-run.ps1 stop
 "@

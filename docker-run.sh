@@ -18,8 +18,9 @@ Commands:
   dev          Build and run the dev app (hot reload, SQLite) on http://localhost:3001.
                Runs in the foreground; Ctrl-C stops it. Extra ARGS go to
                `docker compose up` (e.g. -d to detach).
-  prod         Build and start PostgreSQL and two app replicas in the background
-               on http://localhost:3001 and http://localhost:3002.
+  prod         Build and start PostgreSQL, Redis and two app replicas behind nginx in
+               the background on http://localhost:3001 (each replica directly:
+               http://127.0.0.1:3011 and http://127.0.0.1:3012).
                Needs PAYGATE_JWT_SECRET and PAYGATE_STORAGE_SECRET (>= 32 bytes each)
                in the environment or in a .env file next to compose.yaml.
                Optional: POSTGRES_PASSWORD (URL-safe).
@@ -106,7 +107,7 @@ cmd_prod() {
     "${COMPOSE[@]}" --profile prod ps
     cat <<EOF
 
-PayGate (prod) is starting on http://localhost:3001 and http://localhost:3002.
+PayGate (prod) is starting on http://localhost:3001 (replicas: http://127.0.0.1:3011, :3012).
 Follow the logs with:  ${COMPOSE[*]} --profile prod logs -f
 Stop with:             ./docker-run.sh stop
 EOF

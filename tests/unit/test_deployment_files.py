@@ -5,6 +5,7 @@ need no Docker engine and catch broken deployment files before anyone builds.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -23,6 +24,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_FILE = ROOT / "compose.yaml"
 RUN_SH = ROOT / "docker-run.sh"
 RUN_PS1 = ROOT / "docker-run.ps1"
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 
 SUBCOMMANDS = ("dev", "prod", "stop", "clean")
 SECRETS = ("PAYGATE_JWT_SECRET", "PAYGATE_STORAGE_SECRET")
@@ -265,6 +267,109 @@ def test_compose_needs_no_required_variables_so_dev_runs_without_prod_secrets():
     # `${VAR:?...}` anywhere would make `--profile dev` fail without VAR.
     required = [s for s in strings_in(compose()) if re.search(r"\$\{[^}]*\?", s)]
     assert not required
+
+
+# --- compose prod: Redis and the reverse proxy ------------------------------------
+
+
+def nginx_conf() -> str:
+    """deploy/nginx.conf without its comments."""
+    return "\n".join(line.split("#", 1)[0] for line in NGINX_CONF.read_text(encoding="utf-8").splitlines())
+
+
+def nginx_block(text: str, head: str) -> str:
+    """The body of the first `head { ... }` block (nested blocks included)."""
+    start = re.search(re.escape(head) + r"\s*\{", text)
+    assert start, f"no {head!r} block in deploy/nginx.conf"
+    depth, i = 1, start.end()
+    while depth:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return text[start.end():i - 1]
+
+
+def nginx_servers(upstream: str) -> set[str]:
+    return set(re.findall(r"^\s*server\s+([\w.-]+:\d+)", nginx_block(nginx_conf(), f"upstream {upstream}"),
+                          re.MULTILINE))
+
+
+def proxy_service() -> tuple[str, dict]:
+    proxies = [(name, svc) for name, svc in services().items()
+               if "prod" in svc.get("profiles", []) and str(svc.get("image", "")).startswith(("nginx:", "caddy:"))]
+    assert len(proxies) == 1, "the prod profile has no reverse proxy (or more than one)"
+    return proxies[0]
+
+
+def test_prod_has_a_redis_service_on_a_volume_with_a_healthcheck_not_published_on_the_host():
+    redis = services()["redis"]
+    assert "prod" in redis["profiles"]
+    assert str(redis["image"]).startswith("redis:")
+    assert any(str(v).split(":")[0] in (compose().get("volumes") or {}) for v in redis.get("volumes", []))
+    assert "ping" in " ".join(map(str, redis["healthcheck"]["test"]))
+    assert not redis.get("ports")
+
+
+def test_prod_apps_keep_browser_sessions_in_that_redis_and_wait_for_it():
+    for name, svc in prod_apps().items():
+        assert environment(svc)["PAYGATE_REDIS_URL"].startswith("redis://redis:6379/"), name
+        assert svc["depends_on"]["redis"]["condition"] == "service_healthy", name
+
+
+def test_prod_proxy_is_the_one_entry_on_host_port_3001_with_the_config_from_the_repo():
+    _, proxy = proxy_service()
+    assert host_ports(proxy) == ["3001"]
+    mounts = [str(v).split(":") for v in proxy.get("volumes", [])]
+    assert ["./deploy/nginx.conf", "/etc/nginx/nginx.conf", "ro"] in mounts
+    assert NGINX_CONF.exists()
+
+
+def test_prod_replicas_are_published_on_the_hosts_loopback_only_so_the_proxy_is_the_way_in():
+    for name, svc in prod_apps().items():
+        for entry in svc.get("ports", []):
+            assert str(entry).startswith("127.0.0.1:"), f"{name} publishes {entry} on every interface"
+
+
+def test_proxy_balances_every_replica_without_sticky_sessions():
+    pool = nginx_servers("paygate")
+    conf = nginx_conf()
+
+    assert pool == {f"{name}:3001" for name in prod_apps()}
+    assert not re.search(r"^\s*(ip_hash|hash|sticky)\b", conf, re.MULTILINE)
+    assert re.search(r"location\s+/\s*\{[^}]*proxy_pass\s+http://paygate;", conf)
+
+
+def test_proxy_passes_websockets_through():
+    conf = nginx_conf()
+
+    upgrade_map = nginx_block(conf, "map $http_upgrade $connection_upgrade")
+    assert re.search(r"default\s+upgrade;", upgrade_map) and re.search(r"''\s+close;", upgrade_map)
+    assert re.search(r"proxy_http_version\s+1\.1;", conf)
+    assert re.search(r"proxy_set_header\s+Upgrade\s+\$http_upgrade;", conf)
+    assert re.search(r"proxy_set_header\s+Connection\s+\$connection_upgrade;", conf)
+    assert re.search(r"proxy_read_timeout\s+(\d+h|\d{3,}s?);", conf), "idle WebSockets would be cut after 60 s"
+
+
+def test_a_pages_live_connection_is_routed_back_to_the_replica_named_in_it():
+    conf = nginx_conf()
+    routes = dict(re.findall(r"^\s*([\w.-]+)\s+([\w.-]+);", nginx_block(conf, "map $arg_replica $page_replica"),
+                             re.MULTILINE))
+
+    for name, svc in prod_apps().items():
+        replica = environment(svc)["PAYGATE_REPLICA_NAME"]
+        assert replica, f"{name} does not name itself"
+        assert nginx_servers(routes[replica]) == {f"{name}:3001"}, name
+    assert routes["default"] == "paygate"
+    assert re.search(r"location\s+/_nicegui_ws/\s*\{[^}]*proxy_pass\s+http://\$page_replica;", conf)
+
+
+def test_prod_apps_believe_x_forwarded_for_from_the_proxys_fixed_address_only():
+    _, proxy = proxy_service()
+    address = proxy["networks"]["prod"]["ipv4_address"]
+    subnet = compose()["networks"]["prod"]["ipam"]["config"][0]["subnet"]
+
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
+    for name, svc in prod_apps().items():
+        assert environment(svc)["PAYGATE_TRUSTED_PROXIES"] == address, name
 
 
 # --- docker-run helpers ----------------------------------------------------------
