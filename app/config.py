@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     webhook_max_in_flight_per_endpoint: int = Field(2, ge=1)
     webhook_poll_seconds: Positive = 1.0  # how often due retries are looked for (new events wake it at once)
 
+    # GET /metrics (docs/operations.md): when set, a scrape must send "Authorization: Bearer <token>";
+    # when not, the metrics are open to anyone who reaches the port (set it in production).
+    metrics_token: str | None = None
+
     @field_validator("env", mode="before")
     @classmethod
     def _env_names(cls, value: object) -> object:

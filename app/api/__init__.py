@@ -10,10 +10,12 @@ from starlette.middleware.cors import CORSMiddleware
 from app.api import auth, bench, faults, images, payments, providers, refunds, shop, system, users, webhooks, ws
 from app.api.errors import install_error_handlers
 from app.api.headers import SecurityHeaders
+from app.api.http_metrics import HttpMetrics
 from app.api.limits import RequestLimits
 from app.api.middleware import ErrorBoundary, MethodFrame
 from app.api.openapi import install_openapi
 from app.bootstrap import Container
+from app.prometheus import install_metrics
 
 
 def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
@@ -42,3 +44,5 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.cors_origins,
                            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+    install_metrics(app, container)  # GET /metrics, outside /api and the OpenAPI schema
+    app.add_middleware(HttpMetrics)  # the outermost: every answer is counted, a 413 or a CORS preflight too
