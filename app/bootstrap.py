@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.config import Settings, load_or_create_secret
+from app.customer_limits import build_customer_limiter
 from app.live import EventHub
 from app.providers import build_routes
 from app.security import Argon2Hasher, TokenService, UserCache
 from app.webhook_sender import DnsResolver, HttpWebhookSender
 from domain.clock import SystemClock
+from domain.model.customer_limits import CustomerLimiter
 from domain.model.retry import RetryPolicy
 from domain.model.webhooks import RetrySchedule, is_public
 from domain.ports import PaymentProvider, RateLimiter
@@ -71,6 +73,7 @@ class Container:
     webhooks: WebhookService  # merchant endpoints and their delivery log
     webhook_dispatcher: WebhookDispatcher  # sends the deliveries (a scheduler job pumps it)
     routes: list[Route] = field(default_factory=list)  # every provider in routing order
+    customer_limits: CustomerLimiter | None = None  # per-user submission buckets (app/customer_limits.py)
     owner: str = ""  # this process's name in leases and heartbeats
     started_at: float = field(default_factory=time.time)
     wake_drain: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
@@ -166,6 +169,7 @@ def build(settings: Settings | None = None) -> Container:
                           refund_processor, routes=routes, owner=owner,
                           wake_drain=wake_drain, webhooks=webhooks, webhook_dispatcher=webhook_dispatcher,
                           wake_webhooks=wake_webhooks)
+    container.customer_limits = build_customer_limiter(settings, db, clock)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
     # A public event (from any process) may have made deliveries: send them now, not at the next poll.
     hub.subscribe(lambda event: webhooks_due() if is_public(event.type) else None)

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     # Tests only: die (SIGKILL) right after this many provider calls, before the outcome is committed.
     fault_crash_after_charges: int = Field(0, ge=0)
 
+    # Per-customer API limits (docs/scaling.md): each user may submit this many payments and orders a
+    # second, `customer_burst` at once; over it, 429 rate_limited. Shared by every process through the
+    # database, or through Redis when redis_url is set.
+    customer_rate_per_second: Positive = 5.0
+    customer_burst: int = Field(10, ge=1)
+    # Redis (redis://host:6379/0), shared by every process: the customer limits live there when it is set.
+    redis_url: str | None = None
+
     # Merchant webhooks (docs/webhooks.md).
     webhooks_allow_private: bool = False  # endpoints on private, loopback, link-local addresses: dev and tests
     # Seconds to wait after the 1st, 2nd, ... failed try, comma-separated; after the last, a delivery is dead.

@@ -183,6 +183,16 @@ class RateLimiterRow(SQLModel, table=True):
     updated_us: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class CustomerLimitRow(SQLModel, table=True):
+    """One user's submission bucket (per-customer API limits); storage/customer_limits.py updates it."""
+
+    __tablename__ = "customer_limits"
+
+    user_id: str = Field(primary_key=True, max_length=40)
+    tokens_micro: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class MockChargeRow(SQLModel, table=True):
     """The mock provider's ledger: one row per real charge, keyed by the idempotency key."""
 

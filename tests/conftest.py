@@ -28,6 +28,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "demo_data": True,
         "mock_min_latency_ms": 0,
         "mock_max_latency_ms": 0,
+        # Tests submit many payments from one user in a row; the per-customer limit's own tests set it.
+        "customer_rate_per_second": 100_000,
+        "customer_burst": 100_000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query, Response
 from app.api.deps import ContainerDep, CurrentUser
 from app.api.errors import responses
 from app.api.fields import IdempotencyKeyHeader, PaymentStatus, optional_query
-from app.api.idempotency import created_or_replayed, replay_responses
+from app.api.idempotency import replay_responses
+from app.api.rate_limits import key_of, limited
 from app.api.schemas import (
     AttemptList,
     EventList,
@@ -27,12 +28,13 @@ StatusFilter = Annotated[PaymentStatus | None,
 
 
 @router.post("", status_code=202, response_model=PaymentPublic,
-             responses=replay_responses(PaymentPublic, 400, 403, 409, 422))
+             responses=replay_responses(PaymentPublic, 400, 403, 409, 422, 429))
 def submit_payment(body: PaymentCreate, user: CurrentUser, c: ContainerDep,
                    idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Queue a payment (202); the same key and body again replays it (200, Idempotent-Replayed: true)."""
-    payment, replayed = c.payments.submit(user, body.model_dump(by_alias=True, exclude_none=True), idempotency_key)
-    return created_or_replayed(payment.public(), replayed, 202)
+    raw = body.model_dump(by_alias=True, exclude_none=True)
+    return limited(c, user, key_of(idempotency_key, body.idempotency_key),
+                   lambda: c.payments.submit(user, raw, idempotency_key), lambda p: p.public(), 202)
 
 
 @router.get("", response_model=PaymentPage, responses=responses(422))

@@ -11,7 +11,8 @@ from app.api.body import ExactJSONResponse, exact_json, openapi_body
 from app.api.deps import AdminUser, ContainerDep, CurrentUser
 from app.api.errors import responses
 from app.api.fields import IdempotencyKeyHeader, TextQuery, optional_query
-from app.api.idempotency import created_or_replayed, replay_responses
+from app.api.idempotency import replay_responses
+from app.api.rate_limits import key_of, limited
 from app.api.schemas import (
     CartPublic,
     CartQuantity,
@@ -107,12 +108,14 @@ def clear_cart(user: CurrentUser, c: ContainerDep) -> Response:
     return Response(status_code=204)
 
 
-@orders.post("", status_code=201, response_model=OrderPublic, responses=replay_responses(OrderPublic, 400, 409, 422))
+@orders.post("", status_code=201, response_model=OrderPublic,
+             responses=replay_responses(OrderPublic, 400, 409, 422, 429))
 def place_order(body: OrderCreate, user: CurrentUser, c: ContainerDep,
                 idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Price the items on the server, reserve stock and create the order with its payment (201)."""
-    order, replayed = c.orders.place(user, body.for_service(), idempotency_key)
-    return created_or_replayed(order.public(), replayed, 201)
+    raw = body.for_service()
+    return limited(c, user, key_of(idempotency_key, body.idempotency_key),
+                   lambda: c.orders.place(user, raw, idempotency_key), lambda o: o.public(), 201)
 
 
 @orders.get("", response_model=OrderList)

@@ -11,6 +11,7 @@ from typing import Any
 from nicegui import run, ui
 
 from app.bootstrap import Container
+from app.customer_limits import within_limit
 from app.pages.cart_summary import AmountFields, CartBox
 from app.pages.guard import page, still_signed_in
 from app.pages.order_detail import order_url
@@ -291,21 +292,24 @@ class PaymentForm:
         try:
             if from_cart and self.cart_box is not None:
                 try:
-                    placed = await run.io_bound(self.container.orders.place, self.user, raw,
-                                                expected_total=raw["amount"])
+                    placed = await run.io_bound(within_limit, self.container, self.user.id, self.key,
+                                                lambda: self.container.orders.place(self.user, raw,
+                                                                                    expected_total=raw["amount"]))
                 except CartChanged:
                     await self.cart_box.reload()
                     raise
                 if placed is None:
                     return None
-                order, _ = placed
+                order, _, _ = placed
                 assert order.payment_id is not None, "an order is placed with its payment"
                 payment = await run.io_bound(self.container.payments.get, self.user, order.payment_id)
                 return None if payment is None else (payment, order)
-            submitted = await run.io_bound(self.container.payments.submit, self.user, raw)
+            # Under the user's per-customer limit, as the API is: over it, a sentence and nothing stored.
+            submitted = await run.io_bound(within_limit, self.container, self.user.id, self.key,
+                                           lambda: self.container.payments.submit(self.user, raw))
             if submitted is None:
                 return None
-            payment, _ = submitted
+            payment, _, _ = submitted
             return payment, None
         finally:
             self.button.props(remove="loading")

@@ -1,0 +1,72 @@
+"""Per-customer submission buckets in the shared database: one row per user, updated atomically.
+
+The row design is the provider bucket's (storage/limiter.py): tokens in millionths and the time
+of the last refill in microseconds of the wall clock, which processes share. On PostgreSQL the
+user's row is read `FOR UPDATE`, so two processes deciding for one user take turns on that row
+only; other users' rows are not locked, so one customer's storm never waits on another's. On
+SQLite every write transaction holds the in-process write lock and BEGIN IMMEDIATE, so the
+read and the single UPDATE that follows it are one atomic step for every process.
+
+A refused request writes nothing: the refilled state follows from the stored one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from domain.clock import Clock
+from domain.model.customer_limits import CustomerLimitPolicy, LimitDecision, admit, give_back, peek, stored
+from domain.model.rate_limit import BucketState, epoch_us, full_bucket
+from storage.db import Database
+from storage.tables import CustomerLimitRow
+
+
+class DbCustomerLimiter:
+    def __init__(self, db: Database, policy: CustomerLimitPolicy, clock: Clock) -> None:
+        self.db = db
+        self.policy = policy
+        self.clock = clock
+
+    def _locked(self, session: Session, user_id: str, now_us: int) -> BucketState:
+        """The user's bucket, its row locked until the transaction ends (created full if missing)."""
+        query = select(CustomerLimitRow).where(col(CustomerLimitRow.user_id) == user_id).with_for_update()
+        row = session.exec(query).first()
+        if row is None:
+            full = full_bucket(now_us, self.policy.bucket)
+            try:
+                with session.begin_nested():  # another process may create the row at the same moment
+                    session.add(CustomerLimitRow(user_id=user_id, tokens_micro=full.tokens_micro,
+                                                 updated_us=full.updated_us))
+            except IntegrityError:
+                pass
+            row = session.exec(query).one()
+        return stored(row.tokens_micro, row.updated_us, self.policy)
+
+    def _write(self, session: Session, user_id: str, state: BucketState) -> None:
+        session.exec(update(CustomerLimitRow).where(col(CustomerLimitRow.user_id) == user_id)
+                     .values(tokens_micro=state.tokens_micro, updated_us=state.updated_us))
+
+    def check(self, user_id: str) -> LimitDecision:
+        with self.db.session() as session:
+            now_us = epoch_us(self.clock.now())
+            decision, state = admit(self._locked(session, user_id, now_us), now_us, self.policy)
+            if decision.allowed:
+                self._write(session, user_id, state)
+            session.commit()  # a refusal commits only the row's creation, if this was the user's first
+            return decision
+
+    def peek(self, user_id: str) -> LimitDecision:
+        with self.db.session(read_only=True) as session:
+            row = session.exec(select(CustomerLimitRow).where(col(CustomerLimitRow.user_id) == user_id)).first()
+        now_us = epoch_us(self.clock.now())
+        state = full_bucket(now_us, self.policy.bucket) if row is None else stored(
+            row.tokens_micro, row.updated_us, self.policy)
+        return peek(state, now_us, self.policy)
+
+    def give_back(self, user_id: str) -> None:
+        with self.db.session() as session:
+            now_us = epoch_us(self.clock.now())
+            self._write(session, user_id, give_back(self._locked(session, user_id, now_us), now_us, self.policy))
+            session.commit()
