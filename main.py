@@ -1,7 +1,6 @@
 """PayGate's entry point: build settings, wire the app, serve it."""
 
 import contextlib
-import logging
 import os
 import sys
 
@@ -9,19 +8,17 @@ from nicegui import ui
 
 from app.bootstrap import build
 from app.config import ConfigError, load_settings
+from app.logs import setup_logging
 from app.web import setup
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # A 0.1 s job that once takes longer is skipped for a tick, by design (max_instances=1); our job
-    # wrappers log their own failures, so only APScheduler's errors are worth a line.
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     # Everything this process writes (database, secrets, browser sessions) is for its own user only.
     os.umask(0o077)
     try:
         settings = load_settings()
+        # Every logger (uvicorn's too: it gets no config of its own below) as JSON lines or text.
+        setup_logging(settings.resolved_log_format)
         container = build(settings)
         setup(container)
     except ConfigError as e:
@@ -35,7 +32,11 @@ def main() -> None:
                # would believe it from 127.0.0.1, so anyone on the host could pose as any client).
                proxy_headers=False,
                # the OpenAPI schema at /openapi.json and its docs at /docs (NiceGUI turns them off by default)
-               fastapi_docs=True)
+               fastapi_docs=True,
+               # uvicorn's loggers keep no handlers of their own: app/logs.py formats their lines.
+               log_config=None,
+               # NiceGUI prints it (not a log line): it would be the one line of the output that is not JSON
+               show_welcome_message=settings.resolved_log_format == "text")
 
 
 if __name__ in {"__main__", "__mp_main__"}:

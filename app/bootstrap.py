@@ -16,11 +16,13 @@ from app.customer_limits import build_customer_limiter
 from app.live import EventHub
 from app.providers import build_routes
 from app.security import Argon2Hasher, TokenService, UserCache
+from app.tracing import build_tracer
 from app.webhook_sender import DnsResolver, HttpWebhookSender
 from domain.clock import SystemClock
 from domain.model.customer_limits import CustomerLimiter
 from domain.model.retry import RetryPolicy
 from domain.model.webhooks import RetrySchedule, is_public
+from domain.observability import NO_TRACER, Tracer
 from domain.ports import PaymentProvider, RateLimiter
 from domain.services.auth import AuthService, LoginThrottle
 from domain.services.card_vault import CardVault
@@ -78,6 +80,7 @@ class Container:
     started_at: float = field(default_factory=time.time)
     wake_drain: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
     wake_webhooks: list[Callable[[], None]] = field(default_factory=list)  # the scheduler adds its wake-up
+    tracer: Tracer = NO_TRACER  # OpenTelemetry when PAYGATE_OTEL_ENDPOINT is set (app/tracing.py)
 
     def init_storage(self) -> None:
         """Create the schema and, on a first start, the demo data."""
@@ -132,6 +135,7 @@ def build(settings: Settings | None = None) -> Container:
                               vault=vault, holder=owner, hold_seconds=settings.lease_seconds)
     hub = EventHub(uow)
     crash_after = _crash_after(settings)
+    tracer = build_tracer(settings.otel_endpoint)
     processor = PaymentProcessor(
         uow, routes,
         RetryPolicy(settings.retry_base_seconds, 2.0, settings.retry_cap_seconds, settings.retry_max),
@@ -141,6 +145,7 @@ def build(settings: Settings | None = None) -> Container:
                         circuit_wait_seconds=min(5.0, settings.circuit_reset_seconds)),
         vault=vault,
         after_charge=crash_after,
+        tracer=tracer,
     )
     refund_processor = RefundProcessor(processor, after_call=crash_after)
     orders = OrderService(uow, payments, clock, on_placed=work_queued)
@@ -168,7 +173,7 @@ def build(settings: Settings | None = None) -> Container:
                           ProviderEvents(uow, clock), RefundService(uow, clock, on_submitted=work_queued),
                           refund_processor, routes=routes, owner=owner,
                           wake_drain=wake_drain, webhooks=webhooks, webhook_dispatcher=webhook_dispatcher,
-                          wake_webhooks=wake_webhooks)
+                          wake_webhooks=wake_webhooks, tracer=tracer)
     container.customer_limits = build_customer_limiter(settings, db, clock)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
     # A public event (from any process) may have made deliveries: send them now, not at the next poll.

@@ -25,6 +25,7 @@ class ConfigError(Exception):
 Env = Literal["development", "production"]
 ProviderName = Literal["mock", "stripe"]  # the adapters app/providers.py can build
 LimiterStrategy = Literal["database", "memory"]  # "memory" is for one process only
+LogFormat = Literal["text", "json"]  # app/logs.py
 Positive = Annotated[float, Field(gt=0)]
 
 
@@ -90,6 +91,9 @@ class Settings(BaseSettings):
     customer_burst: int = Field(10, ge=1)
     # Redis (redis://host:6379/0), shared by every process: the customer limits live there when it is set.
     redis_url: str | None = None
+    # This replica's name behind a reverse proxy that routes a page's live connection back to the replica
+    # that drew the page (docs/scaling.md, deploy/nginx.conf); empty: no proxy routes on it.
+    replica_name: str = Field("", pattern=r"^[A-Za-z0-9_.-]{0,63}$")
 
     # Merchant webhooks (docs/webhooks.md).
     webhooks_allow_private: bool = False  # endpoints on private, loopback, link-local addresses: dev and tests
@@ -100,6 +104,13 @@ class Settings(BaseSettings):
     webhook_max_in_flight: int = Field(8, ge=1)  # POSTs at once, per process
     webhook_max_in_flight_per_endpoint: int = Field(2, ge=1)
     webhook_poll_seconds: Positive = 1.0  # how often due retries are looked for (new events wake it at once)
+
+    # Observability (docs/logging.md). Logs: one JSON object per line, or readable text; unset, JSON
+    # in production and text in development (see `resolved_log_format`).
+    log_format: LogFormat | None = None
+    # OTLP/HTTP collector (http://host:4318, or its full /v1/traces URL): traces are exported there;
+    # unset, nothing is traced.
+    otel_endpoint: str | None = None
 
     # GET /metrics (docs/operations.md): when set, a scrape must send "Authorization: Bearer <token>";
     # when not, the metrics are open to anyone who reaches the port (set it in production).
@@ -169,6 +180,13 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def resolved_log_format(self) -> LogFormat:
+        """PAYGATE_LOG_FORMAT, or its default: JSON in production, text in development."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.production else "text"
 
     @property
     def resolved_database_url(self) -> str:

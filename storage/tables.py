@@ -59,6 +59,8 @@ class PaymentRow(SQLModel, table=True):
     lease_expires_at: datetime | None = None
     needs_lookup: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     refunded_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    request_id: str | None = Field(default=None, max_length=128)  # the submitting request's (docs/logging.md)
+    traceparent: str | None = Field(default=None, max_length=64)  # its W3C trace context, when traced
 
 
 class RefundRow(SQLModel, table=True):

@@ -14,6 +14,7 @@ from app.api.http_metrics import HttpMetrics
 from app.api.limits import RequestLimits
 from app.api.middleware import ErrorBoundary, MethodFrame
 from app.api.openapi import install_openapi
+from app.api.request_id import RequestContext
 from app.bootstrap import Container
 from app.prometheus import install_metrics
 
@@ -44,5 +45,7 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.cors_origins,
                            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+    # Outside the API's others: every response, CORS's and errors' included, carries the request id.
+    app.add_middleware(RequestContext, container=container)
     install_metrics(app, container)  # GET /metrics, outside /api and the OpenAPI schema
     app.add_middleware(HttpMetrics)  # the outermost: every answer is counted, a 413 or a CORS preflight too

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.bootstrap import Container
 from app.security import InvalidToken, TokenClaims
 from domain.model.users import User
+from domain.observability import bind
 
 bearer = HTTPBearer(auto_error=False, description="A JWT from POST /api/auth/login")
 
@@ -62,6 +63,7 @@ async def current_user(container: ContainerDep,
     found = await token_user(container, credentials.credentials)
     if found is None:
         raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+    bind(user_id=found[1].id)  # the rest of the request's log lines name its user
     return found[1]
 
 

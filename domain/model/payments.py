@@ -141,6 +141,10 @@ class Payment:
     # before the answer was stored): ask the provider before any other charge attempt.
     needs_lookup: bool = False
     refunded_amount: int = 0  # the sum of its succeeded refunds, in minor units
+    # The submitting request's id and W3C traceparent, so the drain (in any process) logs and traces
+    # the payment as part of that request (domain/observability.py). Never in the public view.
+    request_id: str | None = None
+    traceparent: str | None = None
     # New events, not in the outbox yet: the unit of work writes them when it commits, if this
     # object was added or updated in it (domain.ports.NewEvents).
     events: list[Event] = field(default_factory=list, repr=False, compare=False)

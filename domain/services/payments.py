@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -24,9 +25,12 @@ from domain.model.payments import (
 from domain.model.providers import Attempt
 from domain.model.statuses import PaymentStatus
 from domain.model.users import User
+from domain.observability import log_fields
 from domain.ports import PaymentProvider, UnitOfWork, UnitOfWorkFactory
 from domain.services.card_vault import CardVault
 from domain.services.idempotency import create_once, find_replay
+
+log = logging.getLogger("paygate.payments")
 
 MAX_PAGE = 200
 
@@ -118,12 +122,15 @@ class PaymentService:
             self.vault.drop(payment.id)
         payment = payment_or_replay
         if not replayed:
+            log.info("payment submitted", extra={"payment_id": payment.id, "order_id": payment.order_id,
+                                                 "amount": payment.amount, "currency": payment.currency})
             self.on_submitted()
         return payment, replayed
 
     def new_payment(self, request: PaymentRequest, key: str | None, now: datetime) -> Payment:
         """Build a pending payment. The card becomes each provider's token where that needs no call;
         where it does, the card waits in this process's vault and the payment is held for it."""
+        context = log_fields()
         payment = Payment(
             id=new_id("pay"),
             customer_id=request.customer_id,
@@ -137,6 +144,9 @@ class PaymentService:
             idempotency_key=key,
             provider=self.providers[0].name,
             order_id=request.order_id,
+            # The submitting request's (domain/observability.py): the drain logs and traces it as theirs.
+            request_id=context.get("request_id"),
+            traceparent=context.get("traceparent"),
         )
         if request.payment_method_token is not None:
             owner = next((p for p in self.providers if p.owns_token(request.payment_method_token)), None)

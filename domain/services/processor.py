@@ -31,6 +31,7 @@ from domain.model.providers import Attempt, CallKind, CallResult, ChargeRequest,
 from domain.model.rate_limit import Grant, epoch_us
 from domain.model.retry import RetryPolicy
 from domain.model.statuses import PaymentStatus
+from domain.observability import NO_TRACER, OpenSpan, Tracer, log_scope
 from domain.ports import Circuit, PaymentProvider, RateLimiter, UnitOfWorkFactory
 from domain.services.card_vault import CardVault
 
@@ -38,6 +39,12 @@ log = logging.getLogger("paygate.processing")
 
 # Told of every provider call made (provider, kind, outcome, seconds it took): the metrics' hook.
 CallObserver = Callable[[str, CallKind, Outcome, float], None]
+
+
+def log_fields_of(payment: Payment) -> dict[str, str | None]:
+    """What the drain's lines for a payment carry: the submitting request's id and trace context too."""
+    return {"payment_id": payment.id, "order_id": payment.order_id, "user_id": payment.customer_id,
+            "request_id": payment.request_id, "traceparent": payment.traceparent}
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ class PaymentProcessor:
                  config: ProcessorConfig, vault: CardVault | None = None,
                  sleep: Sleep = asyncio.sleep, run_sync: RunSync = asyncio.to_thread,
                  after_charge: Callable[[Payment], None] = lambda p: None,
-                 on_change: Callable[[], None] = lambda: None) -> None:
+                 on_change: Callable[[], None] = lambda: None, tracer: Tracer = NO_TRACER) -> None:
         if not routes:
             raise ValueError("the processor needs at least one provider")
         self.uow = uow
@@ -103,6 +110,7 @@ class PaymentProcessor:
         self._run_sync = run_sync
         self._after_charge = after_charge  # a fault-injection point for crash tests
         self._on_change = on_change
+        self.tracer = tracer  # spans of the drain (domain/observability.py); none by default
         self.last_progress: datetime = clock.now()  # a claim, a grant or an answer: the drain is moving
         self.call_observers: list[CallObserver] = []
         self.stopping = False
@@ -133,20 +141,9 @@ class PaymentProcessor:
                 if payment is None:
                     break
                 self._on_change()
-                plan = await self._run_sync(self.plan, payment)
-                if isinstance(plan, Verdict):
-                    await self._run_sync(self._apply_verdict, payment.id, plan)
-                    self._on_change()
+                task = await self._start(payment)
+                if task is None:
                     continue
-                # Whatever touches the database before a call is done before its token is taken.
-                ready, attempt = await self._run_sync(self._before_call, payment.id, plan)
-                if not ready:
-                    continue
-                grant = await self._wait_for_token(payment, plan.route, attempt)
-                self.last_progress = self.clock.now()
-                if grant is None:
-                    continue
-                task = asyncio.create_task(self._attempt(payment, plan, grant, attempt))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 count += 1
@@ -156,6 +153,37 @@ class PaymentProcessor:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
         return count
+
+    async def _start(self, payment: Payment) -> asyncio.Task[None] | None:
+        """Plan a claimed payment, do what precedes its call and wait for its token: the task that
+        makes the call, or None. The payment's log lines carry the request that submitted it, and its
+        span (a child of that request's) lasts until the task is done."""
+        with log_scope(**log_fields_of(payment)):
+            span = self.tracer.start("payment.process", payment.traceparent,
+                                     {"payment.id": payment.id, "payment.attempt": payment.attempts})
+            task: asyncio.Task[None] | None = None
+            try:
+                with span.use():
+                    log.info("payment claimed", extra={"attempt": payment.attempts, "status": str(payment.status)})
+                    plan = await self._run_sync(self.plan, payment)
+                    if isinstance(plan, Verdict):
+                        await self._run_sync(self._apply_verdict, payment.id, plan)
+                        self._on_change()
+                        return None
+                    # Whatever touches the database before a call is done before its token is taken.
+                    ready, attempt = await self._run_sync(self._before_call, payment.id, plan)
+                    if not ready:
+                        return None
+                    grant = await self._wait_for_token(payment, plan.route, attempt)
+                    self.last_progress = self.clock.now()
+                    if grant is None:
+                        return None
+                    # The task inherits the log scope and the current span (it copies the context).
+                    task = asyncio.create_task(self._attempt(payment, plan, grant, attempt, span))
+                    return task
+            finally:
+                if task is None:
+                    span.end()
 
     # --- routing ---------------------------------------------------------------------------
     def _all_circuits_open(self) -> bool:
@@ -253,13 +281,18 @@ class PaymentProcessor:
             self._settle(payment)
             uow.payments.update(payment)
             uow.commit()
+        log.info("payment %s: %s", payment.status, verdict.code, extra={"status": str(payment.status),
+                                                                       "code": verdict.code})
 
     async def _wait_for_token(self, payment: Payment, route: Route, attempt: Attempt | None = None) -> Grant | None:
         """take_token for a payment: None when its lease was lost, or when the processor stops (the
         payment is handed back, and `attempt`, a charge not sent, withdrawn)."""
-        return await self.take_token(route, renew=lambda: self._renew(payment.id),
-                                     still_mine=lambda: self._still_mine(payment.id),
-                                     hand_back=lambda: self._hand_back(payment.id, attempt))
+        with self.tracer.span("payment.token_wait", {"provider": route.name}) as span:
+            grant = await self.take_token(route, renew=lambda: self._renew(payment.id),
+                                          still_mine=lambda: self._still_mine(payment.id),
+                                          hand_back=lambda: self._hand_back(payment.id, attempt))
+            span.set("granted", grant is not None)
+            return grant
 
     async def take_token(self, route: Route, *, renew: Callable[[], bool], still_mine: Callable[[], bool],
                          hand_back: Callable[[], None]) -> Grant | None:
@@ -381,7 +414,7 @@ class PaymentProcessor:
         started_at = self.clock.now()
         started = time.perf_counter()
         try:
-            result = await asyncio.wait_for(call(), self.config.call_timeout_seconds)
+            result = await self._traced_call(route, kind, call)
         except TimeoutError:
             result = (CallResult.error if kind is CallKind.TOKENIZE else CallResult.not_known)(
                 "provider_timeout", "the provider did not answer in time")
@@ -391,11 +424,23 @@ class PaymentProcessor:
                 else CallResult.not_known("connection_lost", "the connection to the provider was lost")
         elapsed = time.perf_counter() - started
         latency_ms = round(elapsed * 1000)
+        log.info("provider call: %s %s", kind, result.outcome,
+                 extra={"provider": route.name, "kind": str(kind), "outcome": str(result.outcome),
+                        "code": result.code, "latency_ms": latency_ms})
         self.last_progress = self.clock.now()
         for observe in self.call_observers:
             observe(route.name, kind, result.outcome, elapsed)
         await self._run_sync(route.circuit.end, ticket, result)
         return result, started_at, latency_ms
+
+    async def _traced_call(self, route: Route, kind: CallKind, call: Callable[[], Awaitable[CallResult]]) -> CallResult:
+        """The call within the timeout, as a span of the current trace (a timeout is recorded on it)."""
+        with self.tracer.span(f"provider.{kind}", {"provider": route.name, "kind": str(kind)}) as span:
+            result = await asyncio.wait_for(call(), self.config.call_timeout_seconds)
+            span.set("outcome", str(result.outcome))
+            if result.code:
+                span.set("code", result.code)
+            return result
 
     async def _invoke(self, payment: Payment, step: Step) -> CallResult:
         provider = step.route.provider
@@ -489,9 +534,11 @@ class PaymentProcessor:
         tolerance_us = 0.8 * config.safety_margin / config.refill_per_second * 1_000_000
         return epoch_us(self.clock.now()) - grant.at_us > tolerance_us
 
-    async def _attempt(self, payment: Payment, step: Step, grant: Grant, attempt: Attempt | None) -> None:
+    async def _attempt(self, payment: Payment, step: Step, grant: Grant, attempt: Attempt | None,
+                       span: OpenSpan | None = None) -> None:
         """Make the planned call (its token is taken), apply the outcome, and go on while the plan
-        has a next call (a lookup that found nothing, a token made): each waits for its own token."""
+        has a next call (a lookup that found nothing, a token made): each waits for its own token.
+        `span`, the payment's, ends with this task."""
         try:
             while True:
                 while self._late(grant, step.route):
@@ -510,7 +557,12 @@ class PaymentProcessor:
                 result, attempt = called
                 if step.kind is CallKind.CHARGE:
                     self._after_charge(payment)
-                updated = await self._run_sync(self._apply, payment.id, step, result, attempt)
+                with self.tracer.span("payment.outcome", {"outcome": str(result.outcome)}) as outcome_span:
+                    updated = await self._run_sync(self._apply, payment.id, step, result, attempt)
+                    if updated is not None:
+                        outcome_span.set("payment.status", str(updated.status))
+                        log.info("payment %s", updated.status, extra={"status": str(updated.status),
+                                                                      "code": updated.failure_code})
                 self._on_change()
                 if updated is None or not self._mine(updated):  # settled, or waiting (released or held)
                     return
@@ -531,3 +583,6 @@ class PaymentProcessor:
         except Exception:
             # The lease expires and another drain picks the payment up again.
             log.exception("payment %s: attempt failed; it will be claimed again", payment.id)
+        finally:
+            if span is not None:
+                span.end()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, String, Text, select
 
 from app.bootstrap import Container
+from app.logs import formatter
+from tests.conftest import TEST_SECRET
 
 PAN = "4242424242424242"
 CVC = "987"  # unusual, so a search for it means something
@@ -24,6 +28,18 @@ def paid(client: TestClient, container: Container, customer_headers: dict[str, s
     caplog.set_level(logging.DEBUG)
     for name in list(logging.root.manager.loggerDict):
         caplog.set_level(logging.DEBUG, logger=name)
+    # The JSON lines as the server writes them (formatted when logged, within the request's context).
+    json_log = io.StringIO()
+    json_handler = logging.StreamHandler(json_log)
+    json_handler.setFormatter(formatter("json"))
+    logging.getLogger().addHandler(json_handler)
+    try:
+        return _pay(client, container, customer_headers) | {"json_log": json_log.getvalue()}
+    finally:
+        logging.getLogger().removeHandler(json_handler)
+
+
+def _pay(client: TestClient, container: Container, customer_headers: dict[str, str]) -> dict:
     response = client.post("/api/payments", headers=customer_headers,
                            json={"amount": 4200, "currency": "USD", "description": "card test", "card": CARD,
                                  "idempotencyKey": "card-test"})
@@ -97,6 +113,30 @@ def test_the_responses_never_hold_the_card_number_or_cvc(paid: dict) -> None:
     for text in texts:
         assert PAN not in text
         assert "cvc" not in text.lower()
+
+
+def test_no_json_log_line_holds_card_data_a_token_or_a_secret(paid: dict, container: Container,
+                                                              customer_headers: dict[str, str]) -> None:
+    lines = paid["json_log"].splitlines()
+    card_tokens = [v for table, column, v in text_values(container) if column == "card_tokens"]
+    tokens = [token for value in card_tokens for token in json.loads(value).values()]
+    jwt = customer_headers["Authorization"].removeprefix("Bearer ")
+    secrets = [TEST_SECRET, container.storage_secret, jwt, jwt.split(".")[2], *tokens]
+
+    parsed = [json.loads(line) for line in lines]
+
+    assert tokens, "the payment has no provider token to look for"
+    assert any(line.get("payment_id") == paid["payment"]["id"] and line["message"] == "payment completed"
+               for line in parsed), "the JSON log has no line of the payment"
+    for line, data in zip(lines, parsed, strict=True):
+        assert PAN not in line and PAN[-4:] + CVC not in line
+        assert "cvc" not in line.lower() and f'"{CVC}"' not in line
+        if data["logger"].startswith("sqlalchemy."):
+            # SQL echo: off in the server (SQLAlchemy keeps its loggers at WARNING); the fixture turns it
+            # on so that even the statements' parameters are searched for the card number (above).
+            continue
+        for secret in secrets:
+            assert secret not in line, data["logger"]
 
 
 def test_no_log_record_holds_the_card_number_or_cvc(paid: dict, caplog: pytest.LogCaptureFixture) -> None:
