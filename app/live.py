@@ -7,6 +7,7 @@ is at least once; each event carries its id, so a subscriber can drop a repeat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ Subscriber = Callable[[Event], None]
 # On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a lower
 # number can appear after a higher one. Gaps are watched this long before they are given up.
 GAP_PATIENCE_SECONDS = 10.0
+# The least time between two reads of the outbox when wake-ups pour in (a storm of submissions).
+MIN_GAP_SECONDS = 0.005
 
 
 def _seq(event: Event) -> int:
@@ -37,6 +40,8 @@ class EventHub:
         self._floor: int | None = None  # every seq <= floor has been seen or given up
         self._seen: set[int] = set()
         self._gaps: dict[int, float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # while run() tails
+        self._wake: asyncio.Event | None = None
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         self._next += 1
@@ -91,3 +96,30 @@ class EventHub:
         events = await asyncio.to_thread(self.poll)
         if events:
             self.publish(events)
+
+    def wake(self) -> None:
+        """Read the outbox now (callable from any thread): a local commit or a NOTIFY wrote events."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    async def run(self, poll_seconds: float, min_gap_seconds: float = MIN_GAP_SECONDS) -> None:
+        """Tail the outbox until cancelled: at once when woken, else every `poll_seconds` (the fallback,
+        and all there is for other processes' events on SQLite). Ticks are at least `min_gap_seconds`
+        apart, so a storm of commits is read in batches rather than one query per commit."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                self._wake.clear()
+                started = time.monotonic()
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("the outbox tail failed; it runs again at the next interval")
+                rest = min_gap_seconds - (time.monotonic() - started)
+                if rest > 0:
+                    await asyncio.sleep(rest)
+        finally:
+            self._loop = self._wake = None

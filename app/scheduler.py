@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.bootstrap import Container
 from app.metrics import Sampler
+from storage.listen import OutboxListener
 
 log = logging.getLogger("paygate.scheduler")
 
@@ -33,6 +34,8 @@ class Jobs:
         self.last_drain_tick: float | None = None  # time.time() when a drain pass last finished cleanly
         self.last_drain_error: str | None = None
         self.started_at: float | None = None
+        self._tail_task: asyncio.Task[None] | None = None
+        self.listener: OutboxListener | None = None
 
     @property
     def running(self) -> bool:
@@ -67,8 +70,13 @@ class Jobs:
                                seconds=max(1.0, settings.lease_seconds / 6), max_instances=1, coalesce=True)
         self.scheduler.add_job(self._hold_cards, "interval", id="hold-cards",
                                seconds=max(1.0, settings.lease_seconds / 3), max_instances=1, coalesce=True)
-        self.scheduler.add_job(self._tail, "interval", id="outbox", seconds=settings.outbox_poll_seconds,
-                               max_instances=1, coalesce=True)
+        # The outbox tail: woken by this process's commits of events and, on PostgreSQL, by other
+        # processes' NOTIFY (storage/listen.py); the poll is the fallback.
+        self._tail_task = self._loop.create_task(self.container.hub.run(settings.outbox_poll_seconds))
+        self.container.db.on_events_committed.append(self.container.hub.wake)
+        if not self.container.db.is_sqlite:
+            self.listener = OutboxListener(self.container.db.url, self.container.hub.wake)
+            self.listener.start()
         self.scheduler.add_job(self._deliver, "interval", id="deliveries", seconds=settings.outbox_poll_seconds * 2,
                                max_instances=1, coalesce=True)
         if self.sampler is not None:
@@ -91,6 +99,12 @@ class Jobs:
             self.container.wake_drain.remove(self.wake)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.container.hub.wake in self.container.db.on_events_committed:
+            self.container.db.on_events_committed.remove(self.container.hub.wake)
+        if self._tail_task is not None:
+            self._tail_task.cancel()
+        if self.listener is not None:
+            self.listener.stop(timeout=0)  # a daemon thread; it ends at its next check
 
     def wake(self) -> None:
         """Run the drain job now (callable from any thread), so an idle gateway starts at once."""
@@ -177,9 +191,6 @@ class Jobs:
 
     async def _deliver(self) -> None:
         await _guarded(asyncio.to_thread(self.container.deliveries.run_all, 200), "event deliveries")
-
-    async def _tail(self) -> None:
-        await _guarded(self.container.hub.tick(), "the outbox tail")
 
 
 async def _guarded(work: Awaitable[object], what: str) -> None:

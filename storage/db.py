@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,11 @@ from domain.clock import utc
 from storage import tables  # noqa: F401  (registers the tables on the metadata)
 from storage.tables import HeartbeatRow
 
+log = logging.getLogger("paygate.db")
+
 BUSY_TIMEOUT_MS = 10_000
+# PostgreSQL's NOTIFY channel for "the outbox has new events" (storage/listen.py listens on it).
+OUTBOX_CHANNEL = "paygate_outbox"
 
 
 @overload
@@ -50,6 +55,9 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        # Called (from the committing thread) after each commit that wrote outbox events: this
+        # process's outbox tail reads them at once instead of at its next poll.
+        self.on_events_committed: list[Callable[[], None]] = []
         if self.is_sqlite:
             self.engine = self._sqlite_engine(url, "BEGIN IMMEDIATE")
             self.read_engine = self._sqlite_engine(url, "BEGIN")
@@ -97,6 +105,13 @@ class Database:
             return
         with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    def events_committed(self) -> None:
+        for callback in list(self.on_events_committed):
+            try:
+                callback()
+            except Exception:  # a wake-up is an optimisation; the poll still finds the events
+                log.exception("an outbox wake-up failed")
 
     def ping(self) -> None:
         with self.read_engine.connect() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from domain.model.errors import DuplicateKey
@@ -23,7 +24,7 @@ from domain.ports import (
     UserRepository,
     WebhookRepository,
 )
-from storage.db import Database
+from storage.db import OUTBOX_CHANNEL, Database
 from storage.deliveries import SqlDeliveryRepository
 from storage.refunds import SqlRefundRepository
 from storage.repositories import (
@@ -65,7 +66,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(self.session)
         self.payments = SqlPaymentRepository(self.session, self.new_events)
         self.idempotency = SqlIdempotencyRepository(self.session)
-        self.outbox = SqlOutboxRepository(self.session)
+        self.outbox = self._outbox = SqlOutboxRepository(self.session)
         self.products = SqlProductRepository(self.session)
         self.carts = SqlCartRepository(self.session)
         self.orders = SqlOrderRepository(self.session, self.new_events)
@@ -87,11 +88,18 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.new_events.write(self.outbox, self.deliveries, self.webhooks)  # in this transaction, before it commits
+        wrote_events = self._outbox.added > 0
+        if wrote_events and not self.db.is_sqlite:
+            # Delivered to every listening process when (and only if) this transaction commits.
+            self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
         try:
             self.session.commit()
         except IntegrityError:
             self.session.rollback()
             raise DuplicateKey("a unique key is already taken") from None
+        self._outbox.added = 0
+        if wrote_events:
+            self.db.events_committed()
 
 
 class SqlUnitOfWorkFactory:
