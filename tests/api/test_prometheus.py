@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml  # type: ignore[import-untyped]
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from app.api import install_api
+from app.api.http_metrics import RouteTemplates
 from app.bootstrap import Container, build
 from app.prometheus import FleetCollector, FleetSnapshot
 from domain.model.events import Event
@@ -246,3 +248,32 @@ def test_the_operations_guides_yaml_blocks_parse_and_name_only_metrics_a_scrape_
     assert all(rule["annotations"]["summary"] for rule in alerts)
     assert used <= recorded, used - recorded
     assert named and named <= exposed, named - exposed
+
+
+def route_table_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/api/things/{thing_id}")
+    def thing(thing_id: str) -> str:
+        return thing_id
+
+    @app.get("/_nicegui/{version}/static/{name}")
+    def asset(version: str, name: str) -> str:
+        return name
+
+    app.mount("/files", StaticFiles(directory=str(Path(__file__).parent)), name="files")
+    return app
+
+
+@pytest.mark.parametrize(("method", "path", "template"), [
+    ("GET", "/api/things/th_123", "/api/things/{thing_id}"),
+    ("HEAD", "/api/things/th_123", "/api/things/{thing_id}"),
+    ("DELETE", "/api/things/th_123", "/api/things/{thing_id}"),  # answered 405 by that route
+    ("GET", "/_nicegui/3.18.0/static/quasar.js", "/_nicegui"),
+    ("GET", "/_nicegui/anything/else", "/_nicegui"),
+    ("GET", "/files/secret/report.pdf", "/files"),
+    ("GET", "/api/things", "unmatched"),
+    ("GET", "/etc/passwd", "unmatched"),
+])
+def test_a_request_is_labelled_with_the_template_that_serves_it(method: str, path: str, template: str) -> None:
+    assert RouteTemplates().template(route_table_app(), method, path) == template
