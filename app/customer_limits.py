@@ -6,10 +6,11 @@ its user's bucket before anything is stored; without one it is refused (429 `rat
 nothing changes. A request that replays an earlier one (same user, same idempotency key) changes
 nothing either, so it is never refused, and the token it may have taken is given back.
 
-The headers follow draft-ietf-httpapi-ratelimit-headers-11 (structured fields):
+The headers follow draft-ietf-httpapi-ratelimit-headers (revision 10, and 11, which keeps its syntax;
+structured fields, the policy's name a String):
 `RateLimit-Policy: "customer";q=<burst>;w=<seconds to refill an empty bucket>` and
-`RateLimit: "customer";r=<submissions left now>;t=<seconds>`, where `t` is Retry-After when
-nothing is left and otherwise the seconds until the bucket is full again.
+`RateLimit: "customer";r=<submissions left now>;t=<seconds until one more is available>` (so `t`
+is Retry-After when nothing is left, and 0 when the bucket is full).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class RedisCustomerLimiter:
 
     def _unchecked(self, error: redis.RedisError) -> LimitDecision:
         log.warning("the customer limit could not be checked in Redis (%s); the request is let through", error)
-        return LimitDecision(True, 0, 0, self.policy.window_seconds, self.policy)
+        return LimitDecision(True, 0, 0, 1, self.policy)
 
     def check(self, user_id: str) -> LimitDecision:
         try:
@@ -147,11 +148,10 @@ def build_customer_limiter(settings: Settings, db: Database, clock: Clock) -> Cu
 
 
 def rate_limit_headers(decision: LimitDecision) -> dict[str, str]:
-    """The draft's two fields; `RateLimit`'s `t` is the wait when nothing is left, else the time to full."""
+    """The draft's two fields (the policy's name is a constant identifier, not data from a request)."""
     policy = decision.policy
-    reset = decision.retry_after if decision.remaining == 0 and not decision.allowed else decision.reset
     return {"RateLimit-Policy": f'"{policy.name}";q={policy.burst};w={policy.window_seconds}',
-            "RateLimit": f'"{policy.name}";r={decision.remaining};t={reset}'}
+            "RateLimit": f'"{policy.name}";r={decision.remaining};t={decision.next_in}'}
 
 
 class SubmissionRateLimited(RateLimited):

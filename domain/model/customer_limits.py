@@ -44,7 +44,9 @@ class LimitDecision:
     allowed: bool
     remaining: int  # whole submissions the user may make right now, after this one
     retry_after: int  # whole seconds (at least 1) until a refused user may submit again; 0 when allowed
-    reset: int  # whole seconds until the user's bucket is full again (the quota is whole again)
+    # Whole seconds until one more submission becomes available (0 when the bucket is full): the
+    # draft's `t`, "the number of seconds until additional quota ... is made available".
+    next_in: int
     policy: CustomerLimitPolicy
 
 
@@ -59,11 +61,13 @@ def decision_of(state: BucketState, allowed: bool, policy: CustomerLimitPolicy) 
     """What `state` (the bucket just after the request was decided) means for the caller."""
     config = policy.bucket
     remaining = state.tokens_micro // MICRO
-    reset = _seconds(config.capacity_micro - state.tokens_micro, config)
-    if allowed:
-        return LimitDecision(True, remaining, 0, reset, policy)
-    retry_after = max(1, _seconds(MICRO - state.tokens_micro, config))
-    return LimitDecision(False, 0, retry_after, max(reset, retry_after), policy)
+    if not allowed:
+        retry_after = max(1, _seconds(MICRO - state.tokens_micro, config))
+        return LimitDecision(False, 0, retry_after, retry_after, policy)
+    if state.tokens_micro >= config.capacity_micro:
+        return LimitDecision(True, remaining, 0, 0, policy)
+    next_whole = (remaining + 1) * MICRO
+    return LimitDecision(True, remaining, 0, max(1, _seconds(next_whole - state.tokens_micro, config)), policy)
 
 
 def admit(state: BucketState, now_us: int, policy: CustomerLimitPolicy) -> tuple[LimitDecision, BucketState]:

@@ -94,9 +94,22 @@ def test_the_headers_follow_the_ietf_draft():
         limiter.check("usr_a")
     refused = limiter.check("usr_a")
 
+    assert rate_limit_headers(limiter.peek("usr_fresh"))["RateLimit"] == '"customer";r=10;t=0'  # full: no more to come
     assert rate_limit_headers(first) == {"RateLimit-Policy": '"customer";q=10;w=2', "RateLimit": '"customer";r=9;t=1'}
     assert rate_limit_headers(refused) == {"RateLimit-Policy": '"customer";q=10;w=2',
                                            "RateLimit": '"customer";r=0;t=1'}
+
+
+def test_t_is_the_whole_seconds_until_one_more_submission_is_available():
+    clock = FakeClock()
+    limiter = InMemoryCustomerLimiter(CustomerLimitPolicy(rate_per_second=0.25, burst=4), clock)
+    limiter.check("usr_a")
+    limiter.check("usr_a")  # 2 left; the next token in 4 s
+
+    clock.advance(1.5)
+    decision = limiter.peek("usr_a")
+
+    assert (decision.remaining, decision.next_in) == (2, 3)  # 2.5 s to go, rounded up
 
 
 def test_a_policy_that_admits_nothing_is_refused():
