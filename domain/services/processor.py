@@ -131,12 +131,12 @@ class PaymentProcessor:
         count = 0
         try:
             while not self.stopping:
-                if await self._run_sync(self._all_circuits_open):
-                    break  # nothing can be sent anywhere: payments wait where they are, untouched
                 # Claimed and marked processing first, then the token: nothing but this task's start
                 # stands between the grant and the provider's receipt of the call, so the calls keep
                 # the spacing the bucket gave them.
-                payment = await self._run_sync(self._claim, unknown_only)
+                nothing_open, payment = await self._run_sync(self._claim_unless_all_open, unknown_only)
+                if nothing_open:
+                    break  # nothing can be sent anywhere: payments wait where they are, untouched
                 self.last_progress = self.clock.now()
                 if payment is None:
                     break
@@ -165,13 +165,13 @@ class PaymentProcessor:
             try:
                 with span.use():
                     log.info("payment claimed", extra={"attempt": payment.attempts, "status": str(payment.status)})
-                    plan = await self._run_sync(self.plan, payment)
+                    # Whatever touches the database before a call is done before its token is taken
+                    # (in the same trip to a thread as the plan: each trip costs latency under load).
+                    plan, ready, attempt = await self._run_sync(self._plan_and_prepare, payment)
                     if isinstance(plan, Verdict):
                         await self._run_sync(self._apply_verdict, payment.id, plan)
                         self._on_change()
                         return None
-                    # Whatever touches the database before a call is done before its token is taken.
-                    ready, attempt = await self._run_sync(self._before_call, payment.id, plan)
                     if not ready:
                         return None
                     grant = await self._wait_for_token(payment, plan.route, attempt)
@@ -184,6 +184,20 @@ class PaymentProcessor:
             finally:
                 if task is None:
                     span.end()
+
+    def _claim_unless_all_open(self, unknown_only: bool) -> tuple[bool, Payment | None]:
+        """(True, None) when every circuit is open (nothing is claimed); else (False, a claimed payment or None)."""
+        if self._all_circuits_open():
+            return True, None
+        return False, self._claim(unknown_only)
+
+    def _plan_and_prepare(self, payment: Payment) -> tuple[Step | Verdict, bool, Attempt | None]:
+        """A claimed payment's plan and, for a call, what precedes it (_before_call)."""
+        plan = self.plan(payment)
+        if isinstance(plan, Verdict):
+            return plan, False, None
+        ready, attempt = self._before_call(payment.id, plan)
+        return plan, ready, attempt
 
     # --- routing ---------------------------------------------------------------------------
     def _all_circuits_open(self) -> bool:
@@ -309,9 +323,10 @@ class PaymentProcessor:
                 # Before each try, not after a grant (nothing may stand between a grant and its call):
                 # a process that stalled past its lease finds the work taken, and leaves it to the new
                 # owner. A stall after the grant makes the token late, and the next try checks again.
-                if not await self._run_sync(still_mine):
+                mine_and_grant = await self._run_sync(self._still_mine_then_try, still_mine, route)
+                if mine_and_grant is None:
                     return None
-                grant: Grant = await self._run_sync(route.limiter.try_acquire)
+                grant: Grant = mine_and_grant
                 if grant.granted:
                     return grant
                 if (self.clock.now() - last_renewal).total_seconds() >= renew_every:
@@ -324,6 +339,11 @@ class PaymentProcessor:
             # another process) need not wait for the lease to run out.
             hand_back()
             raise
+
+    @staticmethod
+    def _still_mine_then_try(still_mine: Callable[[], bool], route: Route) -> Grant | None:
+        """None when the work is no longer ours; else the limiter's answer (one trip to a thread for both)."""
+        return route.limiter.try_acquire() if still_mine() else None
 
     def _hand_back(self, payment_id: str, attempt: Attempt | None) -> None:
         """Give up the lease of a payment whose call was not sent; withdraw that call's attempt row."""
