@@ -22,7 +22,7 @@ from domain.observability import log_fields
 # Fields our code passes as `extra=` that become keys of the line (other libraries' extras stay out:
 # uvicorn's `color_message`, say).
 EXTRAS = ("payment_id", "order_id", "user_id", "request_id", "amount", "currency", "status", "provider", "kind",
-          "outcome", "code", "latency_ms", "attempt")
+          "outcome", "code", "latency_ms", "attempt", "method", "path", "duration_ms")
 
 
 def add_log_context(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
@@ -39,10 +39,10 @@ def add_log_context(_logger: WrappedLogger, _name: str, event: EventDict) -> Eve
 
 
 def rename_event_to_message(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
-    """`event` is called `message`, and the four fixed keys come first, in one order."""
+    """`event` is called `message`, the four fixed keys come first, in one order, and empty fields go."""
     head = {"timestamp": event.pop("timestamp", None), "level": event.pop("level", None),
             "logger": event.pop("logger", None), "message": event.pop("event", "")}
-    return {**head, **event}
+    return {**head, **{key: value for key, value in event.items() if value is not None}}  # only what is known
 
 
 def render_text(_logger: WrappedLogger, _name: str, event: EventDict) -> str:

@@ -10,6 +10,8 @@ server span, and its traceparent joins the log context (the payment keeps it as 
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.tracing import OtelTracer, traceparent
 from domain.observability import log_scope
+
+log = logging.getLogger("paygate.http")
 
 HEADER = b"x-request-id"
 MAX_LENGTH = 128
@@ -56,13 +60,20 @@ class RequestContext:
             return
         request_id = request_id_of(scope)
         tracer = getattr(self.container, "tracer", None)
+        started = time.perf_counter()
+        status: list[int] = []
         with log_scope(request_id=request_id), self._span(tracer, scope) as span:
             if span is not None:
                 with log_scope(traceparent=traceparent()):
-                    await self.app(scope, receive, _echo(request_id, send, span))
+                    await self.app(scope, receive, _echo(request_id, send, span, status))
                     _name_span(span, scope)
             else:
-                await self.app(scope, receive, _echo(request_id, send, None))
+                await self.app(scope, receive, _echo(request_id, send, None, status))
+            if status and status[0] >= 400:
+                # An error's line, so the id a client quotes from the response leads to it.
+                log.info("%s %s answered %d", scope["method"], scope["path"], status[0],
+                         extra={"status": status[0], "method": scope["method"], "path": scope["path"],
+                                "duration_ms": round((time.perf_counter() - started) * 1000)})
 
     @staticmethod
     @contextlib.contextmanager
@@ -84,11 +95,13 @@ def _name_span(span: Any, scope: Scope) -> None:
         span.set_attribute("http.route", route)
 
 
-def _echo(request_id: str, send: Send, span: Any) -> Send:
+def _echo(request_id: str, send: Send, span: Any, status: list[int]) -> Send:
+    """`send` with the request id added to the response's headers; the status goes into `status`."""
     async def send_with_id(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
             message = {**message, "headers": [*headers, (HEADER, request_id.encode("latin-1"))]}
+            status.append(message["status"])
             if span is not None:
                 span.set_attribute("http.response.status_code", message["status"])
         await send(message)
