@@ -22,8 +22,9 @@ Subscriber = Callable[[Event], None]
 # On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a lower
 # number can appear after a higher one. Gaps are watched this long before they are given up.
 GAP_PATIENCE_SECONDS = 10.0
-# The least time between two reads of the outbox when wake-ups pour in (a storm of submissions).
-MIN_GAP_SECONDS = 0.005
+# The least time between two reads of the outbox when wake-ups pour in (a storm of submissions): each
+# read costs a query and wakes the webhook pass, so a storm is read in batches. An idle gateway reads at once.
+MIN_GAP_SECONDS = 0.025
 
 
 def _seq(event: Event) -> int:
