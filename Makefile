@@ -42,6 +42,7 @@ fuzz: $(VENV)/.dev  ## Schemathesis against a real server, every check and phase
 bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
 	$(PY) -m bench.startup
 	$(PY) -m bench.payments
+	$(PY) -m bench.events
 	$(PY) -m bench.providers
 	$(PY) -m bench.webhooks
 	$(PY) -m bench.pages
