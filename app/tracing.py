@@ -49,6 +49,14 @@ def _using(span: trace.Span) -> Iterator[None]:
         yield
 
 
+def _resource() -> Resource:
+    """service.name "paygate", unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES names the service."""
+    detected = Resource.create()  # reads both variables
+    if str(detected.attributes.get("service.name", "")).startswith("unknown_service"):
+        return detected.merge(Resource({"service.name": "paygate"}))
+    return detected
+
+
 def traceparent() -> str | None:
     """The W3C traceparent of the current span, or None when nothing is traced."""
     carrier: dict[str, str] = {}
@@ -59,7 +67,7 @@ def traceparent() -> str | None:
 class OtelTracer:
     def __init__(self, exporter: SpanExporter, batch: bool = True) -> None:
         """Spans go to `exporter`: in batches (production), or one by one (`batch=False`, for tests)."""
-        self.provider = TracerProvider(resource=Resource.create({"service.name": "paygate"}))
+        self.provider = TracerProvider(resource=_resource())
         self.provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("paygate")
 
