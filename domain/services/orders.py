@@ -4,6 +4,7 @@ same transaction), read them, and settle them when their payment finishes."""
 from __future__ import annotations
 
 import builtins
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,8 @@ from domain.services.payments import (
     encode_cursor,
     resolve_idempotency_key,
 )
+
+log = logging.getLogger("paygate.orders")
 
 
 class OrderService:
@@ -105,6 +108,8 @@ class OrderService:
                 if payment_id != stored:
                     self.payments.vault.drop(payment_id)
         if not replayed:
+            log.info("payment submitted", extra={"payment_id": order.payment_id, "order_id": order.id,
+                                                 "amount": order.total_amount, "currency": order.currency})
             self.on_placed()
         return order, replayed
 

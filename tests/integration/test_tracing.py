@@ -1,7 +1,11 @@
-"""One trace follows a payment: HTTP submit → the drain's span → token wait → provider call → outcome."""
+"""One trace follows a payment: HTTP submit → the drain's span → token wait → provider call → outcome;
+and the drain's log lines for a payment carry the request (and order) it came from."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from app.bootstrap import Container
+from app.logs import formatter
 from app.tracing import OtelTracer, otlp_url
 from domain.observability import NO_TRACER
 
@@ -126,3 +131,34 @@ def test_every_response_carries_a_request_id_errors_included(client: TestClient)
 ])
 def test_the_endpoint_names_the_collector_or_its_traces_url(given: str, url: str) -> None:
     assert otlp_url(given) == url
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """The JSON lines the process writes meanwhile (formatted when logged, as the server's handler does)."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter("json"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield out
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_the_drain_s_lines_for_an_order_s_payment_carry_the_order_and_the_placing_request(
+        client: TestClient, container: Container, customer_headers: dict[str, str],
+        json_log: io.StringIO) -> None:
+    placed = client.post("/api/orders", headers={**customer_headers, "X-Request-ID": "req-order-1"},
+                         json={"items": [{"productId": "prod_013", "quantity": 1}], "card": CARD})
+    client.portal.call(container.processor.drain)
+
+    order = placed.json()
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    path = [line for line in lines if line.get("payment_id") == order["paymentId"]]
+    assert placed.status_code == 201, placed.text
+    assert [line["message"] for line in path] == ["payment submitted", "payment claimed",
+                                                  "provider call: charge approved", "payment completed"]
+    assert {(line["request_id"], line["order_id"]) for line in path} == {("req-order-1", order["id"])}
