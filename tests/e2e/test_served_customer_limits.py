@@ -7,9 +7,11 @@ machine's speed. The PostgreSQL test needs PAYGATE_TEST_POSTGRES_URL, the Redis 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import httpx
@@ -94,3 +96,33 @@ def test_two_servers_with_redis_share_each_users_limit(server_factory: Callable[
         r.delete(KEY_PREFIX + user_id)
     with closing(sqlite3.connect(tmp_path / "shared" / "paygate.db")) as db:
         assert db.execute("SELECT count(*) FROM customer_limits").fetchone() == (0,)  # ... not in the database
+
+
+@pytest.mark.parametrize("store", [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.skipif(postgres_url() is None, reason=SKIP_REASON)),
+    pytest.param("redis", marks=pytest.mark.skipif(REDIS_URL is None, reason="needs PAYGATE_TEST_REDIS_URL")),
+])
+def test_twenty_at_once_get_exactly_the_burst_and_another_customer_is_not_held_back(
+        store: str, server_factory: Callable[..., Server], tmp_path):  # noqa: ANN001
+    limit = {"PAYGATE_CUSTOMER_BURST": 10, "PAYGATE_CUSTOMER_RATE_PER_SECOND": 0.01}  # no token back for 100 s
+    with contextlib.ExitStack() as stack:
+        if store == "sqlite":
+            servers = [server_factory(**limit)]
+        else:
+            env = ({"PAYGATE_DATABASE_URL": stack.enter_context(fresh_postgres_schema())} if store == "postgres"
+                   else {"PAYGATE_REDIS_URL": REDIS_URL})
+            folders = [tmp_path / "a", tmp_path / "b"] if store == "postgres" else [tmp_path, tmp_path]
+            servers = [server_factory(folder, **env, **limit) for folder in folders]
+            stack.callback(lambda: [s.stop() for s in servers])
+        with httpx.Client(base_url=servers[0].url, timeout=30) as client:
+            customer = bearer(client, *CUSTOMER)
+            other = bearer(client, "admin@example.com", "admin123")
+            calls = [(customer, n) for n in range(20)] + [(other, 100 + n) for n in range(5)]
+
+            with ThreadPoolExecutor(max_workers=25) as pool:
+                statuses = list(pool.map(
+                    lambda call: pay(client, servers[call[1] % len(servers)].url, *call).status_code, calls))
+
+    assert sorted(statuses[:20]) == [202] * 10 + [429] * 10
+    assert statuses[20:] == [202] * 5
