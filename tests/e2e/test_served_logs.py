@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,9 @@ def test_the_json_log_shows_a_payment_s_whole_path_under_the_request_id_that_sub
         payment = wait_until_settled(client, headers, submitted.json()["id"])
         boom = client.get("/api/_faults/boom", headers={"X-Request-ID": "e2e-boom-1"})
         fresh = client.get("/health")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:  # uvicorn logs a warning
+        raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        raw.recv(1024)
     server.stop()
     text = server.log_path.read_text()
 
@@ -60,3 +64,4 @@ def test_the_json_log_shows_a_payment_s_whole_path_under_the_request_id_that_sub
     for secret in (PAN, TEST_SECRET, headers["Authorization"].removeprefix("Bearer ")):
         assert secret not in text
     assert "cvc" not in text.lower() and f'"{CVC}"' not in text
+    assert any(line["logger"].startswith("uvicorn") and line["level"] == "warning" for line in lines), lines
