@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from nicegui import app
 from nicegui.storage import Storage
 
 from app.config import ConfigError
@@ -72,3 +73,13 @@ def share_browser_sessions(container: Container, paygate_redis_url: str | None) 
     if not container.settings.storage_secret:
         container.storage_secret = shared_secret(url, container.storage_secret, Storage.redis_key_prefix)
     return url
+
+
+def name_the_replica_in_live_connections(replica_name: str) -> None:
+    """Put this replica's name (PAYGATE_REPLICA_NAME) in the URL of every page's live connection.
+
+    NiceGUI keeps an open page in the memory of the process that drew it, so the page's socket must reach
+    that process; a proxy that balances page loads freely routes the socket on this name (deploy/nginx.conf).
+    """
+    if replica_name:
+        app.config.socket_io_js_query_params["replica"] = replica_name

@@ -11,7 +11,7 @@ from nicegui.storage import Storage
 
 from app.api import install_api
 from app.bootstrap import Container
-from app.browser_sessions import share_browser_sessions
+from app.browser_sessions import name_the_replica_in_live_connections, share_browser_sessions
 from app.config import ConfigError
 from app.metrics import Sampler
 from app.pages import register_pages
@@ -45,7 +45,8 @@ def setup(container: Container) -> Jobs:
     """Prepare storage, mount the API and pages, start/stop the jobs with the app."""
     container.init_storage()
     keep_browser_sessions_in(container.settings.data_dir)
-    share_browser_sessions(container, getattr(container.settings, "redis_url", None))  # Redis: every replica's
+    share_browser_sessions(container, container.settings.redis_url)  # in Redis: every replica's
+    name_the_replica_in_live_connections(container.settings.replica_name)
     check_production_data(container)
     sampler = Sampler(container)
     jobs = Jobs(container, sampler)

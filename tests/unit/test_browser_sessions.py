@@ -6,12 +6,20 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+from nicegui import app
 
-from app.browser_sessions import SECRET_KEY, redacted, sessions_redis_url, shared_secret
-from app.config import ConfigError
+from app.browser_sessions import (
+    SECRET_KEY,
+    name_the_replica_in_live_connections,
+    redacted,
+    sessions_redis_url,
+    shared_secret,
+)
+from app.config import ConfigError, load_settings
 
 REDIS_URL = os.environ.get("PAYGATE_TEST_REDIS_URL")
 
@@ -61,3 +69,24 @@ def test_replicas_without_a_storage_secret_all_sign_with_the_first_one_kept_in_r
     second = shared_secret(REDIS_URL, "secret-of-replica-b", prefix)
 
     assert first == second == "secret-of-replica-a"
+
+
+def test_a_named_replica_names_itself_in_the_url_of_every_page_s_live_connection(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(app.config, "socket_io_js_query_params", {})
+
+    name_the_replica_in_live_connections("app1")
+
+    assert app.config.socket_io_js_query_params == {"replica": "app1"}
+
+
+def test_an_unnamed_replica_leaves_the_live_connection_s_url_alone(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(app.config, "socket_io_js_query_params", {})
+
+    name_the_replica_in_live_connections("")
+
+    assert app.config.socket_io_js_query_params == {}
+
+
+def test_a_replica_name_a_proxy_could_not_route_on_is_refused(tmp_path: Path):
+    with pytest.raises(ConfigError, match="PAYGATE_REPLICA_NAME"):
+        load_settings(data_dir=tmp_path, replica_name="app 1; drop")
