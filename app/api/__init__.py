@@ -44,7 +44,9 @@ def install_api(app: FastAPI, container: Container, jobs: Any = None) -> None:
     if container.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.cors_origins,
                            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID",
+                                          "traceparent", "tracestate"],
+                           expose_headers=["X-Request-ID"])
     # Outside the API's others: every response, CORS's and errors' included, carries the request id.
     app.add_middleware(RequestContext, container=container)
     install_metrics(app, container)  # GET /metrics, outside /api and the OpenAPI schema

@@ -7,17 +7,21 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from app.bootstrap import Container
+from app.api import install_api
+from app.bootstrap import Container, build
 from app.logs import formatter
 from app.tracing import OtelTracer, otlp_url
 from domain.observability import NO_TRACER
+from tests.conftest import make_settings
 
 CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -162,3 +166,25 @@ def test_the_drain_s_lines_for_an_order_s_payment_carry_the_order_and_the_placin
     assert [line["message"] for line in path] == ["payment submitted", "payment claimed",
                                                   "provider call: charge approved", "payment completed"]
     assert {(line["request_id"], line["order_id"]) for line in path} == {("req-order-1", order["id"])}
+
+
+def test_a_browser_on_an_allowed_origin_may_send_a_request_id_and_a_traceparent_and_read_the_id(
+        tmp_path: Path) -> None:
+    container = build(make_settings(tmp_path, cors_origins=["https://shop.example"]))
+    app = FastAPI()
+    install_api(app, container)
+    container.init_storage()
+    origin = {"Origin": "https://shop.example"}
+
+    with TestClient(app) as client:
+        preflight = client.options("/api/payments", headers={
+            **origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-request-id, traceparent, content-type"})
+        answer = client.get("/api/products", headers={**origin, "X-Request-ID": "from-the-shop"})
+    container.db.dispose()
+
+    assert preflight.status_code == 200 and "X-Request-ID" in preflight.headers
+    allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert "x-request-id" in allowed and "traceparent" in allowed
+    assert answer.headers["X-Request-ID"] == "from-the-shop"
+    assert answer.headers["Access-Control-Expose-Headers"] == "X-Request-ID"
