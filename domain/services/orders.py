@@ -109,7 +109,8 @@ class OrderService:
                     self.payments.vault.drop(payment_id)
         if not replayed:
             log.info("payment submitted", extra={"payment_id": order.payment_id, "order_id": order.id,
-                                                 "amount": order.total_amount, "currency": order.currency})
+                                                 "user_id": order.customer_id, "amount": order.total_amount,
+                                                 "currency": order.currency})
             self.on_placed()
         return order, replayed
 

@@ -123,7 +123,8 @@ class PaymentService:
         payment = payment_or_replay
         if not replayed:
             log.info("payment submitted", extra={"payment_id": payment.id, "order_id": payment.order_id,
-                                                 "amount": payment.amount, "currency": payment.currency})
+                                                 "user_id": payment.customer_id, "amount": payment.amount,
+                                                 "currency": payment.currency})
             self.on_submitted()
         return payment, replayed
 
