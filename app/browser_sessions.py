@@ -10,11 +10,15 @@ sessions are needed. Every replica must then sign cookies with the same storage 
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from nicegui import app
+from nicegui import app, ui
+from nicegui.persistence import RedisPersistentDict
+from nicegui.persistence.serialization import dumps
 from nicegui.storage import Storage
 
 from app.config import ConfigError
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from app.bootstrap import Container
 
 SECRET_KEY = "storage-secret"  # under NiceGUI's key prefix, beside the sessions it signs
+PAGES = Path(__file__).resolve().parent  # the app's modules: the pages and what they draw with
 
 
 def sessions_redis_url(paygate_redis_url: str | None) -> str | None:
@@ -75,11 +80,41 @@ def share_browser_sessions(container: Container, paygate_redis_url: str | None) 
     return url
 
 
-def name_the_replica_in_live_connections(replica_name: str) -> None:
-    """Put this replica's name (PAYGATE_REPLICA_NAME) in the URL of every page's live connection.
+def serve_pages_from_any_replica(replica_name: str) -> None:
+    """Behind a proxy that balances requests freely (PAYGATE_REPLICA_NAME set), let any replica serve any part of
+    a page another one drew.
 
-    NiceGUI keeps an open page in the memory of the process that drew it, so the page's socket must reach
-    that process; a proxy that balances page loads freely routes the socket on this name (deploy/nginx.conf).
+    - The page's live connection must reach the replica that drew it (NiceGUI keeps the page in that process's
+      memory): this replica's name goes in the connection's URL, and the proxy routes on it (deploy/nginx.conf).
+    - The page's element scripts (`/_nicegui/<version>/components/...`) may be asked of any replica, but NiceGUI
+      knows an element's script only once the element's module is imported, which it does on first use: every
+      element the pages use is imported now, so no replica answers 404 for a page drawn by another.
     """
-    if replica_name:
-        app.config.socket_io_js_query_params["replica"] = replica_name
+    if not replica_name:
+        return
+    app.config.socket_io_js_query_params["replica"] = replica_name
+    for name in elements_the_pages_use():
+        getattr(ui, name)
+
+
+def elements_the_pages_use() -> set[str]:
+    """The `ui.<name>` elements and functions the app's modules name (NiceGUI imports each on first use)."""
+    names: set[str] = set()
+    for module in PAGES.rglob("*.py"):
+        names.update(re.findall(r"\bui\.([a-z_]+)\b", module.read_text(encoding="utf-8")))
+    return {name for name in names if name in dir(ui)}
+
+
+async def session_saved() -> None:
+    """Wait until this browser's session, just changed, is in Redis and every replica has been told.
+
+    NiceGUI writes a change to Redis in the background; a browser sent to another replica right after signing
+    in (or out) could get there first and find the session as it was. A no-op when sessions stay in files.
+    """
+    storage = app.storage.user
+    if isinstance(storage, RedisPersistentDict):
+        data = dumps(storage, storage.key)
+        async with storage.redis_client.pipeline() as pipeline:
+            pipeline.set(storage.key, data, ex=storage.ttl)
+            pipeline.publish(storage.key + "changes", data)  # replicas holding this session update their copy
+            await pipeline.execute()

@@ -11,7 +11,7 @@ from nicegui.storage import Storage
 
 from app.api import install_api
 from app.bootstrap import Container
-from app.browser_sessions import name_the_replica_in_live_connections, share_browser_sessions
+from app.browser_sessions import serve_pages_from_any_replica, share_browser_sessions
 from app.config import ConfigError
 from app.metrics import Sampler
 from app.pages import register_pages
@@ -46,7 +46,7 @@ def setup(container: Container) -> Jobs:
     container.init_storage()
     keep_browser_sessions_in(container.settings.data_dir)
     share_browser_sessions(container, container.settings.redis_url)  # in Redis: every replica's
-    name_the_replica_in_live_connections(container.settings.replica_name)
+    serve_pages_from_any_replica(container.settings.replica_name)  # behind a balancing proxy
     check_production_data(container)
     sampler = Sampler(container)
     jobs = Jobs(container, sampler)

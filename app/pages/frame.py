@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from nicegui import app, ui
 
+from app.browser_sessions import session_saved
 from app.pages.session import sign_out
 from domain.model.users import User
 
@@ -81,12 +82,13 @@ def current_entry(path: str) -> NavEntry | None:
     return max(under, key=lambda e: len(e.path), default=None)
 
 
-def _sign_out() -> None:
+async def _sign_out() -> None:
     sign_out()
+    await session_saved()  # the sign-in page may come from another replica
     ui.navigate.to("/login")
 
 
-def _nav_item(label: str, icon: str, icon_color: str, marker: str, on_click: Callable[[], None],
+def _nav_item(label: str, icon: str, icon_color: str, marker: str, on_click: Callable[[], object],
               current: bool = False) -> None:
     with ui.item(on_click=on_click).props("clickable").mark(marker) as item:
         with ui.item_section().props("avatar"):

@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse
 
 from app.api.auth import client_address
 from app.bootstrap import Container
+from app.browser_sessions import session_saved
 from app.pages.guard import RESPONSE_TIMEOUT_SECONDS
 from app.pages.session import current_user, sign_in
 from domain.model.errors import InvalidCredentials, RateLimited
@@ -40,6 +41,7 @@ def register(container: Container) -> None:
             if user is None:  # run.io_bound's None: the app is stopping
                 return
             sign_in(container, user)
+            await session_saved()  # the next page may come from another replica
             ui.navigate.to("/")
 
         with ui.column().classes("absolute-center items-stretch w-80 max-w-[92vw] gap-3"):

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from nicegui import app
+from nicegui import app, ui
 
 from app.browser_sessions import (
     SECRET_KEY,
-    name_the_replica_in_live_connections,
+    elements_the_pages_use,
     redacted,
+    serve_pages_from_any_replica,
     sessions_redis_url,
     shared_secret,
 )
@@ -74,7 +75,7 @@ def test_replicas_without_a_storage_secret_all_sign_with_the_first_one_kept_in_r
 def test_a_named_replica_names_itself_in_the_url_of_every_page_s_live_connection(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(app.config, "socket_io_js_query_params", {})
 
-    name_the_replica_in_live_connections("app1")
+    serve_pages_from_any_replica("app1")
 
     assert app.config.socket_io_js_query_params == {"replica": "app1"}
 
@@ -82,7 +83,7 @@ def test_a_named_replica_names_itself_in_the_url_of_every_page_s_live_connection
 def test_an_unnamed_replica_leaves_the_live_connection_s_url_alone(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(app.config, "socket_io_js_query_params", {})
 
-    name_the_replica_in_live_connections("")
+    serve_pages_from_any_replica("")
 
     assert app.config.socket_io_js_query_params == {}
 
@@ -90,3 +91,14 @@ def test_an_unnamed_replica_leaves_the_live_connection_s_url_alone(monkeypatch: 
 def test_a_replica_name_a_proxy_could_not_route_on_is_refused(tmp_path: Path):
     with pytest.raises(ConfigError, match="PAYGATE_REPLICA_NAME"):
         load_settings(data_dir=tmp_path, replica_name="app 1; drop")
+
+
+def test_a_named_replica_knows_the_script_of_every_element_the_pages_draw_before_drawing_any(
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(app.config, "socket_io_js_query_params", {})
+    used = elements_the_pages_use()
+
+    serve_pages_from_any_replica("app1")
+
+    assert {"header", "left_drawer", "table", "echart", "upload"} <= used  # the frame, lists, metrics, products
+    assert all(name in vars(ui) for name in used)  # imported: NiceGUI registers an element's script on import
