@@ -9,7 +9,7 @@ from nicegui import run, ui
 from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
 from app.pages.widgets import attempt, confirm, empty_state
-from domain.model.users import ROLES, User
+from domain.model.users import MAX_NAME_LENGTH, MIN_PASSWORD_LENGTH, ROLES, User
 
 TITLE = "User Management"
 
@@ -36,8 +36,11 @@ class UserList:
                 as self.create_box:
             with ui.row().classes("w-full gap-2 items-start flex-wrap"):
                 email = ui.input("Email").props("outlined type=email").classes("w-64").mark("new-email")
+                email.props["hint"] = "name@example.com"
                 name = ui.input("Name").props("outlined").classes("w-48").mark("new-name")
+                name.props["hint"] = f"Up to {MAX_NAME_LENGTH} characters"
                 password = ui.input("Password", password=True).props("outlined").classes("w-48").mark("new-password")
+                password.props["hint"] = f"At least {MIN_PASSWORD_LENGTH} characters"
                 role = ui.select(list(ROLES), value="customer", label="Role").props("outlined").classes("w-36") \
                     .mark("new-role")
             error = ui.label("").classes("text-negative text-sm")

@@ -19,7 +19,14 @@ from domain.model.errors import DomainError, NotFound
 from domain.model.events import Event
 from domain.model.statuses import EndpointStatus, WebhookDeliveryStatus
 from domain.model.users import User
-from domain.model.webhooks import ALL_EVENTS, PUBLIC_EVENT_TYPES, WebhookDelivery, WebhookEndpoint
+from domain.model.webhooks import (
+    ALL_EVENTS,
+    MAX_DESCRIPTION,
+    MAX_URL,
+    PUBLIC_EVENT_TYPES,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 TITLE = "Webhooks"
 PAGE_SIZE = 20
@@ -114,8 +121,10 @@ class EndpointForm:
             self.events = ui.select(EVENT_CHOICES, multiple=True, value=[ALL_EVENTS], label="Events",
                                     on_change=self._all_stands_alone) \
                 .props("outlined dense use-chips").classes("w-full").mark("endpoint-events")
+            self.url.props["hint"] = f"http or https, up to {MAX_URL:,} characters"
             self.description = ui.input("Description (optional)").props("outlined dense").classes("w-full") \
                 .mark("endpoint-description")
+            self.description.props["hint"] = f"Up to {MAX_DESCRIPTION} characters"
             self.error = ui.label("").classes("text-negative text-sm").mark("endpoint-form-error")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")

@@ -101,17 +101,33 @@ def on_events(container: Container, callback: Callable[[Event], Awaitable[None] 
     client.on_delete(unsubscribe)
 
 
+def field_sentence(label: str, message: str) -> str:
+    """A field's error as a sentence: "must be at least 8 characters" beside Password reads
+    "Password must be at least 8 characters."; a message that is a sentence already stays as it is."""
+    message = message.strip()
+    if not message or message[0].isupper():
+        return message if not message or message.endswith((".", "?", "!")) else message + "."
+    name = label.removesuffix(" (optional)").strip() or "This field"
+    return f"{name} {message.rstrip('.')}."
+
+
 def show_field_errors(error: ValidationFailed, fields: Mapping[str, ValidationElement[Any]],
                       fallback: ui.label) -> None:
-    """Put each error beside its field; what has no field of its own goes to `fallback`."""
+    """Put each error beside its field, as a sentence named after the field's label; what has no field
+    of its own goes to `fallback`, and with several fields at fault it says how many."""
     rest = []
+    shown = 0
     for detail in error.details:
         element = fields.get(detail.field)
         if element is not None:
-            element.error = detail.message
+            element.error = field_sentence(str(element.props.get("label") or ""), detail.message)
+            shown += 1
         else:
-            rest.append(f"{detail.field}: {detail.message}")
-    fallback.set_text("; ".join(rest) if rest or error.details else error.message)
+            rest.append(field_sentence(detail.field, detail.message))
+    if rest or not error.details:
+        fallback.set_text(" ".join(rest) if rest else field_sentence("", error.message))
+    else:
+        fallback.set_text(f"Please correct the {shown} fields marked in red." if shown > 1 else "")
 
 
 def clear_field_errors(fields: Iterable[ValidationElement[Any]], fallback: ui.label) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -100,3 +102,19 @@ class RateLimited(DomainError):
 
 class DuplicateKey(Conflict):
     """Storage found a unique key taken (often by a concurrent transaction)."""
+
+
+def every_field(*checks: Callable[[], Any]) -> tuple[Any, ...]:
+    """Run every check and return their results in order; when some fail, raise one ValidationFailed
+    naming every field at fault (not only the first), so a form can mark them all at once."""
+    results: list[Any] = []
+    errors: list[FieldError] = []
+    for check in checks:
+        try:
+            results.append(check())
+        except ValidationFailed as e:
+            errors.extend(e.details)
+            results.append(None)
+    if errors:
+        raise ValidationFailed.of(errors)
+    return tuple(results)

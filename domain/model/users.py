@@ -13,6 +13,7 @@ from domain.model.errors import ValidationFailed
 ROLES = ("customer", "admin")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+MAX_NAME_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -63,8 +64,8 @@ def check_password(password: str) -> str:
 
 def check_name(name: str) -> str:
     name = (name or "").strip()
-    if not 1 <= len(name) <= 100:
-        raise ValidationFailed.on("name", "must be 1 to 100 characters")
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise ValidationFailed.on("name", f"must be 1 to {MAX_NAME_LENGTH} characters")
     return name
 
 

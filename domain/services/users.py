@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from domain.clock import Clock, new_id
-from domain.model.errors import Conflict, NotFound
+from domain.model.errors import Conflict, NotFound, every_field
 from domain.model.events import Event
 from domain.model.users import User, check_name, check_password, check_role, normalize_email
 from domain.ports import PasswordHasher, UnitOfWorkFactory
@@ -24,14 +24,14 @@ class UserService:
         self.on_changed = on_changed  # told the id of a user just updated or deleted (caches drop it)
 
     def create(self, *, email: str, password: str, name: str, role: str = "customer") -> User:
-        email = normalize_email(email)
-        check_password(password)
+        email, _, name, role = every_field(lambda: normalize_email(email), lambda: check_password(password),
+                                           lambda: check_name(name), lambda: check_role(role))
         now = self.clock.now()
         user = User(
             id=new_id("usr"),
             email=email,
-            name=check_name(name),
-            role=check_role(role),
+            name=name,
+            role=role,
             password_hash=self.hasher.hash(password),
             active=True,
             created_at=now,

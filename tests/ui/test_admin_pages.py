@@ -92,3 +92,21 @@ async def test_removing_a_product_that_was_never_ordered_deletes_it_after_confir
 
     await user.should_see("Deleted Ceramic Mug", retries=30)
     assert "prod_012" not in {p.id for p in app.state.container.catalog.browse(ProductQuery(include_inactive=True))}
+
+
+async def test_the_user_form_marks_every_field_at_fault_at_once_in_sentences_with_limits_as_hints(user: User):
+    await sign_in(user, "admin@example.com", "admin123")
+    await user.open("/admin/users")
+    user.find("Create a user").click()
+    assert the(user, "new-name").props["hint"] == "Up to 100 characters"
+    assert the(user, "new-password").props["hint"] == "At least 8 characters"
+
+    user.find(marker="new-email").type("not-an-email")
+    user.find(marker="new-password").type("short")
+    user.find(marker="create-user-button").click()
+
+    await user.should_see("Please correct the 3 fields marked in red.")
+    assert the(user, "new-email").error == "Email must be a valid email address."
+    assert the(user, "new-name").error == "Name must be 1 to 100 characters."
+    assert the(user, "new-password").error == "Password must be at least 8 characters."
+    assert "not-an-email" not in {u.email for u in app.state.container.users.list()}

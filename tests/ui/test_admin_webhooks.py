@@ -107,7 +107,7 @@ async def test_a_bad_url_is_shown_beside_its_field_and_adds_nothing(user: User) 
     user.find(marker="save-endpoint").click()
 
     await user.should_see("must use http or https", retries=30)
-    assert the(user, "endpoint-url").error == "must use http or https"
+    assert the(user, "endpoint-url").error == "URL must use http or https."  # a sentence, named after the field
     await user.should_not_see(marker="secret-dialog")
     assert container().webhooks.list() == []
 

@@ -207,3 +207,11 @@ def test_users_are_listed_oldest_first(service, clock):
     second = service.create(email="b@example.com", password="s3cret-pass", name="B")
 
     assert [u.id for u in service.list()] == [first.id, second.id]
+
+
+def test_every_field_at_fault_is_named_at_once_and_nothing_is_created(service, uow):
+    with pytest.raises(ValidationFailed) as raised:
+        service.create(email="not-an-email", password="short", name="  ", role="owner")
+
+    assert [d.field for d in raised.value.details] == ["email", "password", "name", "role"]
+    assert uow.state.users == {}
