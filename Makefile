@@ -46,6 +46,7 @@ bench: $(VENV)/.dev  ## the payment benchmark; figures go to docs/benchmarks.md
 	$(PY) -m bench.providers
 	$(PY) -m bench.webhooks
 	$(PY) -m bench.pages
+	$(PY) -m bench.memory
 
 TOUR_JOURNEYS := tests/e2e/test_journeys.py tests/e2e/test_storefront_journey.py tests/e2e/test_checkout_journey.py \
 	tests/e2e/test_orders_journey.py tests/e2e/test_refund_journey.py tests/e2e/test_product_admin_journey.py \
