@@ -16,6 +16,7 @@ from domain.model.events import Event
 from domain.model.users import User
 
 PageBody = Callable[[User], Awaitable[None]]
+DetailBody = Callable[[User, str], Awaitable[None]]
 # A page waits for its reads in worker threads; on a busy database that may pass NiceGUI's default of 3 s,
 # after which it would serve an error page where a page built synchronously was merely slow.
 RESPONSE_TIMEOUT_SECONDS = 30.0
@@ -47,6 +48,31 @@ def page(container: Container, path: str, title: str, icon: str, *,
             with frame(title, user):
                 await body(user)
             follow_own_user(container, user, admin_only)
+            return None
+
+        return body
+
+    return register
+
+
+def detail_page(container: Container, path: str, title: str) -> Callable[[DetailBody], DetailBody]:
+    """Register the decorated function as the page at `path`, whose one path parameter (`{key}`) names
+    what it shows: for signed-in users, with no entry in the navigation (a payment's or an order's page).
+
+    The function gets the signed-in User and the key and draws inside the frame titled `title`; it decides
+    what this user may see. An admin sees any customer's item: demoted meanwhile, they leave the page as
+    from an admin page.
+    """
+
+    def register(body: DetailBody) -> DetailBody:
+        @ui.page(path, response_timeout=RESPONSE_TIMEOUT_SECONDS)
+        async def guarded(key: str) -> RedirectResponse | None:
+            user = await current_user(container)
+            if user is None:
+                return RedirectResponse("/login")
+            with frame(title, user):
+                await body(user, key)
+            follow_own_user(container, user, admin_only=user.is_admin)
             return None
 
         return body

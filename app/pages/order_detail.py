@@ -9,14 +9,11 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from nicegui import run, ui
-from starlette.responses import RedirectResponse
 
 from app.bootstrap import Container
-from app.pages.frame import frame
-from app.pages.guard import RESPONSE_TIMEOUT_SECONDS, follow_own_user
+from app.pages.guard import detail_page
 from app.pages.payment_detail import REASON_TEXT, method_text
 from app.pages.payments import customer_text
-from app.pages.session import current_user
 from app.pages.widgets import on_events, payment_url, refund_badge, short_time, status_badge
 from domain.model.errors import NotFound
 from domain.model.events import Event
@@ -209,14 +206,6 @@ async def show(container: Container, user: User, order_id: str) -> None:
 
 
 def register(container: Container) -> None:
-    # Not through guard.page: this page takes a path parameter and has no entry in the navigation.
-    @ui.page("/orders/{order_id}", response_timeout=RESPONSE_TIMEOUT_SECONDS)
-    async def order_page(order_id: str) -> RedirectResponse | None:
-        user = await current_user(container)
-        if user is None:
-            return RedirectResponse("/login")
-        with frame(TITLE, user):
-            await show(container, user, order_id)
-        # An admin sees any customer's order here: demoted meanwhile, they leave the page as from an admin page.
-        follow_own_user(container, user, admin_only=user.is_admin)
-        return None
+    @detail_page(container, "/orders/{key}", TITLE)
+    async def order_page(user: User, order_id: str) -> None:
+        await show(container, user, order_id)

@@ -13,7 +13,7 @@ from nicegui import run, ui
 from app.bootstrap import Container
 from app.pages.guard import page, still_signed_in
 from app.pages.order_detail import WRAPS, order_url
-from app.pages.payments import customer_text, read_range
+from app.pages.payments import customer_text, customers_of, read_range
 from app.pages.widgets import empty_state, on_events, short_time, status_badge
 from domain.model.errors import ValidationFailed
 from domain.model.events import Event
@@ -186,12 +186,9 @@ class OrderList:
 def register(container: Container) -> None:
     @page(container, "/orders", TITLE, "shopping_bag")
     async def orders_page(user: User) -> None:
-        customers: dict[str, User] = {}
-        if user.is_admin:
-            users = await run.io_bound(container.users.list)
-            if users is None:  # run.io_bound's None: the app is stopping
-                return
-            customers = {u.id: u for u in users}
+        customers = await customers_of(container, user)
+        if customers is None:  # the app is stopping
+            return
         listing = OrderList(container, user, customers)
         await listing.reload()
         with ui.row().classes("items-center gap-2 w-full"):

@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nicegui import run, ui
-from starlette.responses import RedirectResponse
 
 from app.bootstrap import Container
-from app.pages.frame import frame
-from app.pages.guard import RESPONSE_TIMEOUT_SECONDS, follow_own_user, still_signed_in
+from app.pages.guard import detail_page, still_signed_in
 from app.pages.home import EVENT_TEXT
-from app.pages.session import current_user
 from app.pages.widgets import (
     attempt,
     card_text,
@@ -382,14 +379,6 @@ async def show(container: Container, user: User, payment_id: str) -> None:
 
 
 def register(container: Container) -> None:
-    # Not through guard.page: this page takes a path parameter and has no entry in the navigation.
-    @ui.page("/payments/{payment_id}", response_timeout=RESPONSE_TIMEOUT_SECONDS)
-    async def payment_page(payment_id: str) -> RedirectResponse | None:
-        user = await current_user(container)
-        if user is None:
-            return RedirectResponse("/login")
-        with frame(TITLE, user):
-            await show(container, user, payment_id)
-        # An admin sees any customer's payment here: demoted meanwhile, they leave the page as from an admin page.
-        follow_own_user(container, user, admin_only=user.is_admin)
-        return None
+    @detail_page(container, "/payments/{key}", TITLE)
+    async def payment_page(user: User, payment_id: str) -> None:
+        await show(container, user, payment_id)

@@ -256,15 +256,21 @@ def read_range(day_from: str | None, day_to: str | None, low: str | None, high: 
     return None if within == PaymentRange() else within
 
 
+async def customers_of(container: Container, user: User) -> dict[str, User] | None:
+    """Every user by id for an admin, whose lists name customers instead of showing `usr_…`; nobody for a
+    customer, who sees only their own. None when the app is stopping."""
+    if not user.is_admin:
+        return {}
+    users = await run.io_bound(container.users.list)
+    return None if users is None else {u.id: u for u in users}
+
+
 def register(container: Container) -> None:
     @page(container, "/payments", TITLE, "receipt_long")
     async def history_page(user: User) -> None:
-        customers: dict[str, User] = {}
-        if user.is_admin:
-            users = await run.io_bound(container.users.list)
-            if users is None:  # run.io_bound's None: the app is stopping
-                return
-            customers = {u.id: u for u in users}
+        customers = await customers_of(container, user)
+        if customers is None:  # the app is stopping
+            return
         table = PaymentTable(container, user, customers)
         await table.reload()
         with ui.row().classes("items-center gap-2 w-full"):
