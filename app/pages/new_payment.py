@@ -14,9 +14,16 @@ from app.bootstrap import Container
 from app.customer_limits import within_limit
 from app.pages.cart_summary import AmountFields, CartBox
 from app.pages.guard import page, still_signed_in
-from app.pages.order_detail import order_url
 from app.pages.payment_fields import as_sentences, read_amount, read_card
-from app.pages.widgets import attempt, clear_field_errors, on_events, payment_url, set_status, status_badge
+from app.pages.widgets import (
+    attempt,
+    clear_field_errors,
+    on_events,
+    order_url,
+    payment_url,
+    set_status,
+    status_badge,
+)
 from domain.model.errors import CartChanged, DomainError, FieldError, NotFound, ValidationFailed
 from domain.model.events import Event
 from domain.model.money import CURRENCIES, MAX_AMOUNT_MINOR, format_money

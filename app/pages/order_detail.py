@@ -6,7 +6,6 @@ import asyncio
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from nicegui import run, ui
 
@@ -28,11 +27,6 @@ TITLE = "Order"
 ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 WRAPS = "min-w-0 break-words [overflow-wrap:anywhere]"
 """Classes for a text that may be long (a 120-character product name): it wraps, anywhere if it must."""
-
-
-def order_url(order_id: str) -> str:
-    """The path of an order's page (the id quoted, so it stays one path segment)."""
-    return "/orders/" + quote(order_id, safe="")
 
 
 @dataclass(frozen=True)

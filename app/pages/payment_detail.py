@@ -21,6 +21,7 @@ from app.pages.widgets import (
     clear_field_errors,
     empty_state,
     on_events,
+    order_url,
     refund_badge,
     short_time,
     status_badge,
@@ -187,7 +188,10 @@ class PaymentDetail:
             fact("Provider", p.provider, "fact-provider")
             fact("Transaction", p.transaction_id or "—", "fact-transaction")
             if p.order_id:
-                fact("Order", p.order_id, "fact-order")
+                with ui.row().classes("w-full no-wrap gap-3 items-baseline"):
+                    ui.label("Order").classes("w-28 shrink-0 text-sm text-grey-7")
+                    ui.link(p.order_id, order_url(p.order_id)).classes("min-w-0 [overflow-wrap:anywhere]") \
+                        .mark("fact-order")
             fact("Refunded", f"{format_money(p.refunded_amount, p.currency)} of {format_money(p.amount, p.currency)}",
                  "refunded-amount")
             fact("Created", short_time(p.created_at), "fact-created")

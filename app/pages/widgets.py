@@ -75,6 +75,11 @@ def payment_url(payment_id: str) -> str:
     return f"/payments/{quote(payment_id, safe='')}"
 
 
+def order_url(order_id: str) -> str:
+    """The path of an order's page (the id quoted, so it stays one path segment)."""
+    return f"/orders/{quote(order_id, safe='')}"
+
+
 def product_image(product: Product) -> ui.image:
     """The product's picture (the one drawn for it when it has none), its name as the alt text.
 

@@ -10,8 +10,7 @@ from nicegui import app
 from nicegui.testing import User
 
 from app.bootstrap import Container
-from app.pages.order_detail import order_url
-from app.pages.widgets import payment_url
+from app.pages.widgets import order_url, payment_url
 from domain.model.orders import Order
 from tests.ui.helpers import account, sign_in, the
 

@@ -9,7 +9,7 @@ from nicegui import app
 from nicegui.testing import User
 
 from app.bootstrap import Container
-from app.pages.widgets import payment_url
+from app.pages.widgets import order_url, payment_url
 from domain.model.statuses import PaymentStatus, RefundStatus
 from tests.ui.helpers import account, fill_cart, sign_in, the
 
@@ -250,6 +250,19 @@ async def test_an_order_refunded_in_full_with_stock_returned_puts_its_stock_back
     await until(lambda: text(user, "refunded-amount") == "$69.98 of $69.98")
     assert c.catalog.get("prod_009").stock == stock
     assert c.orders.get(account(), order.id).status == "refunded"
+
+
+async def test_the_payment_of_an_order_links_to_the_order_page(user: User):
+    await sign_in(user)
+    c = by_hand()
+    fill_cart(("prod_009", 1))
+    order, _ = c.orders.place(account(), {"card": CARD})
+    assert order.payment_id is not None
+    await user.open(payment_url(order.payment_id))
+
+    link = the(user, "fact-order")
+    assert link.text == order.id
+    assert link.props["href"] == order_url(order.id)
 
 
 async def test_the_refund_button_is_for_admins_on_completed_payments_with_something_left(user: User):
