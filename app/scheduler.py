@@ -31,6 +31,7 @@ class Jobs:
         self._reconciling = False
         self._refunding = False
         self._webhook_passes: set[asyncio.Task[None]] = set()
+        self._drain_passes: set[asyncio.Task[None]] = set()  # drains started by a wake-up
         self.last_drain_tick: float | None = None  # time.time() when a drain pass last finished cleanly
         self.last_drain_error: str | None = None
         self.started_at: float | None = None
@@ -117,10 +118,15 @@ class Jobs:
         # APScheduler (max_instances=1) with a warning in the log for every submitted payment.
         if self.scheduler is None or not self.scheduler.running:
             return
-        for job_id, running in (("drain", self._draining), ("refunds", self._refunding)):
-            job = None if running else self.scheduler.get_job(job_id)
-            if job is not None:
-                job.modify(next_run_time=datetime.now().astimezone())
+        if not self._draining:
+            # Started here, not through APScheduler's job: its dispatch takes several turns of a
+            # loaded event loop, which a submitted payment's latency would pay (docs/benchmarks.md).
+            task = asyncio.get_running_loop().create_task(self._drain())
+            self._drain_passes.add(task)
+            task.add_done_callback(self._drain_passes.discard)
+        job = None if self._refunding else self.scheduler.get_job("refunds")
+        if job is not None:
+            job.modify(next_run_time=datetime.now().astimezone())
 
     def wake_webhooks(self) -> None:
         """Run a webhook pass now (callable from any thread): a delivery is due or a slot came free."""
@@ -151,6 +157,9 @@ class Jobs:
         return self._draining or self._reconciling or self._refunding
 
     async def _drain(self) -> None:
+        if self._draining:  # one pass at a time (a wake-up's or the interval's); the running one looks again
+            self._again = True
+            return
         self._draining = True
         try:
             while True:
