@@ -55,6 +55,9 @@ MB = 1024 * 1024
 # A storm that the limiter and the mock do not stretch over minutes, and that no per-customer limit refuses.
 FAST = {
     "PAYGATE_RATE_LIMIT_CAPACITY": 1000, "PAYGATE_RATE_LIMIT_PER_SECOND": 1000,
+    # No margin: at 1000 tokens a second it would leave 0.4 ms between a grant and its call, and a busy event
+    # loop would give nearly every token back as too old instead of making the call.
+    "PAYGATE_RATE_LIMIT_SAFETY_MARGIN": 0,
     "PAYGATE_MOCK_MIN_LATENCY_MS": 0, "PAYGATE_MOCK_MAX_LATENCY_MS": 0,
     "PAYGATE_CUSTOMER_RATE_PER_SECOND": 100000, "PAYGATE_CUSTOMER_BURST": 100000,
 }
@@ -214,6 +217,11 @@ def storm(server: Server, token: str, scale: Scale, prefix: str) -> Storm:
 
 # --- the report ------------------------------------------------------------------------------------
 
+def mb(mib: float) -> float:
+    """MiB (what the tables show) in MB (what the targets say)."""
+    return mib * MB / 1e6
+
+
 def verdict(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
@@ -263,11 +271,11 @@ def report(idle: float, idle_replica: float, rounds: list[tuple[float, float, fl
         "",
         f"Chromium itself held {chromium:.0f} MiB (PSS of its processes) with the {scale.pages} pages open.",
         "",
-        f"Targets: idle at most {IDLE_TARGET_MB:.0f} MB: {verdict(max(idle, idle_replica) <= IDLE_TARGET_MB)} "
-        f"({idle:.0f} MiB, {idle_replica:.0f} MiB as a named replica); "
-        f"growth that stays after a storm under {LEAK_TARGET_MB:.0f} MB: "
-        f"{verdict(max(first_growth, second_growth) < LEAK_TARGET_MB)} "
-        f"({first_growth:+.0f} MiB after the first storm, {second_growth:+.0f} MiB after the second).",
+        f"Targets (1 MiB = 1.049 MB): idle at most {IDLE_TARGET_MB:.0f} MB: "
+        f"{verdict(mb(max(idle, idle_replica)) <= IDLE_TARGET_MB)} ({mb(idle):.0f} MB, "
+        f"{mb(idle_replica):.0f} MB as a named replica); growth that stays after a storm under "
+        f"{LEAK_TARGET_MB:.0f} MB: {verdict(mb(max(first_growth, second_growth)) < LEAK_TARGET_MB)} "
+        f"({mb(first_growth):+.0f} MB after the first storm, {mb(second_growth):+.0f} MB after the second).",
     ]
     return "\n".join(lines)
 
