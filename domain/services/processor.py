@@ -561,9 +561,11 @@ class PaymentProcessor:
         `span`, the payment's, ends with this task."""
         try:
             while True:
-                while self._late(grant, step.route):
+                if self._late(grant, step.route):
                     # The stale token goes back to the bucket (as if never taken), so a stall costs
                     # the provider's share nothing; the fresh one is then usually there at once.
+                    # Once only: where the tolerance is shorter than a grant takes (a rate of
+                    # hundreds a second), every token would be late, and the call would never go.
                     log.info("payment %s: token granted too long ago; giving it back for a fresh one", payment.id)
                     await self._run_sync(step.route.limiter.give_back)
                     fresh = await self._wait_for_token(payment, step.route, attempt)

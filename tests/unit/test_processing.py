@@ -394,6 +394,20 @@ async def test_a_token_that_went_stale_before_its_call_goes_back_to_the_bucket_a
     assert rig.limiter.available() == 1.0  # two refilled during the stall, capped at 2, one spent
 
 
+async def test_a_fresh_token_late_again_is_used_and_not_given_back_over_and_over():
+    # At a rate whose tolerance is shorter than a grant takes, every token would be late: the
+    # call gives one back once, then goes ahead with the fresh one instead of starving.
+    rig = Rig(bucket=BucketConfig(capacity=2, refill_per_second=2.0, safety_margin=0.2))
+    pid = rig.submit("4242424242424242")
+    rig.limiter.on_grant.extend([lambda: rig.clock.advance(1)] * 3)
+
+    await rig.processor.drain()
+
+    assert rig.uow.payment(pid).status == "completed"
+    assert [e[0] for e in rig.log if e[0] in ("grant", "given back")] == ["grant", "given back", "grant"]
+    assert len(rig.ledger.charges) == 1
+
+
 async def test_an_expired_lease_of_another_owner_is_reclaimed_and_finished():
     rig = Rig()
     token = rig.token("4242424242424242")
