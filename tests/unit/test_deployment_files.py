@@ -338,6 +338,14 @@ def test_proxy_balances_every_replica_without_sticky_sessions():
     assert re.search(r"location\s+/\s*\{[^}]*proxy_pass\s+http://paygate;", conf)
 
 
+def test_the_proxy_refuses_metrics_which_prometheus_reads_from_each_replica_with_the_token():
+    conf = nginx_conf()
+
+    assert re.search(r"location\s+=\s+/metrics\s*\{[^}]*return\s+404;", conf)
+    for name, svc in prod_apps().items():
+        assert "PAYGATE_METRICS_TOKEN" in environment(svc), f"{name} cannot be given the metrics token"
+
+
 def test_proxy_passes_websockets_through():
     conf = nginx_conf()
 
