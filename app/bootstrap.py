@@ -21,7 +21,7 @@ from app.webhook_sender import DnsResolver, HttpWebhookSender
 from domain.clock import SystemClock
 from domain.model.customer_limits import CustomerLimiter
 from domain.model.retry import RetryPolicy
-from domain.model.webhooks import RetrySchedule, is_public
+from domain.model.webhooks import RetrySchedule
 from domain.observability import NO_TRACER, Tracer
 from domain.ports import PaymentProvider, RateLimiter
 from domain.services.auth import AuthService, LoginThrottle
@@ -37,6 +37,7 @@ from domain.services.refund_processor import RefundProcessor
 from domain.services.refunds import RefundService
 from domain.services.users import UserService
 from domain.services.webhook_dispatcher import DispatchConfig, WebhookDispatcher
+from domain.services.webhook_wake import WebhookWakeGate
 from domain.services.webhooks import WebhookService
 from storage.db import Database
 from storage.ledger import SqlMockLedger
@@ -74,6 +75,7 @@ class Container:
     refund_processor: RefundProcessor
     webhooks: WebhookService  # merchant endpoints and their delivery log
     webhook_dispatcher: WebhookDispatcher  # sends the deliveries (a scheduler job pumps it)
+    webhook_gate: WebhookWakeGate  # whether a new event may owe a delivery (the scheduler loads it)
     routes: list[Route] = field(default_factory=list)  # every provider in routing order
     customer_limits: CustomerLimiter | None = None  # per-user submission buckets (app/customer_limits.py)
     owner: str = ""  # this process's name in leases and heartbeats
@@ -165,6 +167,7 @@ def build(settings: Settings | None = None) -> Container:
                               max_in_flight=settings.webhook_max_in_flight,
                               per_endpoint=settings.webhook_max_in_flight_per_endpoint),
         RetrySchedule.parse(settings.webhook_retry_schedule), on_slot_free=webhooks_due)
+    webhook_gate = WebhookWakeGate(uow)
     container = Container(settings, db, uow, clock, hasher, tokens, storage_secret,
                           UserService(uow, hasher, clock, on_changed=user_cache.forget),
                           AuthService(uow, hasher, throttle, client_throttle),
@@ -173,9 +176,11 @@ def build(settings: Settings | None = None) -> Container:
                           ProviderEvents(uow, clock), RefundService(uow, clock, on_submitted=work_queued),
                           refund_processor, routes=routes, owner=owner,
                           wake_drain=wake_drain, webhooks=webhooks, webhook_dispatcher=webhook_dispatcher,
-                          wake_webhooks=wake_webhooks, tracer=tracer)
+                          webhook_gate=webhook_gate, wake_webhooks=wake_webhooks, tracer=tracer)
     container.customer_limits = build_customer_limiter(settings, db, clock)
     hub.subscribe(user_cache.on_event)  # other processes' changes to users
-    # A public event (from any process) may have made deliveries: send them now, not at the next poll.
-    hub.subscribe(lambda event: webhooks_due() if is_public(event.type) else None)
+    # A public event (from any process) may have made deliveries: send them now, not at the next poll;
+    # but only when some enabled endpoint wants its type (the gate follows endpoint events from every
+    # process; the dispatcher's interval poll finds due deliveries whatever the gate says).
+    hub.subscribe(lambda event: webhooks_due() if webhook_gate.wants(event) else None)
     return container

@@ -31,6 +31,7 @@ class Jobs:
         self._reconciling = False
         self._refunding = False
         self._webhook_passes: set[asyncio.Task[None]] = set()
+        self._webhook_wake_queued = False  # a wake is on its way to the loop; more wakes ride on it
         self._drain_passes: set[asyncio.Task[None]] = set()  # drains started by a wake-up
         self.last_drain_tick: float | None = None  # time.time() when a drain pass last finished cleanly
         self.last_drain_error: str | None = None
@@ -60,6 +61,8 @@ class Jobs:
         self._loop = asyncio.get_running_loop()
         settings = self.container.settings
         self.container.hub.start_from_now()
+        # After the hub's start: an endpoint changed in between is both read here and seen as an event.
+        self.container.webhook_gate.load()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.scheduler.add_job(self._drain, "interval", id="drain", seconds=settings.drain_interval_seconds,
                                max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
@@ -129,11 +132,16 @@ class Jobs:
             job.modify(next_run_time=datetime.now().astimezone())
 
     def wake_webhooks(self) -> None:
-        """Run a webhook pass now (callable from any thread): a delivery is due or a slot came free."""
+        """Run a webhook pass now (callable from any thread): a delivery is due or a slot came free.
+        Wakes before the loop gets to the first are one: the pass it starts reads what they announced."""
+        if self._webhook_wake_queued:
+            return
         if self._loop is not None and not self._loop.is_closed():
+            self._webhook_wake_queued = True
             self._loop.call_soon_threadsafe(self._pump_webhooks)
 
     def _pump_webhooks(self) -> None:
+        self._webhook_wake_queued = False
         if self.scheduler is None or not self.scheduler.running:
             return
         # Not through APScheduler: it would skip (and log) a run while the interval's pass runs; a
