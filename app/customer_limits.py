@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, TypeVar
 import redis
 
 from domain.clock import Clock
-from domain.model.customer_limits import CustomerLimiter, CustomerLimitPolicy, LimitDecision, decision_of
+from domain.model.customer_limits import (
+    CustomerLimiter,
+    CustomerLimitPolicy,
+    CustomerLimitReached,
+    LimitDecision,
+    decision_of,
+)
 from domain.model.errors import RateLimited
 from domain.model.rate_limit import BucketState, epoch_us
 from storage.customer_limits import DbCustomerLimiter
@@ -184,9 +190,23 @@ def within_limit(container: Container, user_id: str, key: str | None,
     The token is taken before `submit` stores anything. A replay is never refused: when the bucket
     is empty, a key the user has used before goes through without a token (a read, paid only on the
     refused path); when a token was taken for what turned out to be a replay, it is given back.
-    Returns the decision whose numbers the response's headers carry."""
+    Returns the decision whose numbers the response's headers carry.
+
+    With the database's buckets, the token is taken in the submission's own transaction instead
+    (storage/customer_limits.py, in_next_commit): a replay fails on its key before it spends one, and
+    a refusal rolls that transaction back."""
     limiter = container.customer_limits
     assert limiter is not None, "bootstrap.build gives every container its limiter"
+    if isinstance(limiter, DbCustomerLimiter):
+        with limiter.in_next_commit(user_id) as pending:
+            try:
+                resource, replayed = submit()
+            except CustomerLimitReached as refused:
+                raise SubmissionRateLimited(refused.decision) from None
+        taken = pending.decision
+        if replayed or taken is None:  # nothing stored, nothing spent: the bucket as it is
+            return resource, replayed, limiter.peek(user_id)
+        return resource, replayed, taken
     decision = limiter.check(user_id)
     if not decision.allowed and not _used_key(container, user_id, key):
         raise SubmissionRateLimited(decision)

@@ -8,19 +8,66 @@ SQLite every write transaction holds the in-process write lock and BEGIN IMMEDIA
 read and the single UPDATE that follows it are one atomic step for every process.
 
 A refused request writes nothing: the refilled state follows from the stored one.
+
+A submission takes its token in its own transaction (`in_next_commit`): the unit of work's commit
+that stores it (the first of this context that writes events) takes the token just before it
+commits, after its inserts are flushed, so a replay (its idempotency key taken) fails there first
+and spends nothing; an empty bucket raises CustomerLimitReached and the whole transaction is rolled
+back. One transaction per submission instead of two.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.clock import Clock
-from domain.model.customer_limits import CustomerLimitPolicy, LimitDecision, admit, give_back, peek, stored
+from domain.model.customer_limits import (
+    CustomerLimitPolicy,
+    CustomerLimitReached,
+    LimitDecision,
+    admit,
+    give_back,
+    peek,
+    stored,
+)
 from domain.model.rate_limit import BucketState, epoch_us, full_bucket
 from storage.db import Database
 from storage.tables import CustomerLimitRow
+
+
+@dataclass
+class PendingTake:
+    """A token to take in the next commit that writes events, in this context (thread or task)."""
+
+    limiter: DbCustomerLimiter
+    user_id: str
+    decision: LimitDecision | None = None  # once taken (or refused)
+
+
+_PENDING: ContextVar[PendingTake | None] = ContextVar("paygate_pending_customer_token", default=None)
+
+
+def take_pending_token(session: Session) -> None:
+    """Called by the unit of work just before it commits a transaction that wrote events: take the
+    pending token, if any, in that transaction; CustomerLimitReached when the bucket is empty."""
+    pending = _PENDING.get()
+    if pending is None or pending.decision is not None:
+        return
+    session.flush()  # a taken idempotency key fails here (a replay), before any token is spent
+    now_us = epoch_us(pending.limiter.clock.now())
+    decision, state = admit(pending.limiter._locked(session, pending.user_id, now_us), now_us,
+                            pending.limiter.policy)
+    pending.decision = decision
+    if not decision.allowed:
+        raise CustomerLimitReached(decision)
+    pending.limiter._write(session, pending.user_id, state)
 
 
 class DbCustomerLimiter:
@@ -62,6 +109,17 @@ class DbCustomerLimiter:
                 self._write(session, user_id, state)
             session.commit()  # a refusal commits only the row's creation, if this was the user's first
             return decision
+
+    @contextmanager
+    def in_next_commit(self, user_id: str) -> Iterator[PendingTake]:
+        """While open, the next transaction of this context that writes events takes `user_id`'s token
+        before it commits (take_pending_token); the decision is on the yielded object once it has."""
+        pending = PendingTake(self, user_id)
+        reset = _PENDING.set(pending)
+        try:
+            yield pending
+        finally:
+            _PENDING.reset(reset)
 
     def peek(self, user_id: str) -> LimitDecision:
         with self.db.session(read_only=True) as session:

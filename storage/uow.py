@@ -24,6 +24,7 @@ from domain.ports import (
     UserRepository,
     WebhookRepository,
 )
+from storage.customer_limits import take_pending_token
 from storage.db import OUTBOX_CHANNEL, Database
 from storage.deliveries import SqlDeliveryRepository
 from storage.refunds import SqlRefundRepository
@@ -93,6 +94,8 @@ class SqlUnitOfWork:
             # Delivered to every listening process when (and only if) this transaction commits.
             self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
         try:
+            if wrote_events:  # a submission's: it takes its customer's token here, when one is pending
+                take_pending_token(self.session)
             self.session.commit()
         except IntegrityError:
             self.session.rollback()

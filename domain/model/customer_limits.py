@@ -50,6 +50,15 @@ class LimitDecision:
     policy: CustomerLimitPolicy
 
 
+class CustomerLimitReached(Exception):
+    """Raised inside a submission's transaction when its user's bucket is empty: the transaction is
+    rolled back, so nothing of the submission is stored (app/customer_limits.py answers 429)."""
+
+    def __init__(self, decision: LimitDecision) -> None:
+        super().__init__("the customer's submission limit is reached")
+        self.decision = decision
+
+
 def _seconds(micro_tokens: int, config: BucketConfig) -> int:
     """Whole seconds, rounded up, for `micro_tokens` to flow into the bucket."""
     if micro_tokens <= 0:

@@ -35,12 +35,14 @@ POLICY = CustomerLimitPolicy(rate_per_second=0.1, burst=3)
 CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
 
 
-@pytest.fixture
-def limited(tmp_path: Path) -> Iterator[tuple[TestClient, Container, FakeClock]]:
+@pytest.fixture(params=["memory", "database"])
+def limited(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, Container, FakeClock]]:
+    """In memory (checked before the submission), and in the database (taken in its transaction)."""
     container = build(make_settings(tmp_path))
     container.init_storage()
     clock = FakeClock()
-    container.customer_limits = InMemoryCustomerLimiter(POLICY, clock)
+    container.customer_limits = (InMemoryCustomerLimiter(POLICY, clock) if request.param == "memory"
+                                 else DbCustomerLimiter(container.db, POLICY, clock))
     app = FastAPI()
     install_api(app, container)
     with TestClient(app, raise_server_exceptions=False) as client:

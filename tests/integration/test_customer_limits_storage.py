@@ -15,11 +15,18 @@ from sqlmodel import select
 
 from app.customer_limits import KEY_PREFIX, RedisCustomerLimiter
 from domain.clock import FakeClock
-from domain.model.customer_limits import CustomerLimiter, CustomerLimitPolicy, InMemoryCustomerLimiter
+from domain.model.customer_limits import (
+    CustomerLimiter,
+    CustomerLimitPolicy,
+    CustomerLimitReached,
+    InMemoryCustomerLimiter,
+)
+from domain.model.events import Event
 from storage.customer_limits import DbCustomerLimiter
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import CustomerLimitRow
+from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import postgres_url
 from tests.integration.pg import SKIP_REASON, fresh_postgres_schema
 
@@ -171,3 +178,55 @@ def test_when_redis_is_unreachable_submissions_go_through():
     limiter = RedisCustomerLimiter(client, POLICY, FakeClock())
 
     assert all(limiter.check("usr_a").allowed for _ in range(POLICY.burst + 5))
+
+
+@pytest.fixture(params=[
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.skipif(postgres_url() is None, reason=SKIP_REASON)),
+])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'paygate.db'}"
+        first = Database(url)
+        upgrade(first)
+        first.dispose()
+        yield url
+        return
+    with fresh_postgres_schema() as url:
+        first = Database(url)
+        upgrade(first)
+        first.dispose()
+        yield url
+
+
+def test_a_submission_takes_its_token_in_its_own_transaction_and_a_refusal_rolls_it_back(database_url: str):
+    """Twenty concurrent submissions from one user over four processes, each taking its token in the
+    transaction that stores its event: exactly the burst commit, the others leave nothing behind."""
+    clock = FakeClock()
+    dbs = [Database(database_url) for _ in range(4)]
+    limiters = [DbCustomerLimiter(db, POLICY, clock) for db in dbs]
+    factories = [SqlUnitOfWorkFactory(db) for db in dbs]
+
+    def submit(i: int) -> bool:
+        limiter, uow = limiters[i % 4], factories[i % 4]
+        with limiter.in_next_commit("usr_storm") as pending:
+            try:
+                with uow() as tx:
+                    tx.publish(Event("payment.created", {"n": i}, clock.now(), aggregate_id=f"pay_{i}"))
+                    tx.commit()
+            except CustomerLimitReached as refused:
+                assert refused.decision is pending.decision and refused.decision.retry_after >= 1
+                return False
+        assert pending.decision is not None and pending.decision.allowed
+        return True
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(submit, range(20)))
+
+    with factories[0](read_only=True) as tx:
+        stored = tx.outbox.after(0, 100)
+    assert sum(outcomes) == POLICY.burst
+    assert sorted(e.aggregate_id or "" for e in stored) == sorted(f"pay_{i}" for i, ok in enumerate(outcomes) if ok)
+    assert limiters[0].peek("usr_storm").remaining == 0
+    for db in dbs:
+        db.dispose()
