@@ -34,6 +34,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from app.config import Settings
 from bench.payments import CUSTOMER, DOC, parse_time, payment_body, pct, write_doc
 from bench.server import ROOT, Server, postgres_schema, start_server
+from storage.listen import OutboxListener
 
 START, END = "<!-- bench:events:start -->", "<!-- bench:events:end -->"
 TARGET_NOTIFY_MS = 20.0
@@ -72,8 +73,17 @@ class Listener:
         return self.seen[(kind, pid)]
 
 
-async def run(submit_to: Server, listen_on: dict[str, Server], scale: Scale) -> list[dict]:
-    """Submit `scale.payments` payments one at a time to `submit_to`; per payment, its timings (ms)."""
+def commit_of(commits: list[float] | None, sent: float, seen: float) -> float | None:
+    """The first outbox commit the bench heard of (its NOTIFY) between `sent` and `seen`: the payment's."""
+    return next((t for t in list(commits or []) if sent <= t <= seen), None)
+
+
+async def run(submit_to: Server, listen_on: dict[str, Server], scale: Scale,
+              commits: list[float] | None = None) -> list[dict]:
+    """Submit `scale.payments` payments one at a time to `submit_to`; per payment, its timings (ms).
+
+    `commits`, on PostgreSQL, fills with the times the bench's own LISTEN heard each outbox commit, so
+    an event's way from its commit to another process's socket is measured, not bounded."""
     async with httpx.AsyncClient(base_url=submit_to.url, timeout=30.0) as client:
         r = await client.post("/api/auth/login", json={"email": CUSTOMER[0], "password": CUSTOMER[1]})
         r.raise_for_status()
@@ -101,6 +111,9 @@ async def run(submit_to: Server, listen_on: dict[str, Server], scale: Scale) -> 
                     row[f"created@{name}"] = (created - sent) * 1000
                     row[f"notify@{name}"] = created
                     row[f"after202@{name}"] = (created - answered) * 1000
+                    committed = commit_of(commits, sent, created)
+                    if committed is not None:
+                        row[f"commit@{name}"] = (created - committed) * 1000
                     row[f"completed@{name}"] = (done - sent) * 1000
                     row[f"fanout@{name}"] = done
                 payment = (await client.get(f"/api/payments/{pid}", headers=headers)).json()
@@ -140,9 +153,14 @@ def bench_sqlite(scale: Scale) -> list[dict]:
 def bench_postgres(base_url: str, scale: Scale) -> list[dict]:
     with postgres_schema(base_url) as url, tempfile.TemporaryDirectory(prefix="paygate-bench-") as tmp:
         servers = [start_server(Path(tmp) / f"p{i}", PAYGATE_DATABASE_URL=url) for i in range(3)]
+        commits: list[float] = []
+        listener = OutboxListener(url, lambda: commits.append(time.time()), check_seconds=0.2)
+        listener.start()
+        listener.connected.wait(10)
         try:
-            return asyncio.run(run(servers[0], {"A": servers[0], "B": servers[1]}, scale))
+            return asyncio.run(run(servers[0], {"A": servers[0], "B": servers[1]}, scale, commits))
         finally:
+            listener.stop()
             for server in servers:
                 server.stop()
 
@@ -166,6 +184,19 @@ def breakdown(rows: list[dict], where: str) -> list[str]:
     return [f"| {label} | {figures(rows, key)[0]:.1f} | {figures(rows, key)[1]:.1f} |" for label, key in parts]
 
 
+def target_lines(rows: list[dict], where: str, configured_median: float, label: str = "") -> list[str]:
+    """Submit → completed against its target, the mock's own latency median + 40 ms: the median the
+    mock showed in this run (its `latencyMs`), and the configured one beside it."""
+    total = figures(rows, f"completed@{where}")[0]
+    measured = figures(rows, "provider")[0]
+    who = f" ({label})" if label else ""
+    return [f"Submit → completed{who}: p50 {total:.1f} ms; target p50 ≤ the mock's own median + "
+            f"{TARGET_MARGIN_MS:.0f} ms = {measured + TARGET_MARGIN_MS:.0f} ms with the median of this run "
+            f"({measured:.0f} ms): {verdict(total <= measured + TARGET_MARGIN_MS)}; "
+            f"{configured_median + TARGET_MARGIN_MS:.0f} ms with the configured median "
+            f"({configured_median:.0f} ms): {verdict(total <= configured_median + TARGET_MARGIN_MS)}.", ""]
+
+
 def report(sqlite: list[dict], pg: list[dict] | None, command: str, seconds: float) -> str:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -184,10 +215,12 @@ def report(sqlite: list[dict], pg: list[dict] | None, command: str, seconds: flo
         "|---|---:|---:|",
         *breakdown(sqlite, "A"),
         "",
-        f"Target p50 ≤ {target:.0f} ms: {verdict(figures(sqlite, 'completed@A')[0] <= target)}.",
+        *target_lines(sqlite, "A", median),
     ]
     if pg is not None:
         created_b = figures(pg, "notify@B")
+        heard = [r for r in pg if "commit@B" in r]
+        commit_b = figures(heard, "commit@B") if heard else None
         lines += [
             "",
             "### b. Three processes on PostgreSQL: submitted to A, clients on A and on B",
@@ -201,16 +234,23 @@ def report(sqlite: list[dict], pg: list[dict] | None, command: str, seconds: flo
             f"(another process) | {created_b[0]:.1f} | {created_b[1]:.1f} |",
             f"| 202 received at the client (after the commit) → `payment.created` on the socket at B | "
             f"{figures(pg, 'after202@B')[0]:.1f} | {figures(pg, 'after202@B')[1]:.1f} |",
+            *([f"| **commit (the bench's own LISTEN hears its NOTIFY) → `payment.created` on the socket at B** "
+               f"({len(heard)} of {len(pg)} commits heard) | {commit_b[0]:.1f} | {commit_b[1]:.1f} |"]
+              if commit_b else []),
             *breakdown(pg, "A")[1:],
             *breakdown(pg, "B")[4:],
             "",
             f"Event from one process to another's WebSocket, target p50 ≤ {TARGET_NOTIFY_MS:.0f} ms: "
-            f"{verdict(created_b[0] <= TARGET_NOTIFY_MS)} ({created_b[0]:.1f} ms, an upper bound: it counts from "
-            "`createdAt`, taken before the payment's transaction runs and commits; the commit itself falls between "
-            "that and the 202 received, the row below it). "
-            f"Submit → completed, target p50 ≤ {target:.0f} ms: same process "
-            f"{verdict(figures(pg, 'completed@A')[0] <= target)}, across processes "
-            f"{verdict(figures(pg, 'completed@B')[0] <= target)}.",
+            + (f"{verdict(commit_b[0] <= TARGET_NOTIFY_MS)} ({commit_b[0]:.1f} ms from the commit, as a third "
+               "process hears it by LISTEN, to the socket at B; the bounds around it: from `createdAt`, taken "
+               f"before the transaction, {created_b[0]:.1f} ms; from the 202, after the commit, "
+               f"{figures(pg, 'after202@B')[0]:.1f} ms). " if commit_b else
+               f"{verdict(created_b[0] <= TARGET_NOTIFY_MS)} ({created_b[0]:.1f} ms, an upper bound: it counts from "
+               "`createdAt`, taken before the payment's transaction runs and commits; the commit itself falls "
+               "between that and the 202 received, the row below it). ") +
+            "",
+            *target_lines(pg, "A", median, "same process"),
+            *target_lines(pg, "B", median, "across processes"),
         ]
     return "\n".join(lines)
 
