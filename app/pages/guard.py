@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
-from nicegui import ui
+from nicegui import run, ui
 from nicegui.storage import request_contextvar
 from starlette.responses import RedirectResponse
 
@@ -12,11 +14,12 @@ from app.bootstrap import Container
 from app.pages.frame import NavEntry, add_nav, frame
 from app.pages.session import current_user, sign_out
 from app.pages.widgets import on_events
+from domain.model.errors import NotFound
 from domain.model.events import Event
 from domain.model.users import User
 
 PageBody = Callable[[User], Awaitable[None]]
-DetailBody = Callable[[User, str], Awaitable[None]]
+T = TypeVar("T")
 # A page waits for its reads in worker threads; on a busy database that may pass NiceGUI's default of 3 s,
 # after which it would serve an error page where a page built synchronously was merely slow.
 RESPONSE_TIMEOUT_SECONDS = 30.0
@@ -55,29 +58,63 @@ def page(container: Container, path: str, title: str, icon: str, *,
     return register
 
 
-def detail_page(container: Container, path: str, title: str) -> Callable[[DetailBody], DetailBody]:
-    """Register the decorated function as the page at `path`, whose one path parameter (`{key}`) names
-    what it shows: for signed-in users, with no entry in the navigation (a payment's or an order's page).
+class DetailView(Protocol):
+    """What a detail page draws: the item whole, kept live by its events."""
 
-    The function gets the signed-in User and the key and draws inside the frame titled `title`; it decides
-    what this user may see. An admin sees any customer's item: demoted meanwhile, they leave the page as
-    from an admin page.
+    def draw(self) -> None: ...
+
+    def on_event(self, event: Event) -> Awaitable[None] | None: ...
+
+
+@dataclass(frozen=True)
+class Detail(Generic[T]):
+    """A page that shows one item, named by the one parameter of its path: a payment's, an order's.
+
+    `read(user, key)` reads it as that user may see it (in a worker thread) and raises NotFound for an
+    item the user may not see, which then reads the same as one that does not exist; `view` draws it.
     """
 
-    def register(body: DetailBody) -> DetailBody:
-        @ui.page(path, response_timeout=RESPONSE_TIMEOUT_SECONDS)
-        async def guarded(key: str) -> RedirectResponse | None:
-            user = await current_user(container)
-            if user is None:
-                return RedirectResponse("/login")
-            with frame(title, user):
-                await body(user, key)
-            follow_own_user(container, user, admin_only=user.is_admin)
-            return None
+    noun: str  # "payment", "order": the not-found card says "Payment not found."
+    key_word: str  # what names it: "There is no order with this number that you may see."
+    back: tuple[str, str, str]  # the link back to the list: (text, path, marker)
+    read: Callable[[User, str], T]
+    view: Callable[[User, T], DetailView]
 
-        return body
 
-    return register
+def detail_page(container: Container, path: str, title: str, detail: Detail[T]) -> None:
+    """Register the page at `path` (one parameter, `{key}`) for signed-in users, with no entry in the
+    navigation. An admin sees any customer's item: demoted meanwhile, they leave the page as from an admin page.
+    """
+
+    @ui.page(path, response_timeout=RESPONSE_TIMEOUT_SECONDS)
+    async def guarded(key: str) -> RedirectResponse | None:
+        user = await current_user(container)
+        if user is None:
+            return RedirectResponse("/login")
+        with frame(title, user):
+            await _show(container, user, key, detail)
+        follow_own_user(container, user, admin_only=user.is_admin)
+        return None
+
+
+async def _show(container: Container, user: User, key: str, detail: Detail[T]) -> None:
+    text, back_path, back_marker = detail.back
+    ui.link(f"← {text}", back_path).classes("text-sm").mark(back_marker)
+    try:
+        item = await run.io_bound(detail.read, user, key)
+    except NotFound:
+        with ui.card().classes("w-full items-center p-8 gap-3").mark(f"{detail.noun}-not-found"):
+            ui.icon("search_off", size="xl", color="grey-7")
+            ui.label(f"{detail.noun.capitalize()} not found.").classes("text-lg")
+            ui.label(f"There is no {detail.noun} with this {detail.key_word} that you may see.") \
+                .classes("text-grey-7 text-center")
+            ui.button(text, icon="arrow_back", on_click=lambda: ui.navigate.to(back_path))
+        return
+    if item is None:  # run.io_bound's None: the app is stopping
+        return
+    view = detail.view(user, item)
+    view.draw()
+    on_events(container, view.on_event)
 
 
 async def still_signed_in(container: Container, admin_only: bool = False) -> User | None:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import detail_page
+from app.pages.guard import Detail, detail_page
 from app.pages.payment_detail import REASON_TEXT, method_text
 from app.pages.payments import customer_text
-from app.pages.widgets import on_events, payment_url, refund_badge, short_time, status_badge
+from app.pages.widgets import payment_url, refund_badge, short_time, status_badge
 from domain.model.errors import NotFound
 from domain.model.events import Event
 from domain.model.money import format_money
@@ -177,29 +177,8 @@ class OrderDetail:
                     ui.label(short_time(r.created_at)).classes("text-xs text-grey-7")
 
 
-def not_found() -> None:
-    with ui.card().classes("w-full items-center p-8 gap-3").mark("order-not-found"):
-        ui.icon("search_off", size="xl", color="grey-7")
-        ui.label("Order not found.").classes("text-lg")
-        ui.label("There is no order with this number that you may see.").classes("text-grey-7 text-center")
-        ui.button("My Orders", icon="arrow_back", on_click=lambda: ui.navigate.to("/orders"))
-
-
-async def show(container: Container, user: User, order_id: str) -> None:
-    ui.link("← My Orders", "/orders").classes("text-sm").mark("back-to-orders")
-    try:
-        snapshot = await run.io_bound(read, container, user, order_id)
-    except NotFound:  # another customer's order reads the same as one that does not exist
-        not_found()
-        return
-    if snapshot is None:  # run.io_bound's None: the app is stopping
-        return
-    detail = OrderDetail(container, user, snapshot)
-    detail.draw()
-    on_events(container, detail.on_event)
-
-
 def register(container: Container) -> None:
-    @detail_page(container, "/orders/{key}", TITLE)
-    async def order_page(user: User, order_id: str) -> None:
-        await show(container, user, order_id)
+    detail_page(container, "/orders/{key}", TITLE, Detail(
+        "order", "number", back=("My Orders", "/orders", "back-to-orders"),
+        read=lambda user, key: read(container, user, key),
+        view=lambda user, snapshot: OrderDetail(container, user, snapshot)))

@@ -13,14 +13,13 @@ from typing import Any
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import detail_page, still_signed_in
+from app.pages.guard import Detail, detail_page, still_signed_in
 from app.pages.home import EVENT_TEXT
 from app.pages.widgets import (
     attempt,
     card_text,
     clear_field_errors,
     empty_state,
-    on_events,
     order_url,
     refund_badge,
     short_time,
@@ -360,29 +359,8 @@ class RefundDialog:
         await self.detail.reload()  # shows it pending at once; its events turn it succeeded or failed
 
 
-def not_found() -> None:
-    with ui.card().classes("w-full items-center p-8 gap-3").mark("payment-not-found"):
-        ui.icon("search_off", size="xl", color="grey-7")
-        ui.label("Payment not found.").classes("text-lg")
-        ui.label("There is no payment with this id that you may see.").classes("text-grey-7 text-center")
-        ui.button("Payment History", icon="arrow_back", on_click=lambda: ui.navigate.to("/payments"))
-
-
-async def show(container: Container, user: User, payment_id: str) -> None:
-    ui.link("← Payment History", "/payments").classes("text-sm").mark("back-to-history")
-    try:
-        snapshot = await run.io_bound(read, container, user, payment_id)
-    except NotFound:
-        not_found()
-        return
-    if snapshot is None:  # run.io_bound's None: the app is stopping
-        return
-    detail = PaymentDetail(container, user, snapshot)
-    detail.draw()
-    on_events(container, detail.on_event)
-
-
 def register(container: Container) -> None:
-    @detail_page(container, "/payments/{key}", TITLE)
-    async def payment_page(user: User, payment_id: str) -> None:
-        await show(container, user, payment_id)
+    detail_page(container, "/payments/{key}", TITLE, Detail(
+        "payment", "id", back=("Payment History", "/payments", "back-to-history"),
+        read=lambda user, key: read(container, user, key),
+        view=lambda user, snapshot: PaymentDetail(container, user, snapshot)))
