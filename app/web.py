@@ -10,6 +10,7 @@ from nicegui import app
 from nicegui.storage import Storage
 
 from app.api import install_api
+from app.api.page_middleware import pages_only
 from app.bootstrap import Container
 from app.browser_sessions import serve_pages_from_any_replica, share_browser_sessions
 from app.config import ConfigError
@@ -51,6 +52,7 @@ def setup(container: Container) -> Jobs:
     sampler = Sampler(container)
     jobs = Jobs(container, sampler)
     install_api(app, container, jobs)
+    pages_only(app)  # NiceGUI's page middleware skips the API (app/api/page_middleware.py)
     install_look()
     register_pages(container, sampler)
 
