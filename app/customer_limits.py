@@ -192,12 +192,12 @@ def within_limit(container: Container, user_id: str, key: str | None,
     refused path); when a token was taken for what turned out to be a replay, it is given back.
     Returns the decision whose numbers the response's headers carry.
 
-    With the database's buckets, the token is taken in the submission's own transaction instead
+    With the database's buckets on SQLite, the token is taken in the submission's own transaction instead
     (storage/customer_limits.py, in_next_commit): a replay fails on its key before it spends one, and
     a refusal rolls that transaction back."""
     limiter = container.customer_limits
     assert limiter is not None, "bootstrap.build gives every container its limiter"
-    if isinstance(limiter, DbCustomerLimiter):
+    if isinstance(limiter, DbCustomerLimiter) and limiter.in_transaction:
         with limiter.in_next_commit(user_id) as pending:
             try:
                 resource, replayed = submit()

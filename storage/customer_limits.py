@@ -9,7 +9,7 @@ read and the single UPDATE that follows it are one atomic step for every process
 
 A refused request writes nothing: the refilled state follows from the stored one.
 
-A submission takes its token in its own transaction (`in_next_commit`): the unit of work's commit
+On SQLite, a submission takes its token in its own transaction (`in_next_commit`): the unit of work's commit
 that stores it (the first of this context that writes events) takes the token just before it
 commits, after its inserts are flushed, so a replay (its idempotency key taken) fails there first
 and spends nothing; an empty bucket raises CustomerLimitReached and the whole transaction is rolled
@@ -75,6 +75,12 @@ class DbCustomerLimiter:
         self.db = db
         self.policy = policy
         self.clock = clock
+        # On SQLite every write transaction holds the one write lock, so taking the token in the
+        # submission's own transaction adds no waiting and saves one. On PostgreSQL the user's row
+        # would stay locked until that transaction's commit has flushed the WAL, so one busy user's
+        # submissions would go one flush at a time; there the token is taken in a short transaction
+        # of its own first (`check`, which does not wait for the flush).
+        self.in_transaction = db.is_sqlite
 
     def _locked(self, session: Session, user_id: str, now_us: int) -> BucketState:
         """The user's bucket, its row locked until the transaction ends (created full if missing)."""
