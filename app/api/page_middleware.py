@@ -46,7 +46,11 @@ class PagesOnly:
 
 def pages_only(app: Starlette) -> None:
     """Wrap NiceGUI's page middleware in PagesOnly when the app builds its middleware stack (at its
-    first request or lifespan, after ui.run has added them)."""
+    first request or lifespan, after ui.run has added them). Once per app: NiceGUI's `user` fixture
+    runs the app's setup again for every test on one global app, and each wrapping would nest."""
+    if getattr(app.state, "pages_only", False):
+        return
+    app.state.pages_only = True
     build = app.build_middleware_stack
 
     def build_for_pages() -> ASGIApp:
