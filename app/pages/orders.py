@@ -11,8 +11,9 @@ from datetime import datetime
 from nicegui import run, ui
 
 from app.bootstrap import Container
-from app.pages.guard import page, still_signed_in
+from app.pages.guard import page
 from app.pages.order_detail import WRAPS
+from app.pages.paging import CursorPaging
 from app.pages.payments import customer_text, customers_of, read_range
 from app.pages.widgets import empty_state, on_events, order_url, short_time, status_badge
 from domain.model.errors import ValidationFailed
@@ -46,7 +47,7 @@ class Filters:
 
 
 @dataclass(eq=False)  # compared by identity: its refreshable keeps one drawing per object
-class OrderList:
+class OrderList(CursorPaging):
     """One page of orders, newest first, filtered in the query and paged with cursors; redrawn by live events."""
 
     container: Container
@@ -57,10 +58,6 @@ class OrderList:
     orders: list[Order] = field(default_factory=list)
     next_cursor: str | None = None
     _reading: asyncio.Lock = field(default_factory=asyncio.Lock)  # reads in turn: an older one never wins
-
-    @property
-    def on_first_page(self) -> bool:
-        return len(self.cursors) == 1
 
     async def reload(self) -> None:
         f = self.filters
@@ -73,26 +70,9 @@ class OrderList:
             self.orders, self.next_cursor = listed
         self.draw.refresh()
 
-    async def signed_in(self) -> bool:
-        """Check the session again before a read the person asks for; follow the user as they are now."""
-        user = await still_signed_in(self.container)
-        if user is not None:
-            self.user = user
-        return user is not None
-
     async def apply(self, filters: Filters) -> None:
         if await self.signed_in():
             self.filters, self.cursors = filters, [None]
-            await self.reload()
-
-    async def newer(self) -> None:
-        if await self.signed_in() and not self.on_first_page:  # a second click may come before the redraw
-            self.cursors.pop()
-            await self.reload()
-
-    async def older(self, cursor: str) -> None:
-        if await self.signed_in():
-            self.cursors.append(cursor)
             await self.reload()
 
     def on_event(self, event: Event) -> Awaitable[None] | None:

@@ -11,7 +11,8 @@ from nicegui import run, ui
 from nicegui.events import GenericEventArguments
 
 from app.bootstrap import Container
-from app.pages.guard import page, still_signed_in
+from app.pages.guard import page
+from app.pages.paging import CursorPaging
 from app.pages.payment_detail import method_text
 from app.pages.widgets import empty_state, on_events, payment_url, short_time, status_color
 from domain.model.errors import ValidationFailed
@@ -74,7 +75,7 @@ def row(payment: Payment, customers: Mapping[str, User]) -> dict[str, Any]:
             "description": p.description or "", "card": method_text(p), "reason": p.failure_message or ""}
 
 
-class PaymentTable:
+class PaymentTable(CursorPaging):
     """One page of payments, filtered by status, dates, amounts and (for an admin) customer, paged newest
     first with cursors."""
 
@@ -90,10 +91,6 @@ class PaymentTable:
         self.next_cursor: str | None = None
         self._reading = asyncio.Lock()  # reads in turn, so an older one cannot overwrite a newer one's result
 
-    @property
-    def on_first_page(self) -> bool:
-        return len(self.cursors) == 1
-
     async def reload(self) -> None:
         async with self._reading:
             listed = await run.io_bound(
@@ -103,13 +100,6 @@ class PaymentTable:
                 return
             self.payments, self.next_cursor = listed
         self.draw.refresh()
-
-    async def signed_in(self) -> bool:
-        """Check the session again before a read the person asks for; follow the user as they are now."""
-        user = await still_signed_in(self.container)
-        if user is not None:
-            self.user = user
-        return user is not None
 
     async def filter(self, status: str | None) -> None:
         if not await self.signed_in():
@@ -129,19 +119,6 @@ class PaymentTable:
         if customer_id is not None and customer_id not in self.customers:  # only a customer the list offered
             return
         self.customer_id, self.cursors = customer_id, [None]
-        await self.reload()
-
-    async def newer(self) -> None:
-        if not await self.signed_in():
-            return
-        if not self.on_first_page:  # a second click may come before the redraw hides the button
-            self.cursors.pop()
-            await self.reload()
-
-    async def older(self, cursor: str) -> None:
-        if not await self.signed_in():
-            return
-        self.cursors.append(cursor)
         await self.reload()
 
     def on_event(self, event: Event) -> Awaitable[None] | None:
