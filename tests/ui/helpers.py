@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import app
@@ -49,3 +50,23 @@ async def let_events_arrive(seconds: float = 0.5) -> None:
     """Let the live events published so far reach the open page (the outbox is tailed every 0.1 s)
     and what they started run, so that a test's next change is the only one still on its way."""
     await asyncio.sleep(seconds)
+
+
+def by_hand() -> Any:
+    """The app's container, with nothing that wakes its drains: they run when the test awaits them
+    (with PAYGATE_DRAIN_INTERVAL_SECONDS set high, see `drains_wait` in the tests that use it)."""
+    container = app.state.container
+    container.wake_drain.clear()
+    return container
+
+
+async def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait for the page to show what `check` looks for (live events arrive within about 0.1 s)."""
+    for _ in range(int(seconds / 0.05)):
+        try:
+            if check():
+                return
+        except AssertionError:  # not on the page yet (a hidden element is not found)
+            pass
+        await asyncio.sleep(0.05)
+    assert check()

@@ -2,17 +2,14 @@
 order whole (items, totals, payment, refunds), "not found" for what is not one's own, and live status.
 The drains run when a test runs them, so each step is seen in its turn."""
 
-import asyncio
-from collections.abc import Callable
 
 import pytest
 from nicegui import app
 from nicegui.testing import User
 
-from app.bootstrap import Container
 from app.pages.widgets import order_url, payment_url
 from domain.model.orders import Order
-from tests.ui.helpers import account, sign_in, the
+from tests.ui.helpers import account, by_hand, sign_in, the, until
 
 CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
 ADMIN = ("admin@example.com", "admin123")
@@ -22,13 +19,6 @@ OTHER = ("other@example.com", "password456")
 @pytest.fixture(autouse=True)
 def drains_wait_for_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAYGATE_DRAIN_INTERVAL_SECONDS", "3600")  # read as the app starts
-
-
-def by_hand() -> Container:
-    """The app's container, with nothing that wakes its drains: they run when the test awaits them."""
-    container: Container = app.state.container
-    container.wake_drain.clear()
-    return container
 
 
 def other_customer() -> None:
@@ -47,18 +37,6 @@ async def settle(order: Order, email: str = "customer@example.com") -> None:
     c = by_hand()
     await c.processor.drain()
     await until(lambda: c.orders.get(account(email), order.id).status == "paid")
-
-
-async def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    """Wait for what `check` looks for (live events arrive within about 0.1 s)."""
-    for _ in range(int(seconds / 0.05)):
-        try:
-            if check():
-                return
-        except AssertionError:  # not on the page yet
-            pass
-        await asyncio.sleep(0.05)
-    assert check()
 
 
 def texts(user: User, marker: str) -> list[str]:

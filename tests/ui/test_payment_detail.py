@@ -2,16 +2,14 @@
 with NiceGUI's simulated user. The drains run when a test runs them, so each step is seen in its turn."""
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 from nicegui import app
 from nicegui.testing import User
 
-from app.bootstrap import Container
 from app.pages.widgets import order_url, payment_url
 from domain.model.statuses import PaymentStatus, RefundStatus
-from tests.ui.helpers import account, fill_cart, sign_in, the
+from tests.ui.helpers import account, by_hand, fill_cart, sign_in, the, until
 
 CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
 DECLINED = {**CARD, "number": "4000000000000002"}
@@ -22,13 +20,6 @@ ADMIN = ("admin@example.com", "admin123")
 @pytest.fixture(autouse=True)
 def drains_wait_for_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAYGATE_DRAIN_INTERVAL_SECONDS", "3600")  # read as the app starts
-
-
-def by_hand() -> Container:
-    """The app's container, with nothing that wakes its drains: they run when the test awaits them."""
-    container: Container = app.state.container
-    container.wake_drain.clear()
-    return container
 
 
 async def paid(card: dict | None = None, amount: int = 4000, email: str = "customer@example.com",
@@ -49,18 +40,6 @@ def text(user: User, marker: str) -> str:
 
 def texts(user: User, marker: str) -> list[str]:
     return [str(e.text) for e in sorted(user.find(marker=marker).elements, key=lambda e: e.id)]
-
-
-async def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    """Wait for the page to show what `check` looks for (live events arrive within about 0.1 s)."""
-    for _ in range(int(seconds / 0.05)):
-        try:
-            if check():
-                return
-        except AssertionError:  # not on the page yet (a hidden element is not found)
-            pass
-        await asyncio.sleep(0.05)
-    assert check()
 
 
 async def refund_through_the_dialog(user: User, amount: str) -> None:
