@@ -13,7 +13,7 @@ from app.bootstrap import Container
 from app.pages.guard import Detail, detail_page
 from app.pages.payment_detail import REASON_TEXT, method_text
 from app.pages.payments import customer_text
-from app.pages.widgets import payment_url, refund_badge, short_time, status_badge
+from app.pages.widgets import WRAPS, fact, payment_url, refund_badge, short_time, status_badge
 from domain.model.errors import NotFound
 from domain.model.events import Event
 from domain.model.money import format_money
@@ -25,10 +25,6 @@ from domain.model.users import User
 TITLE = "Order"
 # What an order id may look like (ids are "ord_" and hex): anything else is not looked up, just not found.
 ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-WRAPS = "min-w-0 break-words [overflow-wrap:anywhere]"
-"""Classes for a text that may be long (a 120-character product name): it wraps, anywhere if it must."""
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """What the order page shows, read in one go."""
@@ -54,12 +50,6 @@ def read(container: Container, user: User, order_id: str) -> Snapshot:
         except NotFound:
             customer = None
     return Snapshot(order, payment, refunds, customer)
-
-
-def fact(label: str, value: str, marker: str) -> None:
-    with ui.row().classes("w-full no-wrap gap-3 items-baseline"):
-        ui.label(label).classes("w-28 shrink-0 text-sm text-grey-7")
-        ui.label(value).classes(WRAPS).mark(marker)
 
 
 def item_line(name: str, quantity: str, unit: str, total: str, *, head: bool = False) -> None:

@@ -12,10 +12,9 @@ from nicegui import run, ui
 
 from app.bootstrap import Container
 from app.pages.guard import page
-from app.pages.order_detail import WRAPS
 from app.pages.paging import CursorPaging
 from app.pages.payments import customer_text, customers_of, read_range
-from app.pages.widgets import empty_state, on_events, order_url, short_time, status_badge
+from app.pages.widgets import WRAPS, empty_state, on_events, order_url, short_time, status_badge
 from domain.model.errors import ValidationFailed
 from domain.model.events import Event
 from domain.model.money import format_money

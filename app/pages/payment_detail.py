@@ -16,10 +16,12 @@ from app.bootstrap import Container
 from app.pages.guard import Detail, detail_page, still_signed_in
 from app.pages.home import EVENT_TEXT
 from app.pages.widgets import (
+    WRAPS,
     attempt,
     card_text,
     clear_field_errors,
     empty_state,
+    fact,
     order_url,
     refund_badge,
     short_time,
@@ -110,12 +112,6 @@ def describe(event: Event) -> str:
             "refund.failed": f"{money} · {failure}"}.get(event.type, "")
 
 
-def fact(label: str, value: str, marker: str) -> None:
-    with ui.row().classes("w-full no-wrap gap-3 items-baseline"):
-        ui.label(label).classes("w-28 shrink-0 text-sm text-grey-7")
-        ui.label(value).classes("min-w-0 break-words [overflow-wrap:anywhere]").mark(marker)
-
-
 def attempt_row(a: Attempt) -> dict[str, Any]:
     return {"number": a.number, "kind": a.kind, "provider": a.provider, "startedAt": short_time(a.started_at),
             "latency": "" if a.latency_ms is None else a.latency_ms, "outcome": a.outcome or "in flight",
@@ -189,7 +185,7 @@ class PaymentDetail:
             if p.order_id:
                 with ui.row().classes("w-full no-wrap gap-3 items-baseline"):
                     ui.label("Order").classes("w-28 shrink-0 text-sm text-grey-7")
-                    ui.link(p.order_id, order_url(p.order_id)).classes("min-w-0 [overflow-wrap:anywhere]") \
+                    ui.link(p.order_id, order_url(p.order_id)).classes(WRAPS) \
                         .mark("fact-order")
             fact("Refunded", f"{format_money(p.refunded_amount, p.currency)} of {format_money(p.amount, p.currency)}",
                  "refunded-amount")

@@ -35,6 +35,17 @@ status string from an event or a table row finds its colour too)."""
 OTHER_COLOR = "grey"
 
 
+WRAPS = "min-w-0 break-words [overflow-wrap:anywhere]"
+"""Classes for a text that may be long (a 120-character product name): it wraps, anywhere if it must."""
+
+
+def fact(label: str, value: str, marker: str) -> None:
+    """One labelled fact of a detail page: "Paid with   visa •••• 4242"."""
+    with ui.row().classes("w-full no-wrap gap-3 items-baseline"):
+        ui.label(label).classes("w-28 shrink-0 text-sm text-grey-7")
+        ui.label(value).classes(WRAPS).mark(marker)
+
+
 def status_color(status: str) -> str:
     return STATUS_COLORS.get(status, OTHER_COLOR)
 
