@@ -524,9 +524,11 @@ class NewEvents:
         self._seen.clear()
         return new
 
-    def write(self, outbox: OutboxRepository, deliveries: DeliveryRepository, webhooks: WebhookRepository) -> None:
+    def write(self, outbox: OutboxRepository, deliveries: DeliveryRepository, webhooks: WebhookRepository) -> int:
+        """Write the new events with their deliveries; how many events were written."""
         endpoints: list[WebhookEndpoint] | None = None  # read once, at the first public event
-        for event in self.collect():
+        events = self.collect()
+        for event in events:
             outbox.add(event)
             for consumer in subscribers(event):
                 deliveries.add(event, consumer)
@@ -535,3 +537,4 @@ class NewEvents:
                     endpoints = webhooks.endpoints(enabled_only=True)
                 for delivery in owed(event, endpoints, lambda: new_id("whd")):
                     webhooks.add_delivery(delivery)
+        return len(events)

@@ -282,10 +282,8 @@ def _event(row: OutboxRow) -> Event:
 class SqlOutboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.added = 0  # events added in this transaction: the unit of work announces them at commit
 
     def add(self, event: Event) -> None:
-        self.added += 1
         self.session.add(OutboxRow(id=event.id, type=event.type, aggregate_id=event.aggregate_id,
                                    customer_id=event.customer_id, data=json.dumps(event.data),
                                    created_at=to_db(event.created_at)))

@@ -67,7 +67,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(self.session)
         self.payments = SqlPaymentRepository(self.session, self.new_events)
         self.idempotency = SqlIdempotencyRepository(self.session)
-        self.outbox = self._outbox = SqlOutboxRepository(self.session)
+        self.outbox = SqlOutboxRepository(self.session)
         self.products = SqlProductRepository(self.session)
         self.carts = SqlCartRepository(self.session)
         self.orders = SqlOrderRepository(self.session, self.new_events)
@@ -88,8 +88,8 @@ class SqlUnitOfWork:
         self.new_events.publish(event)
 
     def commit(self) -> None:
-        self.new_events.write(self.outbox, self.deliveries, self.webhooks)  # in this transaction, before it commits
-        wrote_events = self._outbox.added > 0
+        # in this transaction, before it commits
+        wrote_events = self.new_events.write(self.outbox, self.deliveries, self.webhooks) > 0
         if wrote_events and not self.db.is_sqlite:
             # Delivered to every listening process when (and only if) this transaction commits.
             self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
@@ -100,7 +100,6 @@ class SqlUnitOfWork:
         except IntegrityError:
             self.session.rollback()
             raise DuplicateKey("a unique key is already taken") from None
-        self._outbox.added = 0
         if wrote_events:
             self.db.events_committed()
 
