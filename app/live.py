@@ -101,7 +101,8 @@ class EventHub:
     def wake(self) -> None:
         """Read the outbox now (callable from any thread): a local commit or a NOTIFY wrote events."""
         loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
+        # Already set: the tick that clears it has not begun, and it will read this commit's events too.
+        if loop is not None and wake is not None and not wake.is_set() and not loop.is_closed():
             loop.call_soon_threadsafe(wake.set)
 
     async def run(self, poll_seconds: float, min_gap_seconds: float = MIN_GAP_SECONDS) -> None:
