@@ -101,7 +101,7 @@ def setup_logging(fmt: LogFormat, level: int = logging.INFO, stream: TextIO | No
         logger.handlers.clear()
         logger.propagate = True
     structlog.configure(
-        processors=[structlog.contextvars.merge_contextvars, *_shared(),
+        processors=[*_shared(),
                     structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,

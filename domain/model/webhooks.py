@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -55,6 +55,12 @@ def new_secret() -> str:
 
 
 # --- where a delivery may go ---------------------------------------------------------------
+def subscribed(event_types: Iterable[str], event_type: str) -> bool:
+    """Whether a subscription to `event_types` covers `event_type` (ALL_EVENTS covers every one)."""
+    types = frozenset(event_types)
+    return ALL_EVENTS in types or event_type in types
+
+
 @dataclass(frozen=True)
 class Destination:
     """A checked endpoint URL, taken apart: the host to resolve and the port to connect to."""
@@ -172,8 +178,7 @@ class WebhookEndpoint:
         return self.status == EndpointStatus.ENABLED
 
     def wants(self, event_type: str) -> bool:
-        subscribed = ALL_EVENTS in self.event_types or event_type in self.event_types
-        return self.enabled and is_public(event_type) and subscribed
+        return self.enabled and is_public(event_type) and subscribed(self.event_types, event_type)
 
     def record(self, what: str, now: datetime) -> None:
         """An event of this endpoint (created, updated, secret_rotated, deleted): for admins only, never

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 
 from domain.model.events import Event
 from domain.model.statuses import EndpointStatus
-from domain.model.webhooks import ALL_EVENTS, WebhookEndpoint, is_public
+from domain.model.webhooks import ALL_EVENTS, is_public, subscribed
 from domain.ports import UnitOfWorkFactory
 
 log = logging.getLogger("paygate.webhooks")
@@ -34,20 +33,13 @@ class WebhookWakeGate:
         self._wanted: dict[str, frozenset[str]] | None = None  # enabled endpoint id -> its event types
         self._lock = threading.Lock()
 
-    @property
-    def loaded(self) -> bool:
-        return self._wanted is not None
-
     def load(self) -> None:
         """Read the enabled endpoints (call it after the hub's start_from_now: a change made between the
         two is then both read here and seen as an event, which is harmless)."""
         with self.uow(read_only=True) as uow:
             endpoints = uow.webhooks.endpoints(enabled_only=True)
-        self.reset(endpoints)
-
-    def reset(self, endpoints: Sequence[WebhookEndpoint]) -> None:
         with self._lock:
-            self._wanted = {e.id: frozenset(e.event_types) for e in endpoints if e.enabled}
+            self._wanted = {e.id: frozenset(e.event_types) for e in endpoints}
 
     def wants(self, event: Event) -> bool:
         """Track endpoint changes; whether `event` may have made a delivery due (so a pass should run)."""
@@ -58,7 +50,7 @@ class WebhookWakeGate:
         with self._lock:
             if self._wanted is None:
                 return True
-            return any(ALL_EVENTS in types or event.type in types for types in self._wanted.values())
+            return any(subscribed(types, event.type) for types in self._wanted.values())
 
     def _track(self, event: Event) -> None:
         data = event.data
