@@ -81,7 +81,8 @@ def queue_options(providers: list[str]) -> dict[str, Any]:
 def latency_options() -> dict[str, Any]:
     """A time axis: each provider's calls fall at their own moments, so the lines share no categories.
     The series, one per provider, are set by each refresh."""
-    return {"tooltip": {"trigger": "axis"}, "legend": legend([]), "xAxis": {"type": "time"},
+    return {"tooltip": {"trigger": "axis"}, "legend": legend([]),
+            "xAxis": {"type": "time", "splitNumber": 4, "axisLabel": {"hideOverlap": True}},  # no labels on labels
             "yAxis": {"type": "value", "name": "ms"}, "series": [], "color": SERIES_COLORS,
             "grid": grid(legend=True, axis_name=True)}
 
