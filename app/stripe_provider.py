@@ -20,7 +20,16 @@ import httpx
 import stripe
 
 from domain.model.cards import CardInput
-from domain.model.providers import NOT_CHARGED, CallKind, CallResult, CardToken, ChargeRequest, Outcome, RefundRequest
+from domain.model.providers import (
+    NOT_CHARGED,
+    NOT_REFUNDED,
+    CallKind,
+    CallResult,
+    CardToken,
+    ChargeRequest,
+    Outcome,
+    RefundRequest,
+)
 
 PAYMENT_ID = "paygate_payment_id"  # metadata key: PayGate's payment id on PaymentIntents and Refunds
 REFUND_ID = "paygate_refund_id"  # metadata key: PayGate's refund id on Refunds
@@ -308,8 +317,8 @@ class StripeProvider:
 
     async def lookup_refund(self, request: RefundRequest) -> CallResult:
         """What became of an earlier refund with this request's idempotency key (the refund id): the Refund
-        of the PaymentIntent whose metadata names it, or DECLINED (NOT_CHARGED) when there is none. Not
-        in the port yet; it is what the unknown-outcome rule needs for refunds."""
+        of the PaymentIntent whose metadata names it, or DECLINED (NOT_REFUNDED) when there is none: the
+        port's lookup_refund, which the refund drain asks before it calls refund() again."""
         try:
             page = await self._stripe().v1.refunds.list_async({"payment_intent": request.transaction_id, "limit": 100})
         except stripe.StripeError as exc:
@@ -317,7 +326,7 @@ class StripeProvider:
         mine = [r for r in (refund.to_dict() for refund in page.data)
                 if _metadata(r).get(REFUND_ID) == request.idempotency_key]
         if not mine:
-            return CallResult.declined(NOT_CHARGED, "Stripe holds no refund for this refund id.")
+            return CallResult.declined(NOT_REFUNDED, "Stripe holds no refund for this refund id.")
         return _refund_result(mine[0])
 
 

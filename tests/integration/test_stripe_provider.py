@@ -13,7 +13,7 @@ import pytest
 
 from app.stripe_provider import PAYMENT_ID, StripeProvider, parse_webhook
 from domain.model.cards import CardInput
-from domain.model.providers import NOT_CHARGED, CallResult, ChargeRequest, Outcome, RefundRequest
+from domain.model.providers import NOT_CHARGED, NOT_REFUNDED, CallResult, ChargeRequest, Outcome, RefundRequest
 from tests.integration.localstripe import DROP, TEST_KEY, closed_port, configure_webhook, silent_server, stub_server
 
 VISA = "4242424242424242"
@@ -136,7 +136,7 @@ async def test_a_refund_is_approved_with_a_refund_id_and_found_again_by_its_own_
     assert refunded.outcome is Outcome.APPROVED
     assert refunded.transaction_id is not None and refunded.transaction_id.startswith("re_")
     assert (found.outcome, found.transaction_id) == (Outcome.APPROVED, refunded.transaction_id)
-    assert (other.outcome, other.code) == (Outcome.DECLINED, NOT_CHARGED)
+    assert (other.outcome, other.code) == (Outcome.DECLINED, NOT_REFUNDED)
 
 
 async def test_a_refund_of_a_charge_stripe_does_not_know_is_declined(provider: StripeProvider) -> None:
