@@ -415,7 +415,7 @@ class StripeWebhookEvent:
     type: str  # payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, refund.updated, …
     payment_id: str | None  # PayGate's payment id, from the metadata of the object (or its PaymentIntent, refunds)
     transaction_id: str | None  # the PaymentIntent (pi_…)
-    refund_ids: tuple[RefundSeen, ...]  # charge.refunded (when the charge lists them) and refund.* events
+    refund_ids: tuple[RefundSeen, ...]  # refund.* events, and charge.refunded when the charge lists them
     failure_code: str | None  # a failed payment: PayGate's code, by the error table; a failed refund: its reason
     failure_message: str | None
     permanent: bool = False  # the failure is for good (a decline, by the error table), not one a retry may cure
@@ -463,7 +463,10 @@ def _event(event_id: str, kind: str, obj: Obj) -> StripeWebhookEvent:
             failure = _payment_failure(obj)
     elif obj.get("object") == "charge":
         intent = obj.get("payment_intent")
-        listed = obj.get("refunds")  # absent from API version 2022-11-15 on: refund.* events carry them
+        # Absent from API version 2022-11-15 on: refund.updated events carry each refund's outcome, and a
+        # charge.refunded naming none makes the payment's refunds in doubt due for a lookup now
+        # (domain/services/provider_events.py).
+        listed = obj.get("refunds")
         data = listed.get("data") if isinstance(listed, dict) else None
         refunds = [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
     elif obj.get("object") == "refund":

@@ -5,6 +5,12 @@ a process that died mid-call). Such a payment is `processing` with `needs_lookup
 it as a lookup would have, in the same transaction as the event's row, so the same event id twice
 (providers deliver at least once) changes nothing the second time. An event about a payment that is
 already settled, or that PayGate never asked about, changes nothing either.
+
+A refund is settled the same way when the event names it with its outcome (`refund.updated`, or a
+`charge.refunded` whose charge lists its refunds). Stripe's Charge no longer lists its refunds from API
+version 2022-11-15 on, so a `charge.refunded` may only say that the charge was refunded: the payment's
+refunds whose outcome is unknown are then made due for their lookup now, and the refund drain asks the
+provider at once instead of waiting out the lookup's backoff.
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ class Settled(StrEnum):
     DUPLICATE = "duplicate"  # this event id was handled before
     REFUNDED = "refunded"  # a refund whose outcome was unknown succeeded
     REFUND_FAILED = "refund_failed"  # ... failed
+    REFUND_LOOKUP_DUE = "refund_lookup_due"  # refunds whose outcome is unknown are to be looked up now
+
+
+# Events that say a payment's charge was refunded (in part or in full), whether or not they name the refunds.
+CHARGE_REFUNDED = frozenset({"charge.refunded"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class ProviderEvents:
                    if outcome is not Settled.IGNORED]
         if settled:
             return settled[0]
+        if event.type in CHARGE_REFUNDED and not event.refunds and event.payment_id is not None:
+            return self._look_up_refunds_now(tx, event.provider, event.payment_id)
         if event.payment_id is None or event.succeeded is None:
             return Settled.IGNORED
         payment = tx.payments.get(event.payment_id, for_update=True)
@@ -102,3 +115,22 @@ class ProviderEvents:
         refund.fail("refund_failed", "The provider could not refund the charge.", now)
         tx.refunds.update(refund)
         return Settled.REFUND_FAILED
+
+    def _look_up_refunds_now(self, tx: UnitOfWork, provider: str, payment_id: str) -> Settled:
+        """A charge refunded, its refunds not named: the payment's refunds at this provider whose outcome is
+        unknown and whose next lookup waits for later become due now. One in flight (no next lookup set)
+        is left to its call; one settled or not in doubt is not touched."""
+        now = self.clock.now()
+        due = 0
+        for listed in tx.refunds.for_payment(payment_id):
+            if listed.terminal or not listed.needs_lookup or listed.provider != provider:
+                continue
+            refund = tx.refunds.get(listed.id, for_update=True)  # read again under the row's lock
+            if (refund is None or refund.terminal or not refund.needs_lookup or refund.next_attempt_at is None
+                    or refund.next_attempt_at <= now):
+                continue
+            refund.next_attempt_at = now
+            refund.updated_at = now
+            tx.refunds.update(refund)
+            due += 1
+        return Settled.REFUND_LOOKUP_DUE if due else Settled.IGNORED

@@ -4,6 +4,9 @@ a server that never answers, a closed port)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -11,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.stripe_provider import PAYMENT_ID, StripeProvider, parse_webhook
+from app.stripe_provider import PAYMENT_ID, REFUND_ID, RefundSeen, StripeProvider, parse_webhook
 from domain.model.cards import CardInput
 from domain.model.providers import NOT_CHARGED, NOT_REFUNDED, CallResult, ChargeRequest, Outcome, RefundRequest
 from tests.integration.localstripe import DROP, TEST_KEY, closed_port, configure_webhook, silent_server, stub_server
@@ -164,6 +167,35 @@ async def test_localstripe_posts_a_signed_payment_intent_succeeded_that_parse_we
     assert event.id.startswith("evt_")
     with pytest.raises(ValueError, match="does not match"):
         parse_webhook(post.body, post.headers["stripe-signature"], "whsec_someone_else")
+
+
+def _signed(event: dict[str, Any], secret: str) -> tuple[bytes, str]:
+    body = json.dumps(event).encode()
+    t = int(time.time())
+    return body, f"t={t},v1={hmac.new(secret.encode(), f'{t}.'.encode() + body, hashlib.sha256).hexdigest()}"
+
+
+def test_a_charge_refunded_event_names_its_refunds_only_where_the_charge_lists_them() -> None:
+    secret = "whsec_paygate_test"
+    charge = {"id": "ch_1", "object": "charge", "payment_intent": "pi_1", "metadata": {PAYMENT_ID: "pay_1"},
+              "amount_refunded": 500}
+    listed = {**charge, "refunds": {"object": "list", "data": [
+        {"id": "re_1", "object": "refund", "status": "succeeded", "metadata": {REFUND_ID: "rf_1"}}]}}
+    refund = {"id": "re_2", "object": "refund", "status": "failed", "payment_intent": "pi_1",
+              "failure_reason": "expired_or_canceled_card", "metadata": {REFUND_ID: "rf_2", PAYMENT_ID: "pay_1"}}
+
+    current = parse_webhook(*_signed({"id": "evt_1", "object": "event", "type": "charge.refunded",
+                                      "data": {"object": charge}}, secret), secret)  # API 2022-11-15 and later
+    older = parse_webhook(*_signed({"id": "evt_2", "object": "event", "type": "charge.refunded",
+                                    "data": {"object": listed}}, secret), secret)
+    updated = parse_webhook(*_signed({"id": "evt_3", "object": "event", "type": "refund.updated",
+                                      "data": {"object": refund}}, secret), secret)
+
+    assert (current.type, current.payment_id, current.transaction_id, current.refund_ids) == (
+        "charge.refunded", "pay_1", "pi_1", ())
+    assert older.refund_ids == (RefundSeen("re_1", "rf_1", "succeeded"),)
+    assert (updated.payment_id, updated.refund_ids) == ("pay_1", (RefundSeen("re_2", "rf_2", "failed"),))
+    assert (updated.failure_code, updated.permanent) == ("expired_or_canceled_card", True)
 
 
 # --- the network failing --------------------------------------------------------------------------
