@@ -36,7 +36,7 @@ def flush(session: Session) -> None:
         raise DuplicateKey("a unique key is already taken") from None
 
 
-_TIME_FIELDS = {"created_at", "updated_at", "next_attempt_at", "completed_at", "lease_expires_at"}
+_TIME_FIELDS = {"created_at", "updated_at", "next_attempt_at", "completed_at", "lease_expires_at", "stay_until"}
 
 
 def _user(row: UserRow) -> User:

@@ -58,6 +58,7 @@ class PaymentRow(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=80)
     lease_expires_at: datetime | None = None
     needs_lookup: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    stay_until: datetime | None = None  # charged again only at `provider` until then (a lost call may land)
     refunded_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     request_id: str | None = Field(default=None, max_length=128)  # the submitting request's (docs/logging.md)
     traceparent: str | None = Field(default=None, max_length=64)  # its W3C trace context, when traced

@@ -140,6 +140,9 @@ class Payment:
     # A call at `provider` may have charged (it timed out, lost its connection, or its process died
     # before the answer was stored): ask the provider before any other charge attempt.
     needs_lookup: bool = False
+    # Until then, charge it again only at `provider`: a call lost there may still land late, and a call
+    # there under the same idempotency key is safe, where a charge elsewhere would be a second charge.
+    stay_until: datetime | None = None
     refunded_amount: int = 0  # the sum of its succeeded refunds, in minor units
     # The submitting request's id and W3C traceparent, so the drain (in any process) logs and traces
     # the payment as part of that request (domain/observability.py). Never in the public view.
@@ -192,9 +195,22 @@ class Payment:
         self._emit("payment.processing", now)
 
     def nothing_charged(self, now: datetime) -> None:
-        """A lookup found no charge standing at `provider`: a new attempt (anywhere) is safe."""
+        """A charge call marked as in flight was never sent: a new attempt (anywhere) is safe."""
         self.needs_lookup = False
         self.updated_at = now
+
+    def lost_call_not_charged(self, policy: RetryPolicy, now: datetime, stay_until: datetime) -> None:
+        """A lookup found no charge for a call whose answer was lost (it timed out, lost its connection,
+        or its process died): that call failed. It spends a retry like any retryable failure, and the
+        payment fails once they are spent, so a provider that keeps losing answers cannot hold a
+        payment in a loop of charges and lookups. Until `stay_until` it is charged again only at the
+        same provider (`stay_until` above)."""
+        self.stay_until = stay_until
+        self.record_failure(self.failure_code or "outcome_unknown",
+                            self.failure_message or "the provider's answer was lost", True, policy, now)
+
+    def stays_at_provider(self, now: datetime) -> bool:
+        return self.stay_until is not None and self.stay_until > now
 
     def keep_token(self, provider: str, token: str, brand: str | None, last4: str | None) -> None:
         self.card_tokens = {**self.card_tokens, provider: token}

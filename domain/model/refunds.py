@@ -153,9 +153,15 @@ class Refund:
         self._release()
 
     def nothing_refunded(self, now: datetime) -> None:
-        """A lookup found no refund at the provider: a new call is safe."""
+        """A refund call marked as in flight was never sent: a new call is safe."""
         self.needs_lookup = False
         self.updated_at = now
+
+    def lost_call_not_refunded(self, policy: RetryPolicy, now: datetime) -> None:
+        """A lookup found no refund for a call whose answer was lost: that call failed, and spends a
+        retry (the refund fails once they are spent), so lost answers cannot loop forever."""
+        self.record_failure(self.failure_code or "outcome_unknown",
+                            self.failure_message or "the provider's answer was lost", True, policy, now)
 
     def wait(self, until: datetime, code: str, message: str, now: datetime) -> None:
         """The provider takes no calls now (its circuit is open): try again at `until`, no retry spent."""

@@ -55,6 +55,9 @@ class ProcessorConfig:
     max_in_flight: int = 8
     max_token_poll_seconds: float = 0.25
     circuit_wait_seconds: float = 5.0  # how long a payment waits for a circuit whose reopening is unknown
+    # After a lost call that a lookup found uncharged, how long the payment is charged only at that
+    # provider (a request still in flight there may land late; Stripe's search may lag a minute).
+    stay_after_lost_call_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -211,13 +214,23 @@ class PaymentProcessor:
         if payment.needs_lookup:
             candidates = [self.by_name[payment.provider]] if payment.provider in self.by_name else []
         else:
-            candidates = [route for route in self.routes if self._can_take(payment, route)]
+            candidates = self._candidates(payment)
         if any(route.circuit.state() is not CircuitState.OPEN for route in candidates):
             return now
-        probes = [at for at in (route.circuit.probe_at() for route in candidates) if at is not None]
-        if not probes:
+        times = [at for at in (route.circuit.probe_at() for route in candidates) if at is not None]
+        if payment.stays_at_provider(now) and payment.stay_until is not None:
+            times.append(payment.stay_until)  # then another provider may take it
+        if not times:
             return now + timedelta(seconds=self.config.circuit_wait_seconds)
-        return max(min(probes), now + timedelta(seconds=1))
+        return max(min(times), now + timedelta(seconds=1))
+
+    def _candidates(self, payment: Payment) -> list[Route]:
+        """The routes that may charge this payment now, in routing order: those that can charge its
+        card, and only its own provider while it stays there after a lost call (Payment.stay_until)."""
+        eligible = [route for route in self.routes if self._can_take(payment, route)]
+        if payment.stays_at_provider(self.clock.now()):
+            return [route for route in eligible if route.name == payment.provider]
+        return eligible
 
     def _can_take(self, payment: Payment, route: Route) -> bool:
         """Whether `route` can charge this payment's card (or a payment with no card)."""
@@ -238,9 +251,9 @@ class PaymentProcessor:
             if route.circuit.state() is CircuitState.OPEN:
                 return Verdict("look_later", *CIRCUIT_OPEN)
             return Step(CallKind.LOOKUP, route)
-        eligible = [route for route in self.routes if self._can_take(payment, route)]
-        if not eligible:
+        if not any(self._can_take(payment, route) for route in self.routes):
             return Verdict("fail", *CARD_UNAVAILABLE)
+        eligible = self._candidates(payment)  # empty while it stays where its card is not: it waits
         if payment.retry_count > 0 and payment.failure_code and len(eligible) > 1:
             # Failover: after a retryable failure, the next attempt goes elsewhere first.
             eligible.sort(key=lambda route: route.name == payment.provider)
@@ -510,7 +523,10 @@ class PaymentProcessor:
                 if result.approved:
                     payment.complete(result.transaction_id or "", now)
                 elif result.outcome is Outcome.DECLINED:
-                    payment.nothing_charged(now)
+                    # No charge stands: the lost call failed. A retry is spent, and for a while only
+                    # this provider may charge it (the lost call could still land here).
+                    stay = timedelta(seconds=self.config.stay_after_lost_call_seconds)
+                    payment.lost_call_not_charged(self.policy, now, now + stay)
                 else:  # the lookup could not tell either
                     payment.outcome_unknown(result.code or "lookup_failed", result.message or "lookup failed",
                                             now + self.look_again_after(payment.attempts), now)
@@ -557,7 +573,7 @@ class PaymentProcessor:
     async def _attempt(self, payment: Payment, step: Step, grant: Grant, attempt: Attempt | None,
                        span: OpenSpan | None = None) -> None:
         """Make the planned call (its token is taken), apply the outcome, and go on while the plan
-        has a next call (a lookup that found nothing, a token made): each waits for its own token.
+        has a next call (a charge after the token it needed): each waits for its own token.
         `span`, the payment's, ends with this task."""
         try:
             while True:

@@ -181,7 +181,7 @@ class RefundProcessor:
                 settle_refund(uow, refund, result.transaction_id or "", now)
             elif result.outcome is Outcome.DECLINED:
                 if kind is CallKind.LOOKUP:
-                    refund.nothing_refunded(now)  # no refund stands: the next call may make it
+                    refund.lost_call_not_refunded(self.p.policy, now)  # no refund stands: the lost call failed
                 else:
                     refund.record_failure(result.code or "refund_failed", result.message or "refused", False,
                                           self.p.policy, now)

@@ -126,16 +126,18 @@ def test_attempt_rows_keep_every_call_in_order_and_a_charge_in_flight_has_no_out
     assert rows[0].started_at == T0
 
 
-def test_tokens_per_provider_and_the_lookup_mark_survive_a_round_trip(db: Database) -> None:
+def test_tokens_per_provider_the_lookup_mark_and_the_stay_survive_a_round_trip(db: Database) -> None:
     uow = SqlUnitOfWorkFactory(db)
     payment = make_payment(payment_id="pay_t", status="processing", needs_lookup=True,
-                           card_tokens={"mock": "tok_approve_1", "stripe": "pm_1"})
+                           card_tokens={"mock": "tok_approve_1", "stripe": "pm_1"},
+                           stay_until=T0 + timedelta(seconds=60))
     with uow() as tx:
         tx.payments.add(payment)
         tx.commit()
     with uow(read_only=True) as tx:
         stored = tx.payments.get("pay_t")
     assert (stored.card_tokens, stored.needs_lookup) == ({"mock": "tok_approve_1", "stripe": "pm_1"}, True)
+    assert stored.stay_until == T0 + timedelta(seconds=60)  # aware UTC, as stored
 
 
 def test_a_payment_held_for_a_process_is_claimed_only_by_it_and_only_when_due(db: Database) -> None:

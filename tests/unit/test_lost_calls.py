@@ -1,0 +1,114 @@
+"""Calls whose answer is lost, that a lookup then finds made nothing: they are failed tries.
+
+A provider that keeps losing answers (timeouts, dropped connections) while charging nothing must not
+hold a payment or a refund in an endless loop of calls and lookups: each lost call spends a retry,
+and the payment or refund fails once they are spent. The retry of a payment stays at the provider
+that lost the call for a while, because the lost call could still land there late; a call there under
+the same idempotency key is safe, a charge at another provider would be a second charge.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain.model.retry import RetryPolicy
+from tests.unit.fleet import Fleet
+from tests.unit.test_refunds import Refunds
+
+TICK = timedelta(microseconds=1)
+LOST = ConnectionResetError("the connection dropped before the provider charged")
+MAX_RETRIES = RetryPolicy().max_retries
+
+
+def kinds(fleet: Fleet) -> list[tuple[str, str]]:
+    return [(kind, provider) for kind, provider, _ in fleet.calls()]
+
+
+async def test_a_provider_that_keeps_losing_answers_fails_the_payment_once_its_retries_are_spent():
+    fleet = Fleet("mock")
+    fleet.route("mock").provider.script = [LOST] * 50  # every charge is lost, and none charged
+
+    pid = fleet.submit()
+    await fleet.settle()
+
+    payment = fleet.uow.payment(pid)
+    assert (payment.status, payment.retry_count, payment.failure_code) == ("failed", MAX_RETRIES, "connection_lost")
+    assert not payment.needs_lookup
+    # each lost charge was looked up before the next one, and there were 1 + MAX_RETRIES of them
+    assert kinds(fleet) == [("charge", "mock"), ("lookup", "mock")] * (1 + MAX_RETRIES)
+    assert fleet.mock_ledger.charges == {}
+    assert fleet.uow.event_types(pid).count("payment.retry") == MAX_RETRIES
+    assert fleet.uow.event_types(pid)[-1] == "payment.failed"
+
+
+async def test_a_lost_call_found_uncharged_is_retried_after_the_backoff_and_can_still_complete():
+    fleet = Fleet("mock")
+    fleet.route("mock").provider.script = [LOST]
+
+    pid = fleet.submit()
+    await fleet.processor.drain()  # the charge is lost
+    fleet.clock.set(fleet.uow.payment(pid).next_attempt_at + TICK)  # its lease has run out
+    await fleet.processor.drain()  # the lookup finds nothing
+    retrying = fleet.uow.payment(pid)
+    looked_up_at = fleet.clock.now()
+    await fleet.settle()
+
+    assert (retrying.status, retrying.retry_count, retrying.failure_code) == ("retrying", 1, "connection_lost")
+    assert retrying.next_attempt_at == looked_up_at + RetryPolicy().delay(1)
+    assert fleet.uow.payment(pid).status == "completed"
+    assert kinds(fleet) == [("charge", "mock"), ("lookup", "mock"), ("charge", "mock")]
+    assert len(fleet.mock_ledger.charges) == 1
+
+
+async def test_the_retry_after_a_lost_call_stays_at_that_provider_instead_of_failing_over():
+    fleet = Fleet("mock", "stripe")
+    fleet.route("mock").provider.script = [LOST]
+
+    pid = fleet.submit()
+    await fleet.settle()
+
+    assert (fleet.uow.payment(pid).status, fleet.uow.payment(pid).provider) == ("completed", "mock")
+    assert kinds(fleet) == [("charge", "mock"), ("lookup", "mock"), ("charge", "mock")]
+
+
+async def test_while_it_stays_and_its_providers_circuit_is_open_it_waits_then_fails_over_once_the_stay_is_over():
+    fleet = Fleet("mock", "stripe", reset_seconds=600)  # the primary's circuit stays open past the stay
+    fleet.route("mock").provider.script = [LOST]
+    stay = timedelta(seconds=fleet.processor.config.stay_after_lost_call_seconds)
+
+    pid = fleet.submit()
+    await fleet.processor.drain()  # the charge is lost
+    fleet.clock.set(fleet.uow.payment(pid).next_attempt_at + TICK)  # its lease has run out
+    await fleet.processor.drain()  # the lookup finds nothing: a retry, staying at mock
+    stay_until = fleet.clock.now() + stay
+    fleet.route("mock").circuit.opened_at = fleet.clock.now()  # and the primary goes down
+    fleet.clock.set(fleet.uow.payment(pid).next_attempt_at + TICK)  # its lease has run out
+    await fleet.processor.drain()
+    waiting = fleet.uow.payment(pid)
+
+    assert (waiting.status, waiting.next_attempt_at) == ("retrying", stay_until)
+    assert fleet.calls("charge") == [("charge", "mock", pid)]  # nothing went to the fallback meanwhile
+
+    await fleet.settle()
+
+    payment = fleet.uow.payment(pid)
+    assert (payment.status, payment.provider) == ("completed", "stripe")
+    assert [c[:2] for c in fleet.calls("charge")] == [("charge", "mock"), ("charge", "stripe")]
+    assert fleet.mock_ledger.charges == {}  # one charge in all, at the fallback
+    assert fleet.route("stripe").provider.inner.ledger.find(pid) is not None
+
+
+async def test_a_refund_whose_answers_keep_getting_lost_fails_once_its_retries_are_spent():
+    rig = Refunds()
+    pid = await rig.paid()
+    rig.fleet.route("mock").provider.refund_script = [LOST] * 50  # every refund call lost, none made
+
+    rid = rig.refund(pid)
+    await rig.settle()
+
+    refund = rig.stored(rid)
+    assert (refund.status, refund.retry_count, refund.failure_code) == ("failed", MAX_RETRIES, "connection_lost")
+    calls = [e[0] for e in rig.fleet.log if e[0] in ("refund", "lookup_refund")]
+    assert calls == ["refund", "lookup_refund"] * (1 + MAX_RETRIES)
+    assert rig.ledger() == []
+    assert rig.fleet.uow.payment(pid).refunded_amount == 0
