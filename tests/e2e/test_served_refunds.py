@@ -1,8 +1,10 @@
 """Refunds on a served gateway: a kill -9 between the refund call and its commit still leaves exactly
-one refund at the provider, and a refund through Stripe (localstripe) succeeds."""
+one refund at the provider (on SQLite, and on PostgreSQL when PAYGATE_TEST_POSTGRES_URL is set), and a
+refund through Stripe (localstripe) succeeds."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import postgres_url
 from tests.e2e.conftest import Server, bearer, free_port, start_server
+from tests.integration.pg import SKIP_REASON, fresh_postgres_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -38,22 +42,32 @@ def completed(url: str, headers: dict[str, str], payment_id: str) -> dict | None
     return payment if payment["status"] == "completed" else None
 
 
-def test_a_kill_between_the_refund_call_and_its_commit_leaves_exactly_one_refund(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(
+    postgres_url() is None, reason=SKIP_REASON))])
+def test_a_kill_between_the_refund_call_and_its_commit_leaves_exactly_one_refund(store: str, tmp_path: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        common = {"PAYGATE_LEASE_SECONDS": "2", "PAYGATE_RETRY_BASE_SECONDS": "0.2"}
+        if store == "postgres":  # a fresh schema, dropped after the test; the data folder keeps only the logs
+            common["PAYGATE_DATABASE_URL"] = stack.enter_context(fresh_postgres_schema())
+        killed_mid_refund(tmp_path, common)
+
+
+def killed_mid_refund(tmp_path: Path, common: dict[str, str]) -> None:
     port = free_port()
-    common = {"PAYGATE_LEASE_SECONDS": "2", "PAYGATE_RETRY_BASE_SECONDS": "0.2"}
     # The charge is the first provider call, the refund the second: the process dies right after it.
     victim = start_server(tmp_path / "gw", port=port, PAYGATE_FAULT_CRASH_AFTER_CHARGES="2", **common)
-    with httpx.Client(base_url=victim.url, timeout=10) as client:
-        me, admin = bearer(client, *CUSTOMER), bearer(client, *ADMIN)
-        pid = client.post("/api/payments", headers=me, json={"amount": 4000, "currency": "USD",
-                                                              "card": VISA}).json()["id"]
-        until(lambda: completed(victim.url, me, pid))
-        created = client.post(f"/api/payments/{pid}/refunds", headers=admin, json={"amount": 1500})
-        assert created.status_code == 202
-    assert victim.proc.wait(30) == -9, "the fault injection killed the process after the refund call"
-
-    server = start_server(tmp_path / "gw", port=port, **common)
+    server: Server | None = None
     try:
+        with httpx.Client(base_url=victim.url, timeout=10) as client:
+            me, admin = bearer(client, *CUSTOMER), bearer(client, *ADMIN)
+            pid = client.post("/api/payments", headers=me, json={"amount": 4000, "currency": "USD",
+                                                                  "card": VISA}).json()["id"]
+            until(lambda: completed(victim.url, me, pid))
+            created = client.post(f"/api/payments/{pid}/refunds", headers=admin, json={"amount": 1500})
+            assert created.status_code == 202
+        assert victim.proc.wait(30) == -9, "the fault injection killed the process after the refund call"
+
+        server = start_server(tmp_path / "gw", port=port, **common)
         with httpx.Client(base_url=server.url, timeout=10) as client:
             admin = bearer(client, *ADMIN)
             refund = until(lambda: next((r for r in client.get(f"/api/payments/{pid}/refunds", headers=admin)
@@ -61,15 +75,17 @@ def test_a_kill_between_the_refund_call_and_its_commit_leaves_exactly_one_refund
             ledger = client.get("/api/providers/mock/refunds", params={"paymentId": pid}, headers=admin).json()
             attempts = client.get(f"/api/payments/{pid}/attempts", headers=admin).json()["data"]
             payment = client.get(f"/api/payments/{pid}", headers=admin).json()
+    finally:  # before the PostgreSQL schema is dropped
+        for started in (victim, server):
+            if started is not None:
+                started.stop()
 
-        assert refund["status"] == "succeeded"
-        assert [(e["refundId"], e["amount"]) for e in ledger["data"]] == [(created.json()["id"], 1500)]
-        assert payment["refundedAmount"] == 1500
-        kinds = [(a["kind"], a["outcome"]) for a in attempts]
-        assert kinds[:2] == [("charge", "approved"), ("refund", "unknown")]  # in flight when the process died
-        assert ("lookup", "approved") in kinds[2:] and ("refund", "approved") not in kinds
-    finally:
-        server.stop()
+    assert refund["status"] == "succeeded"
+    assert [(e["refundId"], e["amount"]) for e in ledger["data"]] == [(created.json()["id"], 1500)]
+    assert payment["refundedAmount"] == 1500
+    kinds = [(a["kind"], a["outcome"]) for a in attempts]
+    assert kinds[:2] == [("charge", "approved"), ("refund", "unknown")]  # in flight when the process died
+    assert ("lookup", "approved") in kinds[2:] and ("refund", "approved") not in kinds
 
 
 def test_a_refund_through_stripe_succeeds_with_stripes_refund_id(server_factory: Callable[..., Server]) -> None:
