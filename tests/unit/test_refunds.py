@@ -238,6 +238,30 @@ async def test_an_order_refunded_in_full_becomes_refunded_and_its_stock_comes_ba
     assert fleet.uow.event_types(order.id)[-1] == "order.refunded"
 
 
+async def test_without_restock_an_order_refunded_in_full_becomes_refunded_and_its_stock_stays_sold():
+    from domain.model.catalog import Product
+
+    rig = Refunds()
+    fleet = rig.fleet
+    fleet.uow.state.products["prod_lamp"] = Product("prod_lamp", "Lamp", "", 1200, "USD", "home", None, 5, True,
+                                                    fleet.clock.now(), fleet.clock.now(), {})
+    orders = OrderService(fleet.uow, fleet.service, fleet.clock)
+    order, _ = orders.place(fleet.customer, {"items": [{"productId": "prod_lamp", "quantity": 2}], "card": CARD})
+    await fleet.settle()
+    with fleet.uow() as uow:  # the orders consumer settles the order (the delivery worker, in the app)
+        orders.on_payment_event(uow, fleet.uow.events(order.payment_id)[-1])
+        uow.commit()
+    assert fleet.uow.state.products["prod_lamp"].stock == 3
+
+    rid = rig.refund(order.payment_id)  # the whole amount; `restock` left out: false
+    await rig.settle()
+
+    assert (rig.stored(rid).restock, rig.stored(rid).amount, rig.stored(rid).status) == (False, 2400, "succeeded")
+    assert fleet.uow.state.orders[order.id].status == OrderStatus.REFUNDED
+    assert fleet.uow.event_types(order.id)[-1] == "order.refunded"
+    assert fleet.uow.state.products["prod_lamp"].stock == 3
+
+
 # --- a provider's event settles a refund whose answer was lost -------------------------------------
 async def test_a_provider_event_settles_a_refund_whose_answer_was_lost_once():
     from domain.services.provider_events import ProviderEvent, ProviderEvents, Settled
