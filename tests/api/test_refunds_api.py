@@ -71,3 +71,45 @@ def test_the_contracts_refund_errors(client: TestClient, container: Container, c
     assert client.get(f"/api/payments/{payment['id']}/refunds", headers=admin_headers).json()["data"] == []
     stranger = new_customer("mallory@example.com")
     assert client.get(f"/api/payments/{payment['id']}/refunds", headers=stranger).status_code == 404
+
+
+def test_the_idempotency_key_header_replays_a_refund_and_refuses_it_with_a_different_body(
+        client: TestClient, container: Container, customer_headers: Headers, admin_headers: Headers) -> None:
+    payment = paid(client, container, customer_headers)
+    keyed = {**admin_headers, "Idempotency-Key": "refund-by-header"}
+
+    first = client.post(f"/api/payments/{payment['id']}/refunds", json={"amount": 800}, headers=keyed)
+    replay = client.post(f"/api/payments/{payment['id']}/refunds", json={"amount": 800}, headers=keyed)
+    in_body = refund(client, admin_headers, payment["id"], amount=800, idempotencyKey="refund-by-header")
+    reused = client.post(f"/api/payments/{payment['id']}/refunds", json={"amount": 900}, headers=keyed)
+
+    assert first.status_code == 202 and "idempotent-replayed" not in first.headers
+    assert (replay.status_code, replay.headers["Idempotent-Replayed"], replay.json()["id"]) == (
+        200, "true", first.json()["id"])
+    assert (in_body.status_code, in_body.json()["id"]) == (200, first.json()["id"])
+    assert (reused.status_code, reused.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    listed = client.get(f"/api/payments/{payment['id']}/refunds", headers=admin_headers).json()["data"]
+    assert [(r["id"], r["amount"]) for r in listed] == [(first.json()["id"], 800)]
+
+
+def test_an_order_refunded_in_full_with_restock_is_refunded_its_stock_is_back_and_order_refunded_is_written(
+        client: TestClient, container: Container, customer_headers: Headers, admin_headers: Headers) -> None:
+    stock_before = client.get("/api/products/prod_008").json()["stock"]
+    placed = client.post("/api/orders", headers=customer_headers,
+                         json={"items": [{"productId": "prod_008", "quantity": 2}], "card": CARD}).json()
+    client.portal.call(container.processor.drain)
+    container.deliveries.run_all()  # the orders consumer marks the order paid
+    assert client.get(f"/api/orders/{placed['id']}", headers=customer_headers).json()["status"] == "paid"
+    assert client.get("/api/products/prod_008").json()["stock"] == stock_before - 2
+
+    created = refund(client, admin_headers, placed["paymentId"], restock=True)
+    client.portal.call(container.refund_processor.drain)
+
+    assert created.status_code == 202 and created.json()["amount"] == placed["totalAmount"]
+    assert client.get(f"/api/orders/{placed['id']}", headers=customer_headers).json()["status"] == "refunded"
+    assert client.get("/api/products/prod_008").json()["stock"] == stock_before
+    payment = client.get(f"/api/payments/{placed['paymentId']}", headers=customer_headers).json()
+    assert (payment["status"], payment["refundedAmount"]) == ("completed", placed["totalAmount"])
+    with container.uow(read_only=True) as uow:
+        order_events = [e.type for e in uow.outbox.for_aggregate(placed["id"])]
+    assert order_events == ["order.created", "order.paid", "order.refunded"]
