@@ -174,13 +174,24 @@ LISTED_PAGES = 10  # without search (localstripe): up to 1,000 PaymentIntents, i
 Obj = dict[str, Any]  # a Stripe object as plain data: an API answer (`to_dict()`) or a webhook's object
 
 
+class _NoDebugRecords(logging.Filter):
+    """Drops the SDK's DEBUG records (its "Post details" carry each request's form body) whatever level
+    the logger is later given: a logging config, or a test, that sets every logger to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO
+
+
 def _keep_card_data_out_of_logs() -> None:
     """The SDK logs each request's form body at DEBUG, card number and CVC included when it makes a
-    PaymentMethod: cap its logger at INFO, and refuse STRIPE_LOG=debug, which prints to stderr."""
+    PaymentMethod: cap its logger at INFO, filter out its DEBUG records should its level be lowered
+    again, and refuse STRIPE_LOG=debug, which prints to stderr."""
     if stripe.log == "debug" or os.environ.get("STRIPE_LOG") == "debug":
         raise ValueError("STRIPE_LOG=debug would print card numbers; unset it to use the Stripe provider")
     sdk_log = logging.getLogger("stripe")
     sdk_log.setLevel(max(sdk_log.level, logging.INFO))
+    if not any(isinstance(f, _NoDebugRecords) for f in sdk_log.filters):
+        sdk_log.addFilter(_NoDebugRecords())
 
 
 class StripeProvider:

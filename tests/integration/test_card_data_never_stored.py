@@ -1,4 +1,8 @@
-"""A full card number and CVC go no further than the request: not into the database, not into a log."""
+"""A full card number and CVC go no further than the request: not into the database, not into a log.
+
+Each test runs with the mock provider and with the Stripe connector against localstripe. With Stripe
+the card is made into a PaymentMethod in the drain (a provider call, through the bucket), so until then
+it is held in the process's memory only; it must not reach a table or a log line on that way either."""
 
 from __future__ import annotations
 
@@ -12,13 +16,24 @@ from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, String, Text, select
 
 from app.bootstrap import Container
+from app.config import Settings
 from app.logs import formatter
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, make_settings
+from tests.integration.localstripe import TEST_KEY
 
 PAN = "4242424242424242"
 CVC = "987"  # unusual, so a search for it means something
 CARD = {"number": PAN, "expMonth": 12, "expYear": 2030, "cvc": CVC}
 CARD_COLUMNS = ("card_brand", "card_last4", "card_tokens")
+
+
+@pytest.fixture(params=["mock", "stripe"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The gateway on the mock, or on the Stripe connector against localstripe (skipped without it)."""
+    if request.param == "mock":
+        return make_settings(tmp_path)
+    return make_settings(tmp_path, providers="stripe", stripe_api_key=TEST_KEY,
+                         stripe_api_base=request.getfixturevalue("localstripe_url"))
 
 
 @pytest.fixture
@@ -48,10 +63,15 @@ def _pay(client: TestClient, container: Container, customer_headers: dict[str, s
                          json={"amount": 4200, "currency": "USD", "description": "card test", "card": CARD,
                                "idempotencyKey": "card-test"})
     assert replay.status_code == 200
+    with container.uow(read_only=True) as uow:
+        queued = uow.payments.get(response.json()["id"])
+    assert queued is not None
     client.portal.call(container.processor.drain)
     payment = client.get(f"/api/payments/{response.json()['id']}", headers=customer_headers).json()
     assert payment["status"] == "completed"
-    return {"payment": payment, "responses": [response.text, replay.text]}
+    attempts = client.get(f"/api/payments/{payment['id']}/attempts", headers=customer_headers).json()["data"]
+    return {"payment": payment, "responses": [response.text, replay.text], "tokens_before_drain": queued.card_tokens,
+            "attempts": [(a["kind"], a["provider"], a["outcome"]) for a in attempts]}
 
 
 def text_values(container: Container) -> list[tuple[str, str, str]]:
@@ -148,3 +168,15 @@ def test_no_log_record_holds_the_card_number_or_cvc(paid: dict, caplog: pytest.L
         assert PAN not in text, record.name
         assert "cvc" not in text.lower(), record.name
         assert f"'{CVC}'" not in text and f'"{CVC}"' not in text, record.name
+
+
+def test_with_stripe_the_card_became_a_payment_method_in_the_drain_and_only_its_id_is_stored(
+        paid: dict, settings: Settings, container: Container) -> None:
+    if settings.providers != "stripe":
+        pytest.skip("the mock makes its token at submission, without a call")
+    tokens = [json.loads(v) for table, column, v in text_values(container) if column == "card_tokens"]
+
+    assert paid["tokens_before_drain"] == {}  # queued with the card in memory only
+    assert paid["attempts"] == [("tokenize", "stripe", "approved"), ("charge", "stripe", "approved")]
+    assert paid["payment"]["transactionId"].startswith("pi_")
+    assert len(tokens) == 1 and list(tokens[0]) == ["stripe"] and tokens[0]["stripe"].startswith("pm_")
