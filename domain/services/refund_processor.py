@@ -127,6 +127,7 @@ class RefundProcessor:
                 return None
             refund.start_call(self.clock.now())
             uow.refunds.update(refund)
+            uow.payments.get(refund.payment_id, for_update=True)  # numbers its attempts one refund at a time
             attempt = uow.attempts.add(Attempt(refund.payment_id, uow.attempts.next_number(refund.payment_id),
                                                CallKind.REFUND, provider, self.clock.now()))
             uow.commit()
@@ -167,7 +168,8 @@ class RefundProcessor:
         """Store the call's attempt row and what its outcome means for the refund, in one transaction."""
         with self.uow() as uow:
             refund = uow.refunds.get(refund_id, for_update=True)
-            if attempt.id is None:
+            if attempt.id is None:  # a lookup's row, numbered under the payment's lock (as in _start_call)
+                uow.payments.get(attempt.payment_id, for_update=True)
                 uow.attempts.add(replace(attempt, number=uow.attempts.next_number(attempt.payment_id)))
             else:
                 uow.attempts.finish(attempt)
