@@ -102,11 +102,11 @@ class CallResult:
         return cls(Outcome.UNKNOWN, code=code, message=message)
 
 
-NOT_CHARGED = "not_charged"
+NOT_CHARGED = "not_charged"  # a lookup's code when no charge stands at the provider
 NOT_REFUNDED = "not_refunded"  # a refund lookup's code when the provider has no such refund
 # Retryable errors about one card, not about the provider: a working provider gives them, so they do not
 # open its circuit (a card that fails every time would otherwise stop every other card's payments).
-CARD_LEVEL_ERRORS = frozenset({"processing_error"})  # a lookup's code when no charge stands at the provider
+CARD_LEVEL_ERRORS = frozenset({"processing_error"})
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,13 @@ class Refund:
         self.needs_lookup = False
         self.updated_at = now
 
+    def look_up_now(self, now: datetime) -> None:
+        """The provider hinted that this refund's unknown outcome is settled: ask it at once."""
+        if not self.needs_lookup:
+            raise IllegalTransition(f"refund {self.id} has no outcome to look up")
+        self.next_attempt_at = now
+        self.updated_at = now
+
     def lost_call_not_refunded(self, policy: RetryPolicy, now: datetime) -> None:
         """A lookup found no refund for a call whose answer was lost: that call failed, and spends a
         retry (the refund fails once they are spent), so lost answers cannot loop forever."""

@@ -129,8 +129,7 @@ class ProviderEvents:
             if (refund is None or refund.terminal or not refund.needs_lookup or refund.next_attempt_at is None
                     or refund.next_attempt_at <= now):
                 continue
-            refund.next_attempt_at = now
-            refund.updated_at = now
+            refund.look_up_now(now)
             tx.refunds.update(refund)
             due += 1
         return Settled.REFUND_LOOKUP_DUE if due else Settled.IGNORED
