@@ -11,6 +11,7 @@ from typing import Any
 from domain.clock import Clock, new_id
 from domain.model.errors import Forbidden, NotFound, PaymentNotRefundable, RefundExceedsPayment
 from domain.model.idempotency import IdempotencyRecord
+from domain.model.money import format_money
 from domain.model.orders import Order
 from domain.model.payments import Payment
 from domain.model.refunds import Refund, RefundRequest
@@ -55,8 +56,9 @@ class RefundService:
                 left = payment.amount - uow.refunds.committed_total(payment_id)
                 amount = request.amount if request.amount is not None else left
                 if amount < 1 or amount > left:
-                    raise RefundExceedsPayment(f"at most {max(left, 0)} (minor units) is left to refund on this "
-                                               f"payment of {payment.amount}")
+                    raise RefundExceedsPayment(
+                        f"At most {format_money(max(left, 0), payment.currency)} ({max(left, 0)} minor units) is "
+                        f"left to refund on this payment of {format_money(payment.amount, payment.currency)}.")
                 refund = Refund(refund_id, payment_id, payment.customer_id, amount, payment.currency, request.reason,
                                 RefundStatus.PENDING, now, now, payment.provider, restock=request.restock,
                                 idempotency_key=key)
