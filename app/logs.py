@@ -95,6 +95,10 @@ def setup_logging(fmt: LogFormat, level: int = logging.INFO, stream: TextIO | No
     # A 0.1 s job that once takes longer is skipped for a tick, by design (max_instances=1); our job
     # wrappers log their own failures, so only APScheduler's errors are worth a line.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # Each provider call and webhook POST has its own line (paygate.processing, paygate.webhooks); the
+    # HTTP libraries' INFO lines about the same request would triple them.
+    for name in ("httpx", "stripe"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn is started without its own logging config (main.py), so its lines come here too.
         logger = logging.getLogger(name)
