@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -128,7 +129,24 @@ def stripe_event(event_id: str, kind: str, obj: dict[str, object]) -> bytes:
                        "created": int(time.time()), "data": {"object": obj}}).encode()
 
 
-class LosingProxy:
+class LocalServer:
+    """A ThreadingHTTPServer on a free localhost port (`server`, `url`), served on a thread while `running()`."""
+
+    server: ThreadingHTTPServer
+    url: str
+
+    @contextmanager
+    def running(self) -> Iterator[Self]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+class LosingProxy(LocalServer):
     """Forwards to localstripe, but holds the answer to the first POST to `hold_path` (a PaymentIntent
     create by default) past PayGate's timeout (the call happens; its answer is lost) and answers every
     GET under `refuse_prefix` (PaymentIntent searches and lists by default) with a 503 (lookups cannot
@@ -179,18 +197,9 @@ class LosingProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    @contextmanager
-    def running(self) -> Iterator[LosingProxy]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
-class WebhookRelay:
+class WebhookRelay(LocalServer):
     """Between localstripe and the gateway: forwards each webhook POST as it came and keeps a copy (body
     and headers, the Stripe-Signature included), so a test can deliver the same signed event again."""
 
@@ -220,15 +229,6 @@ class WebhookRelay:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    @contextmanager
-    def running(self) -> Iterator[WebhookRelay]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
     def about(self, payment_id: str, kind: str) -> tuple[bytes, dict[str, str]] | None:
         for body, headers in self.received:

@@ -9,14 +9,13 @@ import asyncio
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.bootstrap import Container, build
+from app.bootstrap import Container
 from app.config import Settings
 from app.providers import build_routes
 from domain.clock import SystemClock
@@ -56,14 +55,6 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     # Each mock call takes a few milliseconds, so the two drains overlap rather than one taking all.
     return make_settings(tmp_path, database_url=db_url, rate_limit_capacity=100, rate_limit_per_second=100.0,
                          mock_min_latency_ms=5, mock_max_latency_ms=15)
-
-
-@pytest.fixture
-def container(settings: Settings) -> Iterator[Container]:
-    c = build(settings)
-    c.init_storage()
-    yield c
-    c.db.dispose()
 
 
 class BothNumberAtOnce(SqlUnitOfWorkFactory):

@@ -16,6 +16,7 @@ from domain.model.errors import (
     RefundExceedsPayment,
     ValidationFailed,
 )
+from domain.model.orders import Order
 from domain.model.providers import CallKind, CallResult
 from domain.model.statuses import OrderStatus
 from domain.services.orders import OrderService
@@ -213,10 +214,10 @@ async def test_refund_calls_take_tokens_from_the_payments_provider_and_wait_for_
 
 
 # --- orders ---------------------------------------------------------------------------------------
-async def test_an_order_refunded_in_full_becomes_refunded_and_its_stock_comes_back_when_asked():
+async def paid_order(rig: Refunds) -> Order:
+    """An order of two lamps (5 in stock, $12.00 each), paid: 3 lamps left."""
     from domain.model.catalog import Product
 
-    rig = Refunds()
     fleet = rig.fleet
     fleet.uow.state.products["prod_lamp"] = Product("prod_lamp", "Lamp", "", 1200, "USD", "home", None, 5, True,
                                                     fleet.clock.now(), fleet.clock.now(), {})
@@ -228,6 +229,13 @@ async def test_an_order_refunded_in_full_becomes_refunded_and_its_stock_comes_ba
         uow.commit()
     assert fleet.uow.state.orders[order.id].status == OrderStatus.PAID
     assert fleet.uow.state.products["prod_lamp"].stock == 3
+    return order
+
+
+async def test_an_order_refunded_in_full_becomes_refunded_and_its_stock_comes_back_when_asked():
+    rig = Refunds()
+    fleet = rig.fleet
+    order = await paid_order(rig)
 
     rig.refund(order.payment_id, amount=1000, restock=True)
     await rig.settle()
@@ -241,19 +249,9 @@ async def test_an_order_refunded_in_full_becomes_refunded_and_its_stock_comes_ba
 
 
 async def test_without_restock_an_order_refunded_in_full_becomes_refunded_and_its_stock_stays_sold():
-    from domain.model.catalog import Product
-
     rig = Refunds()
     fleet = rig.fleet
-    fleet.uow.state.products["prod_lamp"] = Product("prod_lamp", "Lamp", "", 1200, "USD", "home", None, 5, True,
-                                                    fleet.clock.now(), fleet.clock.now(), {})
-    orders = OrderService(fleet.uow, fleet.service, fleet.clock)
-    order, _ = orders.place(fleet.customer, {"items": [{"productId": "prod_lamp", "quantity": 2}], "card": CARD})
-    await fleet.settle()
-    with fleet.uow() as uow:  # the orders consumer settles the order (the delivery worker, in the app)
-        orders.on_payment_event(uow, fleet.uow.events(order.payment_id)[-1])
-        uow.commit()
-    assert fleet.uow.state.products["prod_lamp"].stock == 3
+    order = await paid_order(rig)
 
     rid = rig.refund(order.payment_id)  # the whole amount; `restock` left out: false
     await rig.settle()
