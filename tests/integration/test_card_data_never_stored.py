@@ -170,10 +170,9 @@ def test_no_log_record_holds_the_card_number_or_cvc(paid: dict, caplog: pytest.L
         assert f"'{CVC}'" not in text and f'"{CVC}"' not in text, record.name
 
 
+@pytest.mark.parametrize("settings", ["stripe"], indirect=True)  # the mock tokenizes at submission, without a call
 def test_with_stripe_the_card_became_a_payment_method_in_the_drain_and_only_its_id_is_stored(
-        paid: dict, settings: Settings, container: Container) -> None:
-    if settings.providers != "stripe":
-        pytest.skip("the mock makes its token at submission, without a call")
+        paid: dict, container: Container) -> None:
     tokens = [json.loads(v) for table, column, v in text_values(container) if column == "card_tokens"]
 
     assert paid["tokens_before_drain"] == {}  # queued with the card in memory only
