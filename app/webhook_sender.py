@@ -91,22 +91,29 @@ class HttpWebhookSender:
                 check_addresses(destination.host, addresses)
             except ValidationFailed as e:
                 return SendResult(error=f"refused: {e.details[0].message if e.details else e.message}")
-        pinned = httpx.URL(url).copy_with(host=addresses[0])
         headers = {**signed_headers(secret, message_id, body, self.clock), "host": httpx.URL(url).netloc.decode()}
         client = self._client(destination)
-        try:
-            async with client.stream("POST", pinned, content=body, headers=headers,
-                                     extensions={"sni_hostname": destination.host}) as response:
-                read = 0
-                async for chunk in response.aiter_bytes():
-                    read += len(chunk)
-                    if read > MAX_ANSWER_BYTES:
-                        break
-                return SendResult(status_code=response.status_code)
-        except httpx.TimeoutException:
-            return SendResult(error=f"no answer within {self.timeout_seconds:g} s")
-        except httpx.HTTPError as e:
-            return SendResult(error=f"{type(e).__name__}: {str(e)[:200] or 'the connection failed'}")
+        failed: SendResult | None = None
+        # Each checked address in turn (a dual-stack host's IPv6 and IPv4), while a connection cannot
+        # be made: nothing was sent then. Once connected, the answer (or its absence) is the result.
+        for address in dict.fromkeys(addresses):
+            pinned = httpx.URL(url).copy_with(host=address)
+            try:
+                async with client.stream("POST", pinned, content=body, headers=headers,
+                                         extensions={"sni_hostname": destination.host}) as response:
+                    read = 0
+                    async for chunk in response.aiter_bytes():
+                        read += len(chunk)
+                        if read > MAX_ANSWER_BYTES:
+                            break
+                    return SendResult(status_code=response.status_code)
+            except httpx.ConnectError as e:
+                failed = SendResult(error=f"{type(e).__name__}: {str(e)[:200] or 'the connection failed'}")
+            except httpx.TimeoutException:
+                return SendResult(error=f"no answer within {self.timeout_seconds:g} s")
+            except httpx.HTTPError as e:
+                return SendResult(error=f"{type(e).__name__}: {str(e)[:200] or 'the connection failed'}")
+        return failed or SendResult(error="the connection failed")
 
     def _client(self, destination: Destination) -> httpx.AsyncClient:
         key = (destination.scheme, destination.host, destination.port)

@@ -80,6 +80,37 @@ def test_the_connection_goes_to_the_address_that_was_checked_with_the_name_in_ho
     assert request.extensions["sni_hostname"] == "shop.example.com"
 
 
+def test_when_the_first_checked_address_cannot_be_reached_the_next_one_is_tried():
+    reached: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        reached.append(request.url.host)
+        if request.url.host == "2606:2800:220:1:248:1893:25c8:1946":
+            raise httpx.ConnectError("Network is unreachable", request=request)
+        return httpx.Response(204)
+
+    dual_stack = FakeResolver({"shop.example.com": ["2606:2800:220:1:248:1893:25c8:1946", "93.184.216.34"]})
+    s = HttpWebhookSender(dual_stack, clock=SystemClock(), transport=httpx.MockTransport(handler))
+
+    result = send(s, "https://shop.example.com/hooks", new_secret())
+
+    assert result.ok and result.status_code == 204
+    assert reached == ["2606:2800:220:1:248:1893:25c8:1946", "93.184.216.34"]
+
+
+def test_when_no_checked_address_can_be_reached_the_try_fails_with_the_connection_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    both = FakeResolver({"shop.example.com": ["93.184.216.34", "93.184.216.35"]})
+    s = HttpWebhookSender(both, clock=SystemClock(), transport=httpx.MockTransport(handler))
+
+    result = send(s, "https://shop.example.com/hooks", new_secret())
+
+    assert not result.ok and result.status_code is None
+    assert result.error == "ConnectError: Connection refused"
+
+
 def test_a_name_that_now_resolves_inside_the_network_is_refused_at_delivery_time_and_nothing_is_sent():
     recorder = Recorder()
     rebound = FakeResolver({"shop.example.com": ["93.184.216.34", "169.254.169.254"]})
