@@ -54,6 +54,12 @@ class InsufficientStock(Conflict):
     code = "conflict"
 
 
+class EndpointDisabled(Conflict):
+    """Nothing is sent to a disabled webhook endpoint, a retry on request included."""
+
+    code = "endpoint_disabled"
+
+
 class PaymentNotRefundable(Conflict):
     """Only a completed payment can be refunded."""
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.clock import Clock, new_id
-from domain.model.errors import Conflict, NotFound, ValidationFailed
+from domain.model.errors import EndpointDisabled, NotFound, ValidationFailed
 from domain.model.events import Event
 from domain.model.statuses import EndpointStatus, WebhookDeliveryStatus
 from domain.model.webhooks import (
@@ -161,7 +161,7 @@ class WebhookService:
 
     def retry(self, delivery_id: str) -> WebhookDelivery:
         """Due now, whatever its status (dead too); the sender is woken. A delivery of a disabled
-        endpoint is a Conflict: nothing goes to a disabled endpoint."""
+        endpoint is EndpointDisabled (409): nothing goes to a disabled endpoint."""
         now = self.clock.now()
         with self.uow() as uow:
             delivery = uow.webhooks.get_delivery(delivery_id, for_update=True)
@@ -171,7 +171,7 @@ class WebhookService:
             if endpoint is None:
                 raise NotFound("webhook delivery not found")
             if not endpoint.enabled:
-                raise Conflict("the endpoint is disabled; enable it before sending its deliveries again")
+                raise EndpointDisabled("the endpoint is disabled; enable it before sending its deliveries again")
             delivery.send_again(now)
             uow.webhooks.update_delivery(delivery)
             uow.commit()

@@ -212,7 +212,7 @@ def test_a_retry_of_an_unknown_delivery_is_404_and_of_a_disabled_endpoints_is_40
     disabled = client.post(f"/api/webhooks/deliveries/{delivery['id']}/retry", headers=admin_headers)
     unknown = client.post("/api/webhooks/deliveries/whd_nope/retry", headers=admin_headers)
 
-    assert disabled.status_code == 409 and disabled.json()["error"]["code"] == "conflict"
+    assert disabled.status_code == 409 and disabled.json()["error"]["code"] == "endpoint_disabled"
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
 
 
