@@ -13,7 +13,8 @@ from storage.db import to_db
 from storage.repositories import AggregateRepository, AggregateRows
 from storage.tables import RefundRow
 
-REFUND_ROWS = AggregateRows(Refund, RefundRow, {"created_at", "updated_at", "next_attempt_at", "lease_expires_at"},
+REFUND_ROWS = AggregateRows(Refund, RefundRow, {"created_at", "updated_at", "next_attempt_at", "lease_expires_at",
+                                                    "stay_until"},
                             RefundStatus)
 
 

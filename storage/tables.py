@@ -89,6 +89,7 @@ class RefundRow(SQLModel, table=True):
     needs_lookup: bool = False
     lease_owner: str | None = Field(default=None, max_length=80)
     lease_expires_at: datetime | None = None
+    stay_until: datetime | None = None  # a lost refund call may still land until then
     created_at: datetime
     updated_at: datetime
 

@@ -171,15 +171,17 @@ class Payment:
         self.next_attempt_at = None
         self._emit("payment.processing", now)
 
-    def start_charge(self, provider: str, now: datetime) -> None:
+    def start_charge(self, provider: str, now: datetime, may_land_until: datetime | None = None) -> None:
         """A charge call is about to go to `provider`: until its answer is stored, the outcome is
-        unknown. Only a payment with no charge standing anywhere may go to a new provider."""
+        unknown, and if its answer is lost, the call may still land there until `may_land_until`.
+        Only a payment with no charge standing anywhere may go to a new provider."""
         if self.status != PaymentStatus.PROCESSING:
             raise IllegalTransition(f"payment {self.id} is {self.status}, not processing")
         if provider != self.provider and self.needs_lookup:
             raise IllegalTransition(f"payment {self.id}: the outcome at {self.provider} is not known yet")
         self.provider = provider
         self.needs_lookup = True
+        self.stay_until = may_land_until
         self.updated_at = now
 
     def outcome_unknown(self, code: str, message: str, look_again_at: datetime, now: datetime) -> None:
@@ -195,19 +197,26 @@ class Payment:
         self._emit("payment.processing", now)
 
     def nothing_charged(self, now: datetime) -> None:
-        """A charge call marked as in flight was never sent: a new attempt (anywhere) is safe."""
+        """A charge call marked as in flight was never sent, or the provider said it failed: a new
+        attempt (anywhere) is safe."""
         self.needs_lookup = False
+        self.stay_until = None
         self.updated_at = now
 
-    def lost_call_not_charged(self, policy: RetryPolicy, now: datetime, stay_until: datetime) -> None:
+    def lost_call_not_charged(self, code: str, message: str, policy: RetryPolicy, now: datetime) -> None:
         """A lookup found no charge for a call whose answer was lost (it timed out, lost its connection,
-        or its process died): that call failed. It spends a retry like any retryable failure, and the
-        payment fails once they are spent, so a provider that keeps losing answers cannot hold a
-        payment in a loop of charges and lookups. Until `stay_until` it is charged again only at the
-        same provider (`stay_until` above)."""
-        self.stay_until = stay_until
-        self.record_failure(self.failure_code or "outcome_unknown",
-                            self.failure_message or "the provider's answer was lost", True, policy, now)
+        or its process died): that call failed, with `code`. It spends a retry like any retryable
+        failure, so a provider that keeps losing answers cannot hold a payment in a loop of charges and
+        lookups; the retry is charged only at the same provider while the lost call may still land
+        (`stay_until`). With no retry left, the payment fails only once a lookup made after that time
+        has found nothing: until then it stays processing, to be looked up once more when the lost
+        call can no longer land, since a payment failed while its charge lands would be charged."""
+        if self.stays_at_provider(now) and not policy.may_retry(self.retry_count):
+            self.outcome_unknown(code, message, self.stay_until or now, now)  # needs_lookup stays set
+            return
+        may_land_until = self.stay_until
+        self.record_failure(code, message, True, policy, now)
+        self.stay_until = may_land_until
 
     def stays_at_provider(self, now: datetime) -> bool:
         return self.stay_until is not None and self.stay_until > now
@@ -247,6 +256,7 @@ class Payment:
     def record_failure(self, code: str, message: str, retryable: bool, policy: RetryPolicy, now: datetime) -> None:
         """A failed provider call: retry after the backoff when allowed, else fail for good."""
         self.needs_lookup = False  # the provider answered: nothing was charged
+        self.stay_until = None  # and nothing is in flight there
         if retryable and policy.may_retry(self.retry_count):
             self._move(PaymentStatus.RETRYING, now)
             self.retry_count += 1

@@ -79,6 +79,8 @@ class Refund:
     needs_lookup: bool = False
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    # A refund call whose answer is lost may still reach the provider until then (set at each call).
+    stay_until: datetime | None = None
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -101,11 +103,13 @@ class Refund:
     def record_created(self, now: datetime) -> None:
         self._emit("refund.created", now)
 
-    def start_call(self, now: datetime) -> None:
-        """A refund call is about to go out: until its answer is stored, the outcome is unknown."""
+    def start_call(self, now: datetime, may_land_until: datetime | None = None) -> None:
+        """A refund call is about to go out: until its answer is stored, the outcome is unknown, and if
+        its answer is lost, the call may still reach the provider until `may_land_until`."""
         self._pending()
         self.attempts += 1
         self.needs_lookup = True
+        self.stay_until = may_land_until
         self.next_attempt_at = None
         self.updated_at = now
 
@@ -134,6 +138,7 @@ class Refund:
     def record_failure(self, code: str, message: str, retryable: bool, policy: RetryPolicy, now: datetime) -> None:
         """The provider answered and refunded nothing: retry after the backoff when allowed, else fail."""
         self.needs_lookup = False
+        self.stay_until = None
         if retryable and policy.may_retry(self.retry_count):
             self._pending()
             self.retry_count += 1
@@ -155,6 +160,7 @@ class Refund:
     def nothing_refunded(self, now: datetime) -> None:
         """A refund call marked as in flight was never sent: a new call is safe."""
         self.needs_lookup = False
+        self.stay_until = None
         self.updated_at = now
 
     def look_up_now(self, now: datetime) -> None:
@@ -166,9 +172,14 @@ class Refund:
 
     def lost_call_not_refunded(self, policy: RetryPolicy, now: datetime) -> None:
         """A lookup found no refund for a call whose answer was lost: that call failed, and spends a
-        retry (the refund fails once they are spent), so lost answers cannot loop forever."""
-        self.record_failure(self.failure_code or "outcome_unknown",
-                            self.failure_message or "the provider's answer was lost", True, policy, now)
+        retry, so lost answers cannot loop forever. With no retry left, the refund fails only once a
+        lookup made after the lost call can no longer land has found nothing (a refund failed while
+        it lands would free its amount for a second refund)."""
+        code, message = "provider_answer_lost", "the provider's answer was lost, and no refund was made"
+        if not policy.may_retry(self.retry_count) and self.stay_until is not None and self.stay_until > now:
+            self.outcome_unknown(code, message, self.stay_until, now)  # needs_lookup stays set
+            return
+        self.record_failure(code, message, True, policy, now)
 
     def wait(self, until: datetime, code: str, message: str, now: datetime) -> None:
         """The provider takes no calls now (its circuit is open): try again at `until`, no retry spent."""

@@ -32,7 +32,7 @@ from domain.model.rate_limit import Grant, epoch_us
 from domain.model.retry import RetryPolicy
 from domain.model.statuses import PaymentStatus
 from domain.observability import NO_TRACER, OpenSpan, Tracer, log_scope
-from domain.ports import Circuit, PaymentProvider, RateLimiter, UnitOfWorkFactory
+from domain.ports import Circuit, PaymentProvider, RateLimiter, UnitOfWork, UnitOfWorkFactory
 from domain.services.card_vault import CardVault
 
 log = logging.getLogger("paygate.processing")
@@ -217,11 +217,12 @@ class PaymentProcessor:
             candidates = self._candidates(payment)
         if any(route.circuit.state() is not CircuitState.OPEN for route in candidates):
             return now
-        times = [at for at in (route.circuit.probe_at() for route in candidates) if at is not None]
+        probes = [route.circuit.probe_at() for route in candidates]
+        times = [at for at in probes if at is not None]
+        if not probes or None in probes:  # a circuit whose reopening is unknown
+            times.append(now + timedelta(seconds=self.config.circuit_wait_seconds))
         if payment.stays_at_provider(now) and payment.stay_until is not None:
             times.append(payment.stay_until)  # then another provider may take it
-        if not times:
-            return now + timedelta(seconds=self.config.circuit_wait_seconds)
         return max(min(times), now + timedelta(seconds=1))
 
     def _candidates(self, payment: Payment) -> list[Route]:
@@ -403,7 +404,11 @@ class PaymentProcessor:
                 log.warning("payment %s: lease lost before the charge", payment_id)
                 return None
             now = self.clock.now()
-            payment.start_charge(provider, now)
+            # If its answer is lost, the call may still reach the provider until its timeout and the
+            # stay after it are over (stay_after_lost_call_seconds).
+            may_land_until = now + timedelta(seconds=self.config.call_timeout_seconds
+                                             + self.config.stay_after_lost_call_seconds)
+            payment.start_charge(provider, now, may_land_until)
             uow.payments.update(payment)
             attempt = uow.attempts.add(Attempt(payment_id, uow.attempts.next_number(payment_id), CallKind.CHARGE,
                                                provider, now))
@@ -523,10 +528,10 @@ class PaymentProcessor:
                 if result.approved:
                     payment.complete(result.transaction_id or "", now)
                 elif result.outcome is Outcome.DECLINED:
-                    # No charge stands: the lost call failed. A retry is spent, and for a while only
-                    # this provider may charge it (the lost call could still land here).
-                    stay = timedelta(seconds=self.config.stay_after_lost_call_seconds)
-                    payment.lost_call_not_charged(self.policy, now, now + stay)
+                    # No charge stands: the lost call failed, with its own code (the payment's may
+                    # since say that a circuit was open). A retry is spent (Payment.lost_call_not_charged).
+                    code, message = self._lost_call(uow, payment_id)
+                    payment.lost_call_not_charged(code, message, self.policy, now)
                 else:  # the lookup could not tell either
                     payment.outcome_unknown(result.code or "lookup_failed", result.message or "lookup failed",
                                             now + self.look_again_after(payment.attempts), now)
@@ -551,6 +556,13 @@ class PaymentProcessor:
             uow.payments.update(payment)
             uow.commit()
             return payment
+
+    @staticmethod
+    def _lost_call(uow: UnitOfWork, payment_id: str) -> tuple[str, str]:
+        """The code of the payment's last charge call, whose answer was lost, and a message for it."""
+        charges = [a for a in uow.attempts.for_payment(payment_id) if a.kind == CallKind.CHARGE]
+        code = charges[-1].code if charges and charges[-1].outcome == Outcome.UNKNOWN else None
+        return code or "provider_answer_lost", "the provider's answer was lost, and no charge was made"
 
     def look_again_after(self, attempts: int) -> timedelta:
         """How long before asking again about an outcome not known yet: the retry backoff of the

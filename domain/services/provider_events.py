@@ -15,6 +15,7 @@ provider at once instead of waiting out the lookup's backoff.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +24,8 @@ from domain.model.errors import DuplicateKey
 from domain.model.statuses import PaymentStatus
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.services.refunds import settle_refund
+
+log = logging.getLogger("paygate.provider_events")
 
 
 class Settled(StrEnum):
@@ -34,6 +37,9 @@ class Settled(StrEnum):
     REFUNDED = "refunded"  # a refund whose outcome was unknown succeeded
     REFUND_FAILED = "refund_failed"  # ... failed
     REFUND_LOOKUP_DUE = "refund_lookup_due"  # refunds whose outcome is unknown are to be looked up now
+    # A charge stands at the provider for a payment PayGate failed (a lost call that landed after its
+    # last retry): nothing changes here, and an operator must refund it at the provider.
+    CHARGED_AFTER_FAILURE = "charged_after_failure"
 
 
 # Events that say a payment's charge was refunded (in part or in full), whether or not they name the refunds.
@@ -73,6 +79,11 @@ class ProviderEvents:
             return Settled.DUPLICATE
 
     def _settle(self, tx: UnitOfWork, event: ProviderEvent) -> Settled:
+        # Every refund the event names is locked before any payment row, in id order: the refund drain
+        # locks a refund, then its payment, so settling them one by one (a refund, its payment, the
+        # next refund) could wait on a drain that waits on us.
+        for refund_id in sorted({seen[1] for seen in event.refunds if seen[1] is not None}):
+            tx.refunds.get(refund_id, for_update=True)
         settled = [outcome for outcome in (self._settle_refund(tx, event.provider, *seen) for seen in event.refunds)
                    if outcome is not Settled.IGNORED]
         if settled:
@@ -82,6 +93,12 @@ class ProviderEvents:
         if event.payment_id is None or event.succeeded is None:
             return Settled.IGNORED
         payment = tx.payments.get(event.payment_id, for_update=True)
+        if (event.succeeded and payment is not None and payment.status == PaymentStatus.FAILED
+                and payment.provider == event.provider):
+            log.error("a charge stands at %s for failed payment %s (%s): refund it at the provider",
+                      event.provider, payment.id, event.transaction_id,
+                      extra={"payment_id": payment.id, "provider": event.provider})
+            return Settled.CHARGED_AFTER_FAILURE
         if (payment is None or payment.status != PaymentStatus.PROCESSING or not payment.needs_lookup
                 or payment.provider != event.provider):
             return Settled.IGNORED

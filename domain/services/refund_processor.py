@@ -125,7 +125,9 @@ class RefundProcessor:
             refund = uow.refunds.get(refund_id, for_update=True)
             if refund is None or refund.terminal or refund.lease_owner != self.owner:
                 return None
-            refund.start_call(self.clock.now())
+            config = self.p.config  # a lost answer's call may land until its timeout and the stay are over
+            refund.start_call(self.clock.now(), self.clock.now() + timedelta(
+                seconds=config.call_timeout_seconds + config.stay_after_lost_call_seconds))
             uow.refunds.update(refund)
             uow.payments.get(refund.payment_id, for_update=True)  # numbers its attempts one refund at a time
             attempt = uow.attempts.add(Attempt(refund.payment_id, uow.attempts.next_number(refund.payment_id),

@@ -1,4 +1,4 @@
-"""a payment whose lost call was found uncharged stays at its provider for a while (stay_until)
+"""payments and refunds keep until when a call whose answer was lost may still land (stay_until)
 
 Revision ID: 0009
 Revises: 0008
@@ -20,8 +20,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('payments') as batch_op:
         batch_op.add_column(sa.Column('stay_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    with op.batch_alter_table('refunds') as batch_op:
+        batch_op.add_column(sa.Column('stay_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('refunds') as batch_op:
+        batch_op.drop_column('stay_until')
     with op.batch_alter_table('payments') as batch_op:
         batch_op.drop_column('stay_until')

@@ -215,11 +215,11 @@ class WebhookRelay(LocalServer):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "stripe-signature")}
+                relay.received.append((body, headers))  # kept before the gateway acts on it
                 conn = http.client.HTTPConnection(relay.target.hostname, relay.target.port, timeout=10)
                 conn.request("POST", relay.target.path, body=body, headers=headers)
                 answer = conn.getresponse()
                 data = answer.read()
-                relay.received.append((body, headers))
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
