@@ -88,7 +88,7 @@ class ProviderEvents:
                    if outcome is not Settled.IGNORED]
         if settled:
             return settled[0]
-        if event.type in CHARGE_REFUNDED and not event.refunds and event.payment_id is not None:
+        if event.type in CHARGE_REFUNDED and event.payment_id is not None:  # refunds unnamed, or none settled
             return self._look_up_refunds_now(tx, event.provider, event.payment_id)
         if event.payment_id is None or event.succeeded is None:
             return Settled.IGNORED

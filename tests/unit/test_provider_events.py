@@ -123,6 +123,18 @@ async def test_a_charge_refunded_event_that_lists_its_refunds_settles_them_direc
     assert rig.fleet.uow.event_types(pid).count("refund.succeeded") == 1
 
 
+async def test_a_charge_refunded_event_whose_listed_refunds_are_all_pending_still_makes_their_lookups_due():
+    rig = Rig()
+    pid = await rig.paid()
+    rid = await rig.unknown_refund(pid, 700)
+    event = ProviderEvent("mock", "evt_c5", "charge.refunded", pid, "tx_1", None,
+                          refunds=(("rf_listed", rid, "pending"),))
+
+    assert rig.events.receive(event) is Settled.REFUND_LOOKUP_DUE
+    assert rig.stored(rid).next_attempt_at == rig.fleet.clock.now()
+    assert rig.stored(rid).status == "pending"
+
+
 async def test_a_refund_updated_event_settles_the_refund_it_carries_and_a_late_one_changes_nothing():
     rig = Rig()
     pid = await rig.paid()
