@@ -1,97 +1,35 @@
-"""Many processes, one gateway: several servers on one database, crashes, and the global limit.
+"""Many processes, one gateway: several servers on one database and the global limit (crashes: test_crash_safety.py).
 
 These run real server processes. The PostgreSQL ones need PAYGATE_TEST_POSTGRES_URL (.ci/run sets it).
 """
 
 from __future__ import annotations
 
-import json
-import random
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from websockets.sync.client import connect
 
 from bench.payments import parse_time, window_violations
 from bench.providers import recording_proxy
-from tests.conftest import postgres_url
-from tests.e2e.conftest import Server, free_port, start_server
+from tests.e2e.conftest import start_server
+from tests.e2e.fleet import (
+    admin_headers,
+    assert_the_global_limit_held,
+    ledger,
+    needs_postgres,
+    submit,
+    wait_until_terminal,
+)
 from tests.integration.localstripe import SKIP_REASON as LOCALSTRIPE_SKIP
 from tests.integration.localstripe import TEST_KEY as LOCALSTRIPE_KEY
 from tests.integration.localstripe import localstripe_importable, running_localstripe
-from tests.integration.pg import SKIP_REASON, fresh_postgres_schema
+from tests.integration.pg import fresh_postgres_schema
 
 pytestmark = pytest.mark.e2e
-needs_postgres = pytest.mark.skipif(postgres_url() is None, reason=SKIP_REASON)
 
-ADMIN = {"email": "admin@example.com", "password": "admin123"}
-TERMINAL = {"completed", "failed"}
-CARDS = ["4242424242424242", "5555555555554444", "4000000000000341", "4000000000000002", "4000000000000259",
-         "4000000000000119", None]
-
-
-def admin_headers(url: str) -> dict[str, str]:
-    r = httpx.post(f"{url}/api/auth/login", json=ADMIN, timeout=10)
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-def submit(url: str, headers: dict[str, str], number: str | None, n: int) -> str:
-    body: dict = {"amount": 1000 + n, "currency": "USD", "description": f"fleet {n}", "idempotencyKey": f"fleet-{n}"}
-    if number:
-        body["card"] = {"number": number, "expMonth": 12, "expYear": 2030, "cvc": "123"}
-    for _ in range(50):  # a server being restarted refuses connections for a moment
-        try:
-            r = httpx.post(f"{url}/api/payments", json=body, headers=headers, timeout=10)
-            assert r.status_code in (200, 202), r.text
-            return r.json()["id"]
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"could not submit payment {n}")
-
-
-def all_payments(url: str, headers: dict[str, str]) -> dict[str, dict]:
-    payments, cursor = {}, None
-    while True:
-        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
-        page = httpx.get(f"{url}/api/payments", params=params, headers=headers, timeout=10).json()
-        payments.update({p["id"]: p for p in page["data"]})
-        cursor = page["nextCursor"]
-        if not cursor:
-            return payments
-
-
-def wait_until_terminal(url: Callable[[], str], headers: dict[str, str], ids: set[str], deadline: float) -> dict:
-    end = time.monotonic() + deadline
-    while True:
-        try:
-            payments = all_payments(url(), headers)
-            if all(payments[i]["status"] in TERMINAL for i in ids):
-                return payments
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > end:
-            stuck = Counter(payments[i]["status"] for i in ids)
-            pytest.fail(f"not every payment finished within {deadline:.0f} s: {dict(stuck)}")
-        time.sleep(0.5)
-
-
-def ledger(url: str, headers: dict[str, str]) -> list[dict]:
-    return httpx.get(f"{url}/api/providers/mock/charges", params={"limit": 1000}, headers=headers,
-                     timeout=10).json()["data"]
-
-
-def assert_the_global_limit_held(charges: list[dict]) -> None:
-    times = sorted(parse_time(c["chargedAt"]) for c in charges)
-    worst, violating = window_violations(times)
-    assert violating == 0, f"{violating} windows held more than 2 + 2·t charges (worst excess {worst:.3f})"
 
 
 @needs_postgres
@@ -156,107 +94,3 @@ def test_three_processes_keep_each_providers_own_limit_and_one_providers_calls_s
         finally:
             for s in servers:
                 s.stop()
-
-
-class EventCollector(threading.Thread):
-    """A WebSocket client that reconnects (with ?after=<last event id>) whenever its server goes away."""
-
-    def __init__(self, url: Callable[[], str], token: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.token = url, token
-        self.ids: set[str] = set()
-        self.last: str | None = None
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            ws_url = self.url().replace("http://", "ws://") + f"/api/ws?token={self.token}"
-            if self.last:
-                ws_url += f"&after={self.last}"
-            try:
-                with connect(ws_url, open_timeout=2) as ws:
-                    while not self.stopping.is_set():
-                        try:
-                            event = json.loads(ws.recv(timeout=0.5))
-                        except TimeoutError:
-                            continue
-                        self.ids.add(event["id"])
-                        self.last = event["id"]
-            except Exception:  # the server died or is restarting: try again
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(5)
-
-
-@contextmanager
-def crash_setup(kind: str, tmp_path: Path) -> Iterator[tuple[dict, Callable[..., Server], Server | None]]:
-    """(env for every server, a way to start the victim, a bystander server or None)."""
-    common = {"PAYGATE_LEASE_SECONDS": "2", "PAYGATE_RETRY_BASE_SECONDS": "0.2"}
-    port = free_port()
-    if kind == "sqlite":
-        yield common, lambda **env: start_server(tmp_path / "victim", port=port, **common, **env), None
-        return
-    with fresh_postgres_schema() as db_url:
-        common["PAYGATE_DATABASE_URL"] = db_url
-        bystander = start_server(tmp_path / "bystander", **common)
-        try:
-            yield common, lambda **env: start_server(tmp_path / "victim", port=port, **common, **env), bystander
-        finally:
-            bystander.stop()
-
-
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=needs_postgres)])
-def test_sigkill_three_times_loses_nothing_and_charges_nothing_twice(kind: str, tmp_path: Path):
-    rng = random.Random(7)
-    with crash_setup(kind, tmp_path) as (_, start_victim, bystander):
-        # The first death is injected right after a provider call, before the outcome is committed.
-        victim = start_victim(PAYGATE_FAULT_CRASH_AFTER_CHARGES="5")
-        stable = bystander or victim
-        url = (lambda: stable.url) if bystander else (lambda: victim.url)
-        headers = admin_headers(victim.url)
-        collector = EventCollector(url, headers["Authorization"].split()[1])
-        collector.start()
-        time.sleep(0.5)
-        with ThreadPoolExecutor(21) as pool:  # all in before the injected death (the 5th call, ~2 s in)
-            ids = list(pool.map(lambda n: submit(victim.url, headers, CARDS[n % len(CARDS)], n), range(21)))
-
-        assert victim.proc.wait(30) == -9, "the fault injection killed the process after a provider call"
-        victim = start_victim()
-        for _ in range(2):  # two more kills at random moments
-            time.sleep(rng.uniform(0.3, 1.5))
-            victim.kill()
-            victim = start_victim()
-        try:
-            payments = wait_until_terminal(url, headers, set(ids), deadline=120)
-            charges = ledger(url(), headers)
-            per_payment = Counter(c["paymentId"] for c in charges)
-            for pid in ids:
-                expected = 1 if payments[pid]["status"] == "completed" else 0
-                assert per_payment[pid] == expected, f"{pid} {payments[pid]['status']} has {per_payment[pid]} charges"
-            assert_every_state_change_has_its_event(url(), headers, payments, ids)
-            time.sleep(1.0)  # the last events reach the stream
-            owed = {e["id"] for pid in ids for e in events_of(url(), headers, pid)}
-            assert owed - collector.ids == set(), "every event reached the WebSocket client at least once"
-        finally:
-            collector.stop()
-            victim.stop()
-
-
-def events_of(url: str, headers: dict[str, str], payment_id: str) -> list[dict]:
-    return httpx.get(f"{url}/api/payments/{payment_id}/events", headers=headers, timeout=10).json()["data"]
-
-
-def assert_every_state_change_has_its_event(url: str, headers: dict[str, str], payments: dict, ids: list[str]) -> None:
-    for pid in ids:
-        payment = payments[pid]
-        types = [e["type"].removeprefix("payment.") for e in events_of(url, headers, pid)]
-        # An outcome that was not known (a lost answer, a death mid-call) says so with one more
-        # `processing` event while the payment stays processing: collapse such runs.
-        types = [t for i, t in enumerate(types) if not (t == "processing" and i and types[i - 1] == "processing")]
-        assert types[0] == "created" and types[-1] == payment["status"], (pid, types)
-        assert types.count("retry") == payment["retryCount"], (pid, types)
-        # created → processing → (retry → processing)* → completed | failed, with nothing missing
-        expected = ["created", "processing"] + ["retry", "processing"] * payment["retryCount"] + [payment["status"]]
-        assert types == expected, (pid, types)
