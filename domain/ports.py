@@ -195,7 +195,9 @@ class AttemptRepository(Protocol):
         """Take back the row of a call that was written ahead and then not sent."""
         ...
 
-    def next_number(self, payment_id: str) -> int: ...
+    def next_number(self, payment_id: str) -> int:
+        """The payment's next attempt number, taken under the payment's row lock until the commit."""
+        ...
 
     def recent(self, since: datetime, limit: int) -> list[Attempt]:
         """Finished attempts started after `since`, newest first (for latency figures)."""

@@ -348,6 +348,9 @@ class SqlAttemptRepository:
         self.session.exec(delete(PaymentAttemptRow).where(col(PaymentAttemptRow.id) == attempt.id))
 
     def next_number(self, payment_id: str) -> int:
+        """The payment's next attempt number, under its row's lock (held to the commit): the drains of
+        its charge and of its refunds, in any process, number one at a time, never twice the same."""
+        self.session.exec(select(PaymentRow.id).where(col(PaymentRow.id) == payment_id).with_for_update())
         top = self.session.exec(select(func.max(PaymentAttemptRow.number))
                                 .where(col(PaymentAttemptRow.payment_id) == payment_id)).one()
         return int(top or 0) + 1

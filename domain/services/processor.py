@@ -404,11 +404,7 @@ class PaymentProcessor:
                 log.warning("payment %s: lease lost before the charge", payment_id)
                 return None
             now = self.clock.now()
-            # If its answer is lost, the call may still reach the provider until its timeout and the
-            # stay after it are over (stay_after_lost_call_seconds).
-            may_land_until = now + timedelta(seconds=self.config.call_timeout_seconds
-                                             + self.config.stay_after_lost_call_seconds)
-            payment.start_charge(provider, now, may_land_until)
+            payment.start_charge(provider, now, self.may_land_until(now))
             uow.payments.update(payment)
             attempt = uow.attempts.add(Attempt(payment_id, uow.attempts.next_number(payment_id), CallKind.CHARGE,
                                                provider, now))
@@ -563,6 +559,12 @@ class PaymentProcessor:
         charges = [a for a in uow.attempts.for_payment(payment_id) if a.kind == CallKind.CHARGE]
         code = charges[-1].code if charges and charges[-1].outcome == Outcome.UNKNOWN else None
         return code or "provider_answer_lost", "the provider's answer was lost, and no charge was made"
+
+    def may_land_until(self, started_at: datetime) -> datetime:
+        """Until when a call started at `started_at` whose answer is lost may still reach its provider:
+        its timeout, and the stay after it (stay_after_lost_call_seconds). Charges and refunds alike."""
+        return started_at + timedelta(seconds=self.config.call_timeout_seconds
+                                      + self.config.stay_after_lost_call_seconds)
 
     def look_again_after(self, attempts: int) -> timedelta:
         """How long before asking again about an outcome not known yet: the retry backoff of the

@@ -125,11 +125,8 @@ class RefundProcessor:
             refund = uow.refunds.get(refund_id, for_update=True)
             if refund is None or refund.terminal or refund.lease_owner != self.owner:
                 return None
-            config = self.p.config  # a lost answer's call may land until its timeout and the stay are over
-            refund.start_call(self.clock.now(), self.clock.now() + timedelta(
-                seconds=config.call_timeout_seconds + config.stay_after_lost_call_seconds))
+            refund.start_call(self.clock.now(), self.p.may_land_until(self.clock.now()))
             uow.refunds.update(refund)
-            uow.payments.get(refund.payment_id, for_update=True)  # numbers its attempts one refund at a time
             attempt = uow.attempts.add(Attempt(refund.payment_id, uow.attempts.next_number(refund.payment_id),
                                                CallKind.REFUND, provider, self.clock.now()))
             uow.commit()
@@ -170,8 +167,7 @@ class RefundProcessor:
         """Store the call's attempt row and what its outcome means for the refund, in one transaction."""
         with self.uow() as uow:
             refund = uow.refunds.get(refund_id, for_update=True)
-            if attempt.id is None:  # a lookup's row, numbered under the payment's lock (as in _start_call)
-                uow.payments.get(attempt.payment_id, for_update=True)
+            if attempt.id is None:
                 uow.attempts.add(replace(attempt, number=uow.attempts.next_number(attempt.payment_id)))
             else:
                 uow.attempts.finish(attempt)
