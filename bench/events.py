@@ -17,7 +17,6 @@ bench:events markers.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -32,8 +31,8 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.config import Settings
-from bench.payments import CUSTOMER, DOC, parse_time, payment_body, pct, write_doc
-from bench.server import ROOT, Server, postgres_schema, start_server
+from bench.payments import CUSTOMER, add_postgres_option, bench_parser, parse_time, payment_body, pct, publish
+from bench.server import Server, postgres_schema, start_server
 from storage.listen import OutboxListener
 
 START, END = "<!-- bench:events:start -->", "<!-- bench:events:end -->"
@@ -256,14 +255,9 @@ def report(sqlite: list[dict], pg: list[dict] | None, command: str, seconds: flo
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.events", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer payments")
-    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
-    parser.add_argument("--postgres", metavar="URL",
-                        default=(os.environ.get("PAYGATE_BENCH_POSTGRES_URL")
-                                 or os.environ.get("PAYGATE_TEST_POSTGRES_URL")),
-                        help="the PostgreSQL server for part b (default: $PAYGATE_BENCH_POSTGRES_URL or "
-                             "$PAYGATE_TEST_POSTGRES_URL); without one, part b is left out")
+    parser = bench_parser("bench.events", __doc__, quick="fewer payments")
+    add_postgres_option(parser, "the PostgreSQL server for part b (default: $PAYGATE_BENCH_POSTGRES_URL or "
+                                "$PAYGATE_TEST_POSTGRES_URL); without one, part b is left out")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     started = time.monotonic()
@@ -274,11 +268,8 @@ def main(argv: list[str] | None = None) -> None:
         print("b. PostgreSQL, three processes ...", file=sys.stderr, flush=True)
         pg = bench_postgres(args.postgres, scale)
     command = "python -m bench.events" + (" --quick" if args.quick else "") + (" --postgres URL" if pg else "")
-    section = report(sqlite, pg, command, time.monotonic() - started)
-    print(section)
-    if not args.no_write:
-        write_doc(section, START, END, "Events: submit to completed, and across processes")
-        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(report(sqlite, pg, command, time.monotonic() - started), not args.no_write, START, END,
+            "Events: submit to completed, and across processes")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ bench:memory markers. Targets: idle at most 200 MB; growth after a storm under 5
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import http.cookiejar
 import os
@@ -43,7 +42,7 @@ import psutil
 from playwright.async_api import async_playwright
 
 from bench.pages import CHROMIUM_FLAGS, chromium_path
-from bench.payments import DOC, pct, write_doc
+from bench.payments import bench_parser, pct, publish
 from bench.server import Server, start_server
 
 START, END = "<!-- bench:memory:start -->", "<!-- bench:memory:end -->"
@@ -281,9 +280,7 @@ def report(idle: float, idle_replica: float, rounds: list[tuple[float, float, fl
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer pages and a smaller storm")
-    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
+    parser = bench_parser("bench.memory", __doc__, quick="fewer pages and a smaller storm")
     parser.add_argument("--storms", type=int, default=2, help="storms one after the other (default 2)")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
@@ -322,11 +319,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"idle, as a named replica: {idle_replica:.0f} MiB", flush=True)
         finally:
             server.stop()
-    section = report(idle, idle_replica, rounds, storms, scale, time.monotonic() - began)
-    print(section)
-    if not args.no_write:
-        write_doc(section, START, END, "Memory")
-        print(f"\nwritten to {DOC.name}")
+    publish(report(idle, idle_replica, rounds, storms, scale, time.monotonic() - began), not args.no_write,
+            START, END, "Memory")
 
 
 if __name__ == "__main__":

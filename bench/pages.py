@@ -19,12 +19,10 @@ Target: every page interactive within 1 s.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,7 +32,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Page, ViewportSize, async_playwright
 
-from bench.payments import DOC, write_doc
+from bench.payments import bench_parser, publish
 from bench.server import start_server
 
 START, END = "<!-- bench:pages:start -->", "<!-- bench:pages:end -->"
@@ -184,9 +182,7 @@ def report(figures: dict[tuple[str, int], Figures], repeats: int, command: str, 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="each page once at each width")
-    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
+    parser = bench_parser("bench.pages", __doc__, quick="each page once at each width")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else 5
     command = "python -m bench.pages" + (" --quick" if args.quick else "")
@@ -198,11 +194,7 @@ def main(argv: list[str] | None = None) -> None:
             figures = asyncio.run(measure(server.url, ids, repeats))
         finally:
             server.stop()
-    section = report(figures, repeats, command, time.monotonic() - started)
-    print(section)
-    if not args.no_write:
-        write_doc(section, START, END, "Pages")
-        print(f"\nwritten to {DOC.relative_to(Path(__file__).resolve().parent.parent)}", file=sys.stderr)
+    publish(report(figures, repeats, command, time.monotonic() - started), not args.no_write, START, END, "Pages")
 
 
 if __name__ == "__main__":

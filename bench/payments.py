@@ -435,6 +435,30 @@ def postgres_report(a: dict, a3: dict, b1: dict, b3: dict, command: str, seconds
     return "\n".join(lines)
 
 
+def bench_parser(module: str, doc: str | None, quick: str | None = None) -> argparse.ArgumentParser:
+    """A benchmark's command line (`python -m <module>`, described by its docstring's first paragraph):
+    --no-write, and --quick with `quick` as its help when the benchmark has a short run."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n\n")[0])
+    if quick:
+        parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
+    return parser
+
+
+def add_postgres_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """--postgres URL, by default $PAYGATE_BENCH_POSTGRES_URL or $PAYGATE_TEST_POSTGRES_URL."""
+    default = os.environ.get("PAYGATE_BENCH_POSTGRES_URL") or os.environ.get("PAYGATE_TEST_POSTGRES_URL")
+    parser.add_argument("--postgres", metavar="URL", default=default, help=help_text)
+
+
+def publish(section: str, write: bool, start: str = START, end: str = END, title: str = "Payments") -> None:
+    """Print a benchmark's section and, unless --no-write, put it in docs/benchmarks.md between its markers."""
+    print(section)
+    if write:
+        write_doc(section, start, end, title)
+        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+
+
 def write_doc(section: str, start: str = START, end: str = END, title: str = "Payments") -> None:
     block = f"{start}\n{section}\n{end}"
     if DOC.exists():
@@ -452,14 +476,9 @@ def write_doc(section: str, start: str = START, end: str = END, title: str = "Pa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.payments", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short smoke run with fewer requests")
-    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
-    parser.add_argument("--postgres", metavar="URL",
-                        default=(os.environ.get("PAYGATE_BENCH_POSTGRES_URL")
-                                 or os.environ.get("PAYGATE_TEST_POSTGRES_URL")),
-                        help="also measure on this PostgreSQL server (default: $PAYGATE_BENCH_POSTGRES_URL "
-                             "or $PAYGATE_TEST_POSTGRES_URL); each part gets a fresh schema")
+    parser = bench_parser("bench.payments", __doc__, quick="a short smoke run with fewer requests")
+    add_postgres_option(parser, "also measure on this PostgreSQL server (default: $PAYGATE_BENCH_POSTGRES_URL "
+                                "or $PAYGATE_TEST_POSTGRES_URL); each part gets a fresh schema")
     parser.add_argument("--only", choices=("sqlite", "postgres"), help="run one of the two parts")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
@@ -475,11 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     b = bench_limiter(scale)
     print("c. latency ...", file=sys.stderr, flush=True)
     c = bench_latency(scale)
-    section = report(a, b, c, scale, command, time.monotonic() - started)
-    print(section)
-    if not args.no_write:
-        write_doc(section)
-        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(report(a, b, c, scale, command, time.monotonic() - started), not args.no_write)
 
 
 def run_postgres(args: argparse.Namespace, scale: Scale, command: str) -> None:
@@ -496,11 +511,8 @@ def run_postgres(args: argparse.Namespace, scale: Scale, command: str) -> None:
     print("PostgreSQL b. limiter, 3 processes ...", file=sys.stderr, flush=True)
     with postgres_schema(args.postgres) as url:
         b3 = bench_limiter(scale, {"PAYGATE_DATABASE_URL": url}, processes=3, payments=scale.limiter_payments * 2)
-    section = postgres_report(a, a3, b1, b3, command + " --postgres URL", time.monotonic() - started)
-    print(section)
-    if not args.no_write:
-        write_doc(section, PG_START, PG_END, "PostgreSQL and three processes")
-        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(postgres_report(a, a3, b1, b3, command + " --postgres URL", time.monotonic() - started),
+            not args.no_write, PG_START, PG_END, "PostgreSQL and three processes")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Prints the figures and writes them to docs/benchmarks.md between the bench:provi
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import http.client
@@ -42,18 +41,18 @@ from app.stripe_provider import PAYMENT_ID
 from bench.payments import (
     ADMIN,
     CUSTOMER,
-    DOC,
     TARGET_RATE_FRACTION,
+    bench_parser,
     login,
     parse_time,
     payment_body,
     pct,
+    publish,
     verdict,
     wait_all_terminal,
     window_violations,
-    write_doc,
 )
-from bench.server import ROOT, Server, start_server
+from bench.server import Server, start_server
 from tests.integration.localstripe import TEST_KEY, running_localstripe
 
 START, END = "<!-- bench:providers:start -->", "<!-- bench:providers:end -->"
@@ -491,9 +490,7 @@ def report(token: dict, card: dict, faults: dict, command: str, seconds: float) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.providers", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short smoke run with fewer payments")
-    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {DOC.name} alone")
+    parser = bench_parser("bench.providers", __doc__, quick="a short smoke run with fewer payments")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     command = "python -m bench.providers" + (" --quick" if args.quick else "")
@@ -504,11 +501,8 @@ def main(argv: list[str] | None = None) -> None:
     card = bench_stripe(scale.stripe_payments, CARD_BODY, calls_per_payment=2)
     print("b. mock fault mode ...", file=sys.stderr, flush=True)
     faults = bench_faults(scale.mock_payments)
-    section = report(token, card, faults, command, time.monotonic() - started)
-    print(section)
-    if not args.no_write:
-        write_doc(section, START, END, "Providers")
-        print(f"\nwritten to {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(report(token, card, faults, command, time.monotonic() - started), not args.no_write, START, END,
+            "Providers")
     stuck = [*token["run"].stuck, *card["run"].stuck, *faults["stuck"]]
     if stuck or not money_right(faults):
         sys.exit(f"FAILED: {len(stuck)} payment(s) stuck in the queue ({', '.join(stuck[:5])}), or the mock's "

@@ -7,14 +7,13 @@ bench:startup markers.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.payments import DOC, write_doc
+from bench.payments import bench_parser, publish
 from bench.server import start_server
 
 START, END = "<!-- bench:startup:start -->", "<!-- bench:startup:end -->"
@@ -30,9 +29,8 @@ def time_start(data_dir: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.split("\n\n")[0])
+    parser = bench_parser("bench.startup", __doc__)
     parser.add_argument("--restarts", type=int, default=5)
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="paygate-start-") as tmp:
         first = time_start(Path(tmp))
@@ -51,10 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Target: `/health` within {TARGET_SECONDS:.0f} s of launch: "
         f"{'**met**' if worst <= TARGET_SECONDS else '**missed**'} (slowest {worst:.2f} s).",
     ])
-    print(section)
-    if not args.no_write:
-        write_doc(section, START, END, "Start-up")
-        print(f"\nwritten to {DOC.name}")
+    publish(section, not args.no_write, START, END, "Start-up")
 
 
 if __name__ == "__main__":

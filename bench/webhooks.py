@@ -11,7 +11,6 @@ Run: `python -m bench.webhooks` (prints the figures and rewrites its section of 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -347,10 +346,9 @@ def findings(rate: dict[str, Any], wide: dict[str, Any], raised: dict[str, list[
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench.payments import write_doc
+    from bench.payments import bench_parser, publish
 
-    parser = argparse.ArgumentParser(prog="python -m bench.webhooks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser = bench_parser("bench.webhooks", __doc__)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the raised-bucket drain comparison")
     args = parser.parse_args(argv)
     started, load_before = time.time(), load()
@@ -460,9 +458,8 @@ def main(argv: list[str] | None = None) -> None:
         "Each figure is one run (or a few interleaved rounds) on a shared machine, so expect them to move by a "
         "fifth or more between runs.",
     ])
-    print(section)
-    if not args.no_write:
-        write_doc(section, "<!-- bench:webhooks:start -->", "<!-- bench:webhooks:end -->", "Merchant webhooks")
+    publish(section, not args.no_write, "<!-- bench:webhooks:start -->", "<!-- bench:webhooks:end -->",
+            "Merchant webhooks")
 
 
 if __name__ == "__main__":
