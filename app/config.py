@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     rate_limit_per_second: Positive = 2.0
     # Tokens held back from each grant: jitter between a grant and the provider's receipt of the call
     # up to margin / rate seconds (250 ms) cannot make calls arrive faster than the limit.
-    rate_limit_safety_margin: float = Field(0.9, ge=0, lt=1)
+    rate_limit_safety_margin: float = Field(0.5, ge=0, lt=1)
     rate_limit_strategy: LimiterStrategy = "database"
     retry_base_seconds: Positive = 1.0
     retry_cap_seconds: Positive = 30.0
